@@ -1,0 +1,19 @@
+# mmdarts: the README's commands. `make setup` builds .venv from nothing; `make test` runs the suite.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: setup test demo clean
+
+setup:
+	PYTHON=$(PYTHON) VENV=$(VENV) bash tools/setup_env.sh
+
+test:
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} $(PY) -m pytest tests -q -p no:cacheprovider $(PYTEST_ARGS)
+
+demo:
+	$(PY) tools/train.py configs/darts_digits_demo.py --work-dir work_dirs/darts_digits_demo
+	$(PY) -c "from mmdarts.models import Genotype; g = Genotype.from_file('work_dirs/darts_digits_demo/genotype.json'); print(g)"
+
+clean:
+	rm -rf $(VENV) work_dirs build *.egg-info

@@ -1,0 +1,27 @@
+# The paper's search supernet (Sec. 3.1.1): 8 cells, 16 initial channels, 4 nodes, the 8 DARTS primitives.
+model = dict(
+    type='Darts',
+    unroll=True,
+    architecture=dict(
+        type='ImageClassifier',
+        backbone=dict(
+            type='DartsSupernet',
+            base_channels=16,
+            num_layers=8,
+            num_nodes=4,
+            stem_multiplier=3,
+            primitives=[
+                'none', 'max_pool_3x3', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3', 'sep_conv_5x5',
+                'dil_conv_3x3', 'dil_conv_5x5'
+            ]),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(
+            type='LinearClsHead',
+            num_classes=10,
+            in_channels=256,  # num_nodes * 4 * base_channels after two reductions
+            loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+            topk=(1, ))),
+    mutator=dict(type='DiffMutator', init_std=1e-3),
+)
+# Several processes (--launcher pytorch|slurm|mpi): α and weight gradients averaged over the ranks.
+model_wrapper_cfg = dict(type='DartsDistributedWrapper')

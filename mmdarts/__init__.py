@@ -1,0 +1,21 @@
+"""mmdarts: Differentiable Architecture Search (Liu et al., ICLR 2019) for OpenMMLab 2.0."""
+from .utils.compat import ensure_torchvision_importable, register_checkpoint_loader
+
+# Before anything imports torchvision (mmpretrain's models and datasets do): see utils/compat.py.
+TORCHVISION_STATUS = ensure_torchvision_importable()
+register_checkpoint_loader()
+
+# mmdarts' registries are children of mmpretrain's: register mmpretrain's modules so its types resolve.
+import warnings  # noqa: E402
+
+from mmpretrain.utils import register_all_modules  # noqa: E402
+
+# mmcv-lite has no compiled ops; mmcv says so at import for a module mmdarts never uses.
+warnings.filterwarnings('ignore', message='Fail to import ``MultiScaleDeformableAttention``')
+
+register_all_modules(init_default_scope=False)
+
+from . import datasets, engine, models, structures  # noqa: E402,F401
+from .version import __version__  # noqa: E402
+
+__all__ = ['__version__']

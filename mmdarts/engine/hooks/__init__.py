@@ -1,0 +1,3 @@
+from .genotype_export_hook import GenotypeExportHook
+
+__all__ = ['GenotypeExportHook']

@@ -1,0 +1,3 @@
+from .darts_distributed_wrapper import DartsDistributedWrapper
+
+__all__ = ['DartsDistributedWrapper']

@@ -1,0 +1,3 @@
+from .darts_optim_wrapper_constructor import DartsOptimWrapperConstructor
+
+__all__ = ['DartsOptimWrapperConstructor']

@@ -1,0 +1,53 @@
+from typing import Optional
+
+import torch.nn as nn
+from mmengine.model import is_model_wrapper
+from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
+
+from mmdarts.registry import OPTIM_WRAPPER_CONSTRUCTORS
+
+REQUIRED_KEYS = ('architecture', 'mutator')
+
+
+@OPTIM_WRAPPER_CONSTRUCTORS.register_module()
+class DartsOptimWrapperConstructor:
+    """Builds an ``OptimWrapperDict`` with one optim wrapper per named submodule of the model.
+
+    For DARTS the keys are ``architecture`` (the supernet weights) and ``mutator`` (α)::
+
+        optim_wrapper = dict(
+            constructor='DartsOptimWrapperConstructor',
+            architecture=dict(optimizer=dict(type='SGD', lr=0.025, momentum=0.9, weight_decay=3e-4),
+                              clip_grad=dict(max_norm=5)),
+            mutator=dict(optimizer=dict(type='Adam', lr=3e-4, betas=(0.5, 0.999), weight_decay=1e-3)))
+
+    Each value is an ordinary single-optimizer config (``type``, ``optimizer``, ``clip_grad``, ``paramwise_cfg``),
+    built by mmengine's ``DefaultOptimWrapperConstructor`` on the submodule of the same name.
+    """
+
+    def __init__(self, optim_wrapper_cfg: dict, paramwise_cfg: Optional[dict] = None):
+        if paramwise_cfg is not None:
+            raise ValueError('DartsOptimWrapperConstructor: give paramwise_cfg inside optim_wrapper.architecture or '
+                             'optim_wrapper.mutator, not at the top level of optim_wrapper')
+        if not isinstance(optim_wrapper_cfg, dict):
+            raise TypeError(f'optim_wrapper must be a dict, got {type(optim_wrapper_cfg).__name__}')
+        missing = [k for k in REQUIRED_KEYS if k not in optim_wrapper_cfg]
+        if missing:
+            raise ValueError(f'optim_wrapper: missing key(s) {missing}; DARTS needs {list(REQUIRED_KEYS)}, one optim '
+                             f'wrapper config each (the weights and α), got keys {sorted(optim_wrapper_cfg)}')
+        self.optim_wrapper_cfg = optim_wrapper_cfg
+
+    def __call__(self, model: nn.Module) -> OptimWrapperDict:
+        if is_model_wrapper(model):
+            model = model.module
+        wrappers = {}
+        for name, cfg in self.optim_wrapper_cfg.items():
+            module = getattr(model, name, None)
+            if not isinstance(module, nn.Module):
+                raise ValueError(f'optim_wrapper.{name}: the model ({type(model).__name__}) has no submodule {name!r}')
+            if not isinstance(cfg, dict) or 'optimizer' not in cfg:
+                raise ValueError(f'optim_wrapper.{name}: expected a dict with an "optimizer", got {cfg!r}')
+            cfg = dict(cfg)
+            paramwise_cfg = cfg.pop('paramwise_cfg', None)
+            wrappers[name] = DefaultOptimWrapperConstructor(cfg, paramwise_cfg)(module)
+        return OptimWrapperDict(**wrappers)

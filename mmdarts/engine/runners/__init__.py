@@ -1,0 +1,3 @@
+from .darts_search_loop import DartsSearchLoop
+
+__all__ = ['DartsSearchLoop']

@@ -1,0 +1,77 @@
+from typing import Dict, Iterator, List, Optional, Tuple, Union
+
+from mmengine.runner import EpochBasedTrainLoop
+from torch.utils.data import DataLoader
+
+from mmdarts.registry import LOOPS
+
+
+def _set_epoch(dataloader: DataLoader, epoch: int) -> None:
+    for holder in (getattr(dataloader, 'sampler', None), getattr(dataloader, 'batch_sampler', None)):
+        for sampler in (holder, getattr(holder, 'sampler', None)):
+            if hasattr(sampler, 'set_epoch'):
+                sampler.set_epoch(epoch)
+                return
+
+
+@LOOPS.register_module()
+class DartsSearchLoop(EpochBasedTrainLoop):
+    """The DARTS search loop: each iteration hands the model ``dict(train=batch, arch=batch)``.
+
+    ``train`` batches come from ``dataloader`` (they train the weights), ``arch`` batches from ``arch_dataloader``
+    (they train α). An epoch is one pass over ``dataloader``; the arch loader starts again whenever it runs out
+    (the paper's search splits the training set into two equal halves, so neither runs out early). Both samplers
+    are reseeded with the epoch number at every epoch.
+
+    Args:
+        runner (Runner): the runner.
+        dataloader (DataLoader | dict): the weights' loader (``train_dataloader`` of the config).
+        max_epochs (int): epochs of search.
+        arch_dataloader (DataLoader | dict, optional): the architecture's loader. Defaults to the config's
+            top-level ``arch_dataloader``.
+        val_begin (int): the epoch validation starts at. Defaults to 1.
+        val_interval (int): validation interval in epochs. Defaults to 1.
+        dynamic_intervals (list[tuple[int, int]], optional): as in ``EpochBasedTrainLoop``.
+    """
+
+    def __init__(self,
+                 runner,
+                 dataloader: Union[DataLoader, Dict],
+                 max_epochs: int,
+                 arch_dataloader: Union[DataLoader, Dict, None] = None,
+                 val_begin: int = 1,
+                 val_interval: int = 1,
+                 dynamic_intervals: Optional[List[Tuple[int, int]]] = None) -> None:
+        super().__init__(runner, dataloader, max_epochs, val_begin, val_interval, dynamic_intervals)
+        if arch_dataloader is None:
+            arch_dataloader = runner.cfg.get('arch_dataloader')
+        if arch_dataloader is None:
+            raise ValueError('DartsSearchLoop needs the batches of the α step: set a top-level `arch_dataloader` '
+                             '(like train_dataloader) in the config, or train_cfg.arch_dataloader')
+        if isinstance(arch_dataloader, dict):
+            diff_rank_seed = runner._randomness_cfg.get('diff_rank_seed', False)
+            arch_dataloader = runner.build_dataloader(arch_dataloader, seed=runner.seed, diff_rank_seed=diff_rank_seed)
+        if len(arch_dataloader) == 0:
+            raise ValueError('DartsSearchLoop: arch_dataloader is empty (its dataset is smaller than one batch?)')
+        self.arch_dataloader = arch_dataloader
+        self._arch_iter: Optional[Iterator] = None
+
+    def _next_arch_batch(self):
+        try:
+            return next(self._arch_iter)
+        except StopIteration:
+            self._arch_iter = iter(self.arch_dataloader)
+            return next(self._arch_iter)
+
+    def run_epoch(self) -> None:
+        """One pass over the weights' loader, each batch paired with the next arch batch."""
+        self.runner.call_hook('before_train_epoch')
+        self.runner.model.train()
+        _set_epoch(self.dataloader, self._epoch)
+        _set_epoch(self.arch_dataloader, self._epoch)
+        self._arch_iter = iter(self.arch_dataloader)
+        for idx, train_batch in enumerate(self.dataloader):
+            self.run_iter(idx, dict(train=train_batch, arch=self._next_arch_batch()))
+        self._arch_iter = None
+        self.runner.call_hook('after_train_epoch')
+        self._epoch += 1

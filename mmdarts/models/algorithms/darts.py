@@ -1,0 +1,194 @@
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModel
+from mmengine.optim import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
+from torch.func import functional_call
+
+from mmdarts.registry import MODELS
+from mmdarts.utils import all_reduce_mean_
+from ..utils import (finite_difference_epsilon, finite_difference_hvp, frozen_running_stats, perturb,
+                     unrolled_arch_gradient, virtual_step)
+
+Batch = Dict[str, object]
+
+
+@MODELS.register_module()
+class Darts(BaseModel):
+    """DARTS (Liu et al., ICLR 2019): a supernet classifier and the architecture parameters α that mix its ops.
+
+    ``train_step`` is one iteration of the paper's Algorithm 1: an α step on the ``arch`` batch (first order, or
+    second order through one unrolled virtual weight step), then a weight step on the ``train`` batch with the new α.
+
+    What it guarantees: the virtual step really moves the weights it differentiates through (as new tensors through
+    ``torch.func.functional_call``, never a deep copy of the model); the weights are untouched by the α step; each
+    gradient comes only from its own passes (α gradients via ``torch.autograd.grad``, the weight step's forward sees
+    α detached); only the weight step's forward updates BatchNorm running statistics.
+
+    Args:
+        architecture (dict | nn.Module): an mmpretrain classifier whose backbone is a DARTS supernet.
+        mutator (dict | nn.Module): the holder of α. Defaults to ``dict(type='DiffMutator')``.
+        unroll (bool): second order (Eq. 7-8) if True, first order (α descends ∇α L_val(w, α)) if False.
+            Defaults to False.
+        epsilon_scale (float): ε = epsilon_scale / ‖∇w' L_val‖ in Eq. 8. Defaults to 0.01 (the paper).
+        data_preprocessor (dict, optional): for the architecture, if its config has none (the Runner passes the
+            config's top-level ``data_preprocessor`` here). The algorithm uses the architecture's.
+        init_cfg (dict, optional): initialisation config. Defaults to None.
+    """
+
+    def __init__(self,
+                 architecture: Union[dict, nn.Module],
+                 mutator: Union[dict, nn.Module] = dict(type='DiffMutator'),
+                 unroll: bool = False,
+                 epsilon_scale: float = 0.01,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None):
+        if isinstance(architecture, dict):
+            # A top-level `data_preprocessor` of the config (mmpretrain's habit) reaches the classifier.
+            if data_preprocessor is not None:
+                architecture = dict(architecture, data_preprocessor=architecture.get('data_preprocessor',
+                                                                                     data_preprocessor))
+            architecture = MODELS.build(architecture)
+        elif data_preprocessor is not None:
+            raise ValueError('Darts: give data_preprocessor inside the architecture config when the architecture '
+                             'is an already built module')
+        # The classifier's preprocessor, shared: one normalisation for search, validation and the exported net.
+        super().__init__(data_preprocessor=getattr(architecture, 'data_preprocessor', None), init_cfg=init_cfg)
+        self.architecture = architecture
+        self.mutator = MODELS.build(mutator) if isinstance(mutator, dict) else mutator
+        if not hasattr(architecture, 'backbone'):
+            raise TypeError(f'Darts: architecture must be a classifier with a supernet backbone (e.g. mmpretrain '
+                            f'ImageClassifier with mmdarts.DartsSupernet), got {type(architecture).__name__}')
+        self.mutator.prepare_from_supernet(self.supernet)
+        self.unroll = bool(unroll)
+        self.epsilon_scale = epsilon_scale
+
+    @property
+    def supernet(self) -> nn.Module:
+        return self.architecture.backbone
+
+    def forward(self, inputs: torch.Tensor, data_samples: Optional[list] = None, mode: str = 'tensor'):
+        """The classifier's forward (``mode`` 'tensor', 'loss' or 'predict') with the op weights of the current α."""
+        with self.supernet.arch_weights(self.mutator.arch_weights()):
+            return self.architecture(inputs, data_samples, mode)
+
+    # -- losses -------------------------------------------------------------------------------------------------
+    def loss_and_log(self,
+                     batch: Batch,
+                     weights: Optional[Dict[str, torch.Tensor]] = None,
+                     detach_alpha: bool = False) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+        """The classifier's loss on a preprocessed ``batch``, with the weights replaced by ``weights``
+        (name -> tensor, through ``functional_call``) if given, and α detached if asked."""
+        with self.supernet.arch_weights(self.mutator.arch_weights(detach=detach_alpha)):
+            if weights is None:
+                losses = self.architecture(batch['inputs'], batch['data_samples'], mode='loss')
+            else:
+                losses = functional_call(self.architecture, weights, (batch['inputs'], batch['data_samples']),
+                                         {'mode': 'loss'}, strict=False)
+        return self.parse_losses(losses)
+
+    def _weights(self) -> Tuple[List[str], List[nn.Parameter]]:
+        named = [(n, p) for n, p in self.architecture.named_parameters() if p.requires_grad]
+        return [n for n, _ in named], [p for _, p in named]
+
+    # -- the α gradient -----------------------------------------------------------------------------------------
+    def arch_gradients(self, train_batch: Batch, arch_batch: Batch,
+                       weight_optimizer: Optional[torch.optim.Optimizer] = None
+                       ) -> Tuple[List[torch.Tensor], Dict[str, torch.Tensor]]:
+        """The gradient of the α step, one tensor per mutator parameter, and what to log.
+
+        First order: ∇α L_val(w, α). Second order (Eq. 7-8): see :mod:`mmdarts.models.utils.arch_gradient`, with
+        the virtual step using ``weight_optimizer``'s lr, momentum buffers and weight decay. No parameter's
+        ``.grad`` and no buffer is changed.
+        """
+        alphas = list(self.mutator.parameters())
+        with frozen_running_stats(self.architecture):
+            if not self.unroll:
+                loss_val, log_vars = self.loss_and_log(arch_batch)
+                return list(torch.autograd.grad(loss_val, alphas)), log_vars
+            if weight_optimizer is None:
+                raise ValueError('Darts(unroll=True).arch_gradients needs the weight optimizer (its lr, momentum '
+                                 'and weight decay define the virtual step)')
+            names, weights = self._weights()
+            lr, momentums, decays, buffers = sgd_hyperparameters(weight_optimizer, weights)
+            loss_train, _ = self.loss_and_log(train_batch, detach_alpha=True)
+            grads_train = torch.autograd.grad(loss_train, weights)
+            virtual = virtual_step(weights, grads_train, buffers, lr, momentums, decays)  # Eq. 6
+            loss_val, log_vars = self.loss_and_log(arch_batch, dict(zip(names, virtual)))
+            grads = torch.autograd.grad(loss_val, alphas + virtual)
+            grads_val, dw = grads[:len(alphas)], grads[len(alphas):]
+            epsilon = finite_difference_epsilon(dw, self.epsilon_scale)
+            w_plus, w_minus = perturb(weights, dw, epsilon)
+            grads_plus = torch.autograd.grad(self.loss_and_log(train_batch, dict(zip(names, w_plus)))[0], alphas)
+            grads_minus = torch.autograd.grad(self.loss_and_log(train_batch, dict(zip(names, w_minus)))[0], alphas)
+            hvp = finite_difference_hvp(grads_plus, grads_minus, epsilon)  # Eq. 8
+            return unrolled_arch_gradient(grads_val, hvp, lr), log_vars  # Eq. 7
+
+    # -- one search iteration -----------------------------------------------------------------------------------
+    def train_step(self, data: Dict[str, Batch], optim_wrapper: OptimWrapperDict) -> Dict[str, torch.Tensor]:
+        """Algorithm 1 of the paper: the α step on ``data['arch']``, then the weight step on ``data['train']``.
+
+        Args:
+            data (dict): ``dict(train=batch, arch=batch)``, each an ordinary mmpretrain batch.
+            optim_wrapper (OptimWrapperDict): with keys ``architecture`` (weights) and ``mutator`` (α).
+        """
+        if not isinstance(data, dict) or not {'train', 'arch'} <= set(data):
+            got = sorted(data) if isinstance(data, dict) else type(data).__name__
+            raise ValueError(f'Darts.train_step: data must be dict(train=batch, arch=batch) (the DartsSearchLoop '
+                             f'gives this), got {got}')
+        weight_wrapper, arch_wrapper = self._check_wrappers(optim_wrapper)
+        train_batch = self.data_preprocessor(data['train'], True)
+        arch_batch = self.data_preprocessor(data['arch'], True)
+
+        with weight_wrapper.optim_context(self.architecture):
+            arch_grads, arch_log = self.arch_gradients(train_batch, arch_batch, weight_wrapper.optimizer)
+        all_reduce_mean_(arch_grads)
+        for alpha, grad in zip(self.mutator.parameters(), arch_grads):
+            alpha.grad = grad
+        arch_wrapper.step()
+        arch_wrapper.zero_grad()
+
+        with weight_wrapper.optim_context(self.architecture):
+            loss, log_vars = self.loss_and_log(train_batch, detach_alpha=True)
+        loss = weight_wrapper.scale_loss(loss)
+        weight_wrapper.backward(loss)
+        if weight_wrapper.should_update():
+            all_reduce_mean_([p.grad for p in self._weights()[1] if p.grad is not None])
+            weight_wrapper.step()
+            weight_wrapper.zero_grad()
+        log_vars.update({f'arch_{k}': v for k, v in arch_log.items()})
+        return log_vars
+
+    @staticmethod
+    def _check_wrappers(optim_wrapper: OptimWrapperDict) -> Tuple[OptimWrapper, OptimWrapper]:
+        keys = set(optim_wrapper.keys()) if isinstance(optim_wrapper, OptimWrapperDict) else None
+        if keys is None or not {'architecture', 'mutator'} <= keys:
+            raise ValueError('Darts.train_step: optim_wrapper must be an OptimWrapperDict with keys "architecture" '
+                             f'(weights) and "mutator" (α), got {sorted(keys) if keys else type(optim_wrapper)}; '
+                             "build it with optim_wrapper=dict(constructor='DartsOptimWrapperConstructor', "
+                             'architecture=dict(...), mutator=dict(...))')
+        if isinstance(optim_wrapper['mutator'], AmpOptimWrapper):
+            raise ValueError('Darts: the mutator (α) optim wrapper must not be an AmpOptimWrapper: its gradients are '
+                             'computed unscaled. Use AMP for the "architecture" wrapper only.')
+        return optim_wrapper['architecture'], optim_wrapper['mutator']
+
+
+def sgd_hyperparameters(optimizer: torch.optim.Optimizer, params: Sequence[torch.Tensor]
+                        ) -> Tuple[float, List[float], List[float], List[Optional[torch.Tensor]]]:
+    """The lr ξ (one for all groups), and each parameter's momentum, weight decay and momentum buffer."""
+    group_of = {id(p): g for g in optimizer.param_groups for p in g['params']}
+    missing = [i for i, p in enumerate(params) if id(p) not in group_of]
+    if missing:
+        raise ValueError(f'Darts(unroll=True): {len(missing)} weight tensors are not in the weight optimizer')
+    groups = [group_of[id(p)] for p in params]
+    lrs = {float(g['lr']) for g in groups}
+    if len(lrs) != 1:
+        raise ValueError(f'Darts(unroll=True) needs one learning rate ξ for all weight groups, got {sorted(lrs)}')
+    if any(g.get('nesterov', False) or g.get('dampening', 0) for g in groups):
+        raise ValueError('Darts(unroll=True): the virtual step follows plain SGD momentum; nesterov and dampening '
+                         'are not supported')
+    momentums = [float(g.get('momentum', 0.)) for g in groups]
+    decays = [float(g.get('weight_decay', 0.)) for g in groups]
+    buffers = [optimizer.state.get(p, {}).get('momentum_buffer') for p in params]
+    return lrs.pop(), momentums, decays, buffers

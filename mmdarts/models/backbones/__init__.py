@@ -1,0 +1,3 @@
+from .darts_supernet import DartsSupernet
+
+__all__ = ['DartsSupernet']

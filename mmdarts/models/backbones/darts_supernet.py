@@ -1,0 +1,118 @@
+from contextlib import contextmanager
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+
+from mmdarts.registry import MODELS
+from mmdarts.structures import CELL_TYPES, cell_edges
+from ..ops import DARTS_PRIMITIVES, check_primitives
+from ..utils import SearchCell
+
+
+@MODELS.register_module()
+class DartsSupernet(BaseModule):
+    """The DARTS search network (Liu et al., 2019, Sec. 3.1.1): a conv stem and ``num_layers`` search cells,
+    reduction cells at 1/3 and 2/3 of the depth, every edge a mixed op over ``primitives``.
+
+    The op weights are not parameters of the supernet: the architecture parameters α live in a
+    :class:`~mmdarts.models.DiffMutator`, and a forward runs inside :meth:`arch_weights`, which hands the network
+    the weights of the moment (``Darts`` does this at every forward).
+
+    Args:
+        base_channels (int): channels of a node in the first cells; doubled at each reduction. Defaults to 16.
+        num_layers (int): number of cells. Defaults to 8.
+        num_nodes (int): intermediate nodes per cell. Defaults to 4.
+        stem_multiplier (int): the stem has ``stem_multiplier * base_channels`` channels. Defaults to 3.
+        primitives (Sequence[str]): candidate ops, names registered in ``CANDIDATE_OPS``. Defaults to the paper's 8.
+        in_channels (int): input image channels. Defaults to 3.
+        act_cfg (dict): activation of every op, a ``torch.nn`` class name. Defaults to ``dict(type='ReLU')``.
+        out_indices (Sequence[int]): cells whose outputs are returned. Defaults to the last.
+        init_cfg (dict, optional): initialisation config. Defaults to None.
+
+    Shapes: input ``(N, in_channels, H, W)``; each output ``(N, num_nodes * C_i, H_i, W_i)``.
+    """
+
+    def __init__(self,
+                 base_channels: int = 16,
+                 num_layers: int = 8,
+                 num_nodes: int = 4,
+                 stem_multiplier: int = 3,
+                 primitives: Sequence[str] = DARTS_PRIMITIVES,
+                 in_channels: int = 3,
+                 act_cfg: Optional[Dict] = dict(type='ReLU'),
+                 out_indices: Sequence[int] = (-1, ),
+                 init_cfg: Optional[dict] = None):
+        super().__init__(init_cfg)
+        for name, value, low in (('base_channels', base_channels, 1), ('num_layers', num_layers, 1),
+                                 ('num_nodes', num_nodes, 1), ('stem_multiplier', stem_multiplier, 1),
+                                 ('in_channels', in_channels, 1)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise ValueError(f'DartsSupernet: {name} must be an integer >= {low}, got {value!r}')
+        self.primitives = check_primitives(primitives, 'DartsSupernet: primitives')
+        self.num_nodes = num_nodes
+        self.num_layers = num_layers
+        self.out_indices = self._check_out_indices(out_indices, num_layers)
+        self.reduction_layers = sorted({num_layers // 3, 2 * num_layers // 3})
+
+        channels = base_channels
+        stem_channels = stem_multiplier * channels
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_channels, stem_channels, 3, padding=1, bias=False), nn.BatchNorm2d(stem_channels))
+        prev_prev, prev, reduction_prev = stem_channels, stem_channels, False
+        self.cells = nn.ModuleList()
+        self.out_channels: List[int] = []
+        for i in range(num_layers):
+            reduction = i in self.reduction_layers
+            if reduction:
+                channels *= 2
+            self.cells.append(
+                SearchCell(num_nodes, prev_prev, prev, channels, reduction, reduction_prev, self.primitives, act_cfg))
+            prev_prev, prev, reduction_prev = prev, num_nodes * channels, reduction
+            self.out_channels.append(prev)
+        self._arch_weights: Optional[Dict[str, torch.Tensor]] = None
+
+    @staticmethod
+    def _check_out_indices(out_indices: Sequence[int], num_layers: int) -> Tuple[int, ...]:
+        if isinstance(out_indices, int):
+            out_indices = (out_indices, )
+        result = []
+        for i in out_indices:
+            if not isinstance(i, int) or not -num_layers <= i < num_layers:
+                raise ValueError(f'DartsSupernet: out_indices entry {i!r} out of range for {num_layers} cells')
+            result.append(i % num_layers)
+        return tuple(result)
+
+    @property
+    def search_space(self) -> Dict[str, Tuple[int, int]]:
+        """The shape of the op-weight table of each cell type: ``{'normal': (num_edges, num_ops), 'reduce': ...}``."""
+        return {cell: (len(cell_edges(self.num_nodes)), len(self.primitives)) for cell in CELL_TYPES}
+
+    @contextmanager
+    def arch_weights(self, weights: Dict[str, torch.Tensor]) -> Iterator[None]:
+        """Runs forwards inside with these op weights (``{'normal': (E, O), 'reduce': (E, O)}``, e.g. softmax(α))."""
+        for cell, shape in self.search_space.items():
+            given = weights.get(cell) if isinstance(weights, dict) else None
+            if given is None or tuple(given.shape) != shape:
+                got = None if given is None else tuple(given.shape)
+                raise ValueError(f'DartsSupernet.arch_weights: {cell!r} weights must have shape {shape} '
+                                 f'(edges, ops), got {got}')
+        previous, self._arch_weights = self._arch_weights, weights
+        try:
+            yield
+        finally:
+            self._arch_weights = previous
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        if self._arch_weights is None:
+            raise RuntimeError('DartsSupernet needs op weights at every forward: run it through the Darts algorithm, '
+                               'or inside `with supernet.arch_weights(mutator.arch_weights()):`')
+        s0 = s1 = self.stem(x)
+        outs = []
+        for i, cell in enumerate(self.cells):
+            weights = self._arch_weights['reduce' if cell.reduction else 'normal']
+            s0, s1 = s1, cell(s0, s1, weights)
+            if i in self.out_indices:
+                outs.append(s1)
+        return tuple(outs)

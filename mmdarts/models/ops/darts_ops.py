@@ -1,0 +1,101 @@
+"""The building blocks of the DARTS CNN search space (Liu et al., 2019, Sec. 3.1.1 and its code).
+
+Activations come from ``act_cfg`` (``dict(type='ReLU')`` in the paper), the name of a ``torch.nn`` class.
+Every op keeps the channel count and divides the spatial size by its stride.
+"""
+from typing import Dict, Optional
+
+import torch
+import torch.nn as nn
+
+
+def build_activation(act_cfg: Optional[Dict]) -> nn.Module:
+    """Builds ``torch.nn.<type>(**rest)`` from ``act_cfg``; ``None`` gives ``nn.Identity``."""
+    if act_cfg is None:
+        return nn.Identity()
+    if not isinstance(act_cfg, dict) or 'type' not in act_cfg:
+        raise ValueError(f'act_cfg must be a dict with a "type", e.g. dict(type="ReLU"); got {act_cfg!r}')
+    cfg = dict(act_cfg)
+    name = cfg.pop('type')
+    cls = getattr(nn, name, None) if isinstance(name, str) else name
+    if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+        raise ValueError(f'act_cfg: unknown activation type {name!r}; expected a torch.nn class name such as '
+                         "'ReLU', 'GELU' or 'Softplus'")
+    return cls(**cfg)
+
+
+class Zero(nn.Module):
+    """The ``none`` op: an output of zeros, with the spatial size divided by ``stride``."""
+
+    def __init__(self, stride: int = 1):
+        super().__init__()
+        self.stride = stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.stride == 1:
+            return x.new_zeros(x.shape)
+        return x.new_zeros(x[:, :, ::self.stride, ::self.stride].shape)
+
+
+class ActConvBN(nn.Sequential):
+    """activation - conv - BN, the preprocessing of cell inputs."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int, padding: int,
+                 affine: bool = True, act_cfg: Optional[Dict] = dict(type='ReLU')):
+        super().__init__(
+            build_activation(act_cfg), nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, bias=False),
+            nn.BatchNorm2d(out_channels, affine=affine))
+
+
+class DilConv(nn.Sequential):
+    """activation - depthwise (dilated) conv - pointwise conv - BN."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int, padding: int,
+                 dilation: int, affine: bool = True, act_cfg: Optional[Dict] = dict(type='ReLU')):
+        super().__init__(
+            build_activation(act_cfg),
+            nn.Conv2d(in_channels, in_channels, kernel_size, stride, padding, dilation, groups=in_channels,
+                      bias=False), nn.Conv2d(in_channels, out_channels, 1, bias=False),
+            nn.BatchNorm2d(out_channels, affine=affine))
+
+
+class SepConv(nn.Sequential):
+    """Two :class:`DilConv` of dilation 1, the first with the stride: the paper's separable convolution."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int, padding: int,
+                 affine: bool = True, act_cfg: Optional[Dict] = dict(type='ReLU')):
+        super().__init__(
+            DilConv(in_channels, in_channels, kernel_size, stride, padding, 1, affine, act_cfg),
+            DilConv(in_channels, out_channels, kernel_size, 1, padding, 1, affine, act_cfg))
+
+
+class PoolBN(nn.Sequential):
+    """3x3 max or average pooling followed by BN, as pools are in the DARTS search cell."""
+
+    def __init__(self, pool_type: str, channels: int, stride: int, affine: bool = True):
+        if pool_type == 'max':
+            pool = nn.MaxPool2d(3, stride, padding=1)
+        elif pool_type == 'avg':
+            pool = nn.AvgPool2d(3, stride, padding=1, count_include_pad=False)
+        else:
+            raise ValueError(f"pool_type must be 'max' or 'avg', got {pool_type!r}")
+        super().__init__(pool, nn.BatchNorm2d(channels, affine=affine))
+
+
+class FactorizedReduce(nn.Module):
+    """Halves the spatial size with two stride-2 1x1 convs on offset grids, concatenated (the reduce skip)."""
+
+    def __init__(self, in_channels: int, out_channels: int, affine: bool = True,
+                 act_cfg: Optional[Dict] = dict(type='ReLU')):
+        super().__init__()
+        if out_channels % 2:
+            raise ValueError(f'FactorizedReduce: out_channels must be even, got {out_channels}')
+        self.act = build_activation(act_cfg)
+        self.conv1 = nn.Conv2d(in_channels, out_channels // 2, 1, stride=2, bias=False)
+        self.conv2 = nn.Conv2d(in_channels, out_channels // 2, 1, stride=2, bias=False)
+        self.bn = nn.BatchNorm2d(out_channels, affine=affine)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.act(x)
+        shifted = nn.functional.pad(x[:, :, 1:, 1:], (0, 1, 0, 1))
+        return self.bn(torch.cat([self.conv1(x), self.conv2(shifted)], dim=1))

@@ -1,0 +1,73 @@
+"""The mixed op (Eq. 2 of Liu et al., 2019) and the search cell built of them (Sec. 2.1)."""
+from typing import Dict, List, Optional, Sequence
+
+import torch
+import torch.nn as nn
+
+from mmdarts.structures import cell_edges
+from ..ops import ActConvBN, FactorizedReduce, Zero, build_candidate_op
+
+
+class MixedOp(nn.Module):
+    """Every candidate op on one edge, mixed by the given weights: ō(x) = Σ_o w_o · o(x) (Eq. 2).
+
+    The ``none`` op (:class:`Zero`) adds exactly zero, so it is not computed; its weight still takes its share of
+    the softmax, which the caller has already applied.
+    """
+
+    def __init__(self, channels: int, stride: int, primitives: Sequence[str], act_cfg: Optional[Dict]):
+        super().__init__()
+        self.stride = stride
+        self.ops = nn.ModuleList(build_candidate_op(p, channels, stride, False, act_cfg) for p in primitives)
+        self._computed = [k for k, op in enumerate(self.ops) if not isinstance(op, Zero)]
+
+    def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        if not self._computed:
+            return self.ops[0](x)
+        out = None
+        for k in self._computed:
+            y = weights[k] * self.ops[k](x)
+            out = y if out is None else out + y
+        return out
+
+
+class SearchCell(nn.Module):
+    """A DARTS search cell: two preprocessed inputs, ``num_nodes`` nodes each summing mixed ops over all earlier
+    states, and the channel-wise concatenation of the nodes as output.
+
+    Args:
+        num_nodes (int): intermediate nodes.
+        prev_prev_channels, prev_channels (int): channels of the inputs c_{k-2} and c_{k-1}.
+        channels (int): channels of every node; the output has ``num_nodes * channels``.
+        reduction (bool): whether this cell halves the spatial size (edges from the inputs use stride 2).
+        reduction_prev (bool): whether the previous cell did, so c_{k-2} is twice as large as c_{k-1}.
+        primitives (Sequence[str]): candidate op names.
+        act_cfg (dict): activation of the ops and of the preprocessing.
+    """
+
+    def __init__(self, num_nodes: int, prev_prev_channels: int, prev_channels: int, channels: int, reduction: bool,
+                 reduction_prev: bool, primitives: Sequence[str], act_cfg: Optional[Dict] = dict(type='ReLU')):
+        super().__init__()
+        self.reduction = reduction
+        self.num_nodes = num_nodes
+        if reduction_prev:
+            self.preprocess0 = FactorizedReduce(prev_prev_channels, channels, affine=False, act_cfg=act_cfg)
+        else:
+            self.preprocess0 = ActConvBN(prev_prev_channels, channels, 1, 1, 0, affine=False, act_cfg=act_cfg)
+        self.preprocess1 = ActConvBN(prev_channels, channels, 1, 1, 0, affine=False, act_cfg=act_cfg)
+        self.edges = cell_edges(num_nodes)
+        self.mixed_ops = nn.ModuleList(
+            MixedOp(channels, 2 if reduction and j < 2 else 1, primitives, act_cfg) for _, j in self.edges)
+
+    def forward(self, s0: torch.Tensor, s1: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """``weights``: op weights of shape ``(num_edges, num_ops)``, rows in :func:`cell_edges` order."""
+        states: List[torch.Tensor] = [self.preprocess0(s0), self.preprocess1(s1)]
+        k = 0
+        for node in range(self.num_nodes):
+            total = None
+            for j in range(len(states)):
+                y = self.mixed_ops[k](states[j], weights[k])
+                total = y if total is None else total + y
+                k += 1
+            states.append(total)
+        return torch.cat(states[2:], dim=1)

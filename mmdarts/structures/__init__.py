@@ -1,0 +1,3 @@
+from .genotype import CELL_TYPES, Genotype, cell_edges, derive_cell
+
+__all__ = ['CELL_TYPES', 'Genotype', 'cell_edges', 'derive_cell']

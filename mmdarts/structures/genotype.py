@@ -1,0 +1,183 @@
+"""A searched cell pair and the rule that derives it from α (Liu et al., 2019, Sec. 2.4).
+
+File format (JSON), the DARTS paper's ``Genotype`` written as plain lists; see ``docs/genotype.md``::
+
+    {"normal": [["sep_conv_3x3", 0], ["sep_conv_3x3", 1], ...], "normal_concat": [2, 3, 4, 5],
+     "reduce": [["max_pool_3x3", 0], ...], "reduce_concat": [2, 3, 4, 5]}
+
+States 0 and 1 are the cell inputs c_{k-2}, c_{k-1}; state ``i + 2`` is intermediate node ``i``. The edges of a
+cell are listed node by node, two per node, each ``[op, input_state]`` with ``input_state < i + 2``.
+"""
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import torch
+
+CELL_TYPES = ('normal', 'reduce')
+NUM_CELL_INPUTS = 2
+EDGES_PER_NODE = 2
+_KNOWN_KEYS = {'normal', 'normal_concat', 'reduce', 'reduce_concat', 'meta'}
+
+Edge = Tuple[str, int]
+
+
+def cell_edges(num_nodes: int) -> List[Tuple[int, int]]:
+    """The ``(node, input_state)`` pair of each mixed edge of a search cell, in the order α rows follow."""
+    return [(node, j) for node in range(num_nodes) for j in range(node + NUM_CELL_INPUTS)]
+
+
+def derive_cell(weights: torch.Tensor, primitives: Sequence[str], num_nodes: int,
+                exclude: Sequence[str] = ('none', ), edges_per_node: int = EDGES_PER_NODE) -> List[Edge]:
+    """The paper's discretisation (Sec. 2.4): for each intermediate node keep the ``edges_per_node`` incoming edges
+    whose strongest op (ops in ``exclude`` left out) weighs most, each with that op.
+
+    Args:
+        weights (Tensor): op weights of shape ``(num_edges, num_ops)``, e.g. softmax(α) (Eq. 2).
+        primitives (Sequence[str]): the op name of each column.
+        num_nodes (int): intermediate nodes of the cell.
+        exclude (Sequence[str]): ops never selected. Defaults to ``('none',)``.
+        edges_per_node (int): incoming edges kept per node. Defaults to 2.
+
+    Returns:
+        list[tuple[str, int]]: ``(op, input_state)``, ``edges_per_node`` per node, inputs in ascending order.
+        Ties go to the earlier edge and the earlier op.
+    """
+    edges = cell_edges(num_nodes)
+    if tuple(weights.shape) != (len(edges), len(primitives)):
+        raise ValueError(f'derive_cell: weights of shape {tuple(weights.shape)}, expected '
+                         f'({len(edges)}, {len(primitives)}) for {num_nodes} nodes and {len(primitives)} ops')
+    allowed = [k for k, p in enumerate(primitives) if p not in exclude]
+    if not allowed:
+        raise ValueError(f'derive_cell: every op of {list(primitives)} is excluded by {list(exclude)}')
+    if num_nodes < 1 or edges_per_node > NUM_CELL_INPUTS:
+        raise ValueError(f'derive_cell: needs num_nodes >= 1 and edges_per_node <= {NUM_CELL_INPUTS} '
+                         f'(the inputs of the first node); got num_nodes={num_nodes}, edges_per_node={edges_per_node}')
+    table = weights.detach().double().cpu().tolist()
+    cell: List[Edge] = []
+    start = 0
+    for node in range(num_nodes):
+        candidates = []  # (-weight, input_state, op_index): sorting it ranks strongest first, ties to earlier
+        for j in range(node + NUM_CELL_INPUTS):
+            row = table[start + j]
+            best = max(allowed, key=lambda k: (row[k], -k))
+            candidates.append((-row[best], j, best))
+        start += node + NUM_CELL_INPUTS
+        kept = sorted(sorted(candidates)[:edges_per_node], key=lambda c: c[1])
+        cell.extend((primitives[k], j) for _, j, k in kept)
+    return cell
+
+
+def _fail(where: str, what: str):
+    raise ValueError(f'{where}: {what}')
+
+
+@dataclass
+class Genotype:
+    """A normal and a reduction cell: lists of ``(op, input_state)`` and the states each cell concatenates."""
+    normal: List[Edge]
+    normal_concat: List[int]
+    reduce: List[Edge]
+    reduce_concat: List[int]
+    meta: Dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def num_nodes(self) -> int:
+        return len(self.normal) // EDGES_PER_NODE
+
+    def to_dict(self) -> Dict[str, Any]:
+        out: Dict[str, Any] = {}
+        for cell in CELL_TYPES:
+            out[cell] = [[op, int(j)] for op, j in getattr(self, cell)]
+            out[f'{cell}_concat'] = [int(i) for i in getattr(self, f'{cell}_concat')]
+        if self.meta:
+            out['meta'] = self.meta
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = 'genotype', primitives: Optional[Sequence[str]] = None,
+                  num_nodes: Optional[int] = None) -> 'Genotype':
+        """Checks ``data`` (the JSON form) and builds a Genotype; errors name ``where`` and the bad field.
+
+        Args:
+            primitives: if given, the ops every edge must use.
+            num_nodes: if given, the number of intermediate nodes both cells must have.
+        """
+        if not isinstance(data, dict):
+            _fail(where, f'expected a JSON object with keys {sorted(_KNOWN_KEYS - {"meta"})}, '
+                  f'got {type(data).__name__}')
+        unknown = sorted(set(data) - _KNOWN_KEYS)
+        if unknown:
+            _fail(where, f'unknown keys {unknown}; expected {sorted(_KNOWN_KEYS)}')
+        cells = {}
+        for cell in CELL_TYPES:
+            for key in (cell, f'{cell}_concat'):
+                if key not in data:
+                    _fail(where, f'missing key {key!r}')
+            cells[cell] = cls._check_edges(data[cell], f'{where}: {cell}', primitives)
+            cells[f'{cell}_concat'] = cls._check_concat(data[f'{cell}_concat'], len(cells[cell]) // EDGES_PER_NODE,
+                                                        f'{where}: {cell}_concat')
+        nodes = {cell: len(cells[cell]) // EDGES_PER_NODE for cell in CELL_TYPES}
+        if nodes['normal'] != nodes['reduce']:
+            _fail(where, f'normal has {nodes["normal"]} nodes but reduce has {nodes["reduce"]}')
+        if num_nodes is not None and nodes['normal'] != num_nodes:
+            _fail(where, f'built for {nodes["normal"]} nodes ({len(cells["normal"])} edges), '
+                  f'expected num_nodes={num_nodes} ({num_nodes * EDGES_PER_NODE} edges)')
+        meta = data.get('meta', {})
+        if not isinstance(meta, dict):
+            _fail(where, f'meta: expected an object, got {type(meta).__name__}')
+        return cls(meta=dict(meta), **cells)
+
+    @staticmethod
+    def _check_edges(edges: Any, where: str, primitives: Optional[Sequence[str]]) -> List[Edge]:
+        if not isinstance(edges, (list, tuple)) or not edges:
+            _fail(where, f'expected a non-empty list of [op, input] pairs, got {edges!r}')
+        if len(edges) % EDGES_PER_NODE:
+            _fail(where, f'{len(edges)} edges; expected {EDGES_PER_NODE} per node, so an even number')
+        out = []
+        for k, edge in enumerate(edges):
+            if (not isinstance(edge, (list, tuple)) or len(edge) != 2 or not isinstance(edge[0], str)
+                    or isinstance(edge[1], bool) or not isinstance(edge[1], int)):
+                _fail(f'{where}[{k}]', f'expected [op name, input state], got {edge!r}')
+            op, j = edge
+            node = k // EDGES_PER_NODE
+            if not 0 <= j < node + NUM_CELL_INPUTS:
+                _fail(f'{where}[{k}]', f'input state {j} out of range for node {node}: expected 0..{node + 1}')
+            if primitives is not None and op not in primitives:
+                _fail(f'{where}[{k}]', f'unknown op {op!r}; expected one of {list(primitives)}')
+            out.append((op, j))
+        return out
+
+    @staticmethod
+    def _check_concat(concat: Any, num_nodes: int, where: str) -> List[int]:
+        if (not isinstance(concat, (list, tuple)) or not concat
+                or not all(isinstance(i, int) and not isinstance(i, bool) for i in concat)):
+            _fail(where, f'expected a non-empty list of state indices, got {concat!r}')
+        bad = [i for i in concat if not 0 <= i < num_nodes + NUM_CELL_INPUTS]
+        if bad or len(set(concat)) != len(concat):
+            _fail(where, f'states {list(concat)} must be distinct and in 0..{num_nodes + NUM_CELL_INPUTS - 1}')
+        return list(concat)
+
+    def to_file(self, path: str) -> None:
+        """Writes the JSON form to ``path`` atomically (a reader never sees a half-written file)."""
+        tmp = f'{path}.tmp{os.getpid()}'
+        with open(tmp, 'w') as f:
+            json.dump(self.to_dict(), f, indent=2)
+            f.write('\n')
+        os.replace(tmp, path)
+
+    @classmethod
+    def from_file(cls, path: str, primitives: Optional[Sequence[str]] = None,
+                  num_nodes: Optional[int] = None) -> 'Genotype':
+        """Reads and checks a genotype JSON file; errors start with the path."""
+        try:
+            with open(path) as f:
+                data = json.load(f)
+        except json.JSONDecodeError as e:
+            raise ValueError(f'{path}: not valid JSON: {e}') from None
+        return cls.from_dict(data, where=str(path), primitives=primitives, num_nodes=num_nodes)
+
+    def __str__(self) -> str:
+        return (f'Genotype(normal={[tuple(e) for e in self.normal]}, normal_concat={self.normal_concat}, '
+                f'reduce={[tuple(e) for e in self.reduce]}, reduce_concat={self.reduce_concat})')

@@ -1,0 +1,35 @@
+import os
+import os.path as osp
+import pickle
+
+import numpy as np
+
+CIFAR10_TRAIN_FILES = [f'data_batch_{i}' for i in range(1, 6)]
+
+
+def write_fake_cifar10(root: str, num_train: int = 100, num_test: int = 20, seed: int = 0) -> str:
+    """Writes random images in CIFAR-10's on-disk format (``cifar-10-batches-py``, pickled dicts with str keys
+    ``'data'`` of shape ``(N, 3072)`` uint8 and ``'labels'``), training images spread over the five batch files.
+
+    Labels are learnable: each class has its own mean colour. Returns the folder to use as ``data_root``.
+    """
+    rng = np.random.RandomState(seed)
+    folder = osp.join(root, 'cifar-10-batches-py')
+    os.makedirs(folder, exist_ok=True)
+
+    def batch(n: int) -> dict:
+        labels = rng.randint(0, 10, size=n)
+        means = (labels[:, None] * 25 + 5).astype(np.float64)
+        data = np.clip(rng.normal(means, 40., size=(n, 3072)), 0, 255).astype(np.uint8)
+        return {'data': data, 'labels': [int(x) for x in labels]}
+
+    sizes = [len(part) for part in np.array_split(np.arange(num_train), len(CIFAR10_TRAIN_FILES))]
+    for name, n in zip(CIFAR10_TRAIN_FILES, sizes):
+        with open(osp.join(folder, name), 'wb') as f:
+            pickle.dump(batch(n), f)
+    with open(osp.join(folder, 'test_batch'), 'wb') as f:
+        pickle.dump(batch(num_test), f)
+    with open(osp.join(folder, 'batches.meta'), 'wb') as f:
+        pickle.dump({'label_names': ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse',
+                                     'ship', 'truck']}, f)
+    return root
