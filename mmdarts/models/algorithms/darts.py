@@ -3,6 +3,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModel
+from mmengine.registry import DefaultScope
 from mmengine.optim import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
 from torch.func import functional_call
 
@@ -49,14 +50,17 @@ class Darts(BaseModel):
             if data_preprocessor is not None:
                 architecture = dict(architecture, data_preprocessor=architecture.get('data_preprocessor',
                                                                                      data_preprocessor))
-            architecture = MODELS.build(architecture)
+            # mmdarts scope: the classifier's own builds (backbone, head) then find mmdarts and mmpretrain types.
+            with DefaultScope.overwrite_default_scope('mmdarts'):
+                architecture = MODELS.build(architecture)
         elif data_preprocessor is not None:
             raise ValueError('Darts: give data_preprocessor inside the architecture config when the architecture '
                              'is an already built module')
         # The classifier's preprocessor, shared: one normalisation for search, validation and the exported net.
         super().__init__(data_preprocessor=getattr(architecture, 'data_preprocessor', None), init_cfg=init_cfg)
         self.architecture = architecture
-        self.mutator = MODELS.build(mutator) if isinstance(mutator, dict) else mutator
+        with DefaultScope.overwrite_default_scope('mmdarts'):
+            self.mutator = MODELS.build(mutator) if isinstance(mutator, dict) else mutator
         if not hasattr(architecture, 'backbone'):
             raise TypeError(f'Darts: architecture must be a classifier with a supernet backbone (e.g. mmpretrain '
                             f'ImageClassifier with mmdarts.DartsSupernet), got {type(architecture).__name__}')

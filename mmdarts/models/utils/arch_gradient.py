@@ -34,7 +34,8 @@ def finite_difference_epsilon(vector: Tensors, scale: float = 0.01) -> torch.Ten
 
     A zero v gives a huge but finite ε: then w± = w and the product of Eq. 8 is exactly 0, not NaN.
     """
-    norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(v.detach().float()) for v in vector]))
+    dtype = torch.promote_types(vector[0].dtype, torch.float32)  # half types are summed in float32
+    norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(v.detach(), dtype=dtype) for v in vector]))
     return scale / norm.clamp_min(torch.finfo(torch.float32).tiny)
 
 

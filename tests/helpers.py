@@ -1,0 +1,59 @@
+"""Small builders shared by the tests: a tiny Darts model and batches for it."""
+import os
+import subprocess
+import sys
+from typing import Dict, Optional, Sequence
+
+import torch
+from mmpretrain.structures import DataSample
+
+from mmdarts.models import Darts
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SMOOTH_PRIMITIVES = ('none', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3', 'dil_conv_3x3')
+
+
+def tiny_architecture(primitives: Optional[Sequence[str]] = None, act: str = 'ReLU', channels: int = 4,
+                      layers: int = 3, nodes: int = 2, num_classes: int = 4, in_channels: int = 3) -> Dict:
+    backbone = dict(type='DartsSupernet', base_channels=channels, num_layers=layers, num_nodes=nodes,
+                    stem_multiplier=2, in_channels=in_channels, act_cfg=dict(type=act))
+    if primitives is not None:
+        backbone['primitives'] = list(primitives)
+    reductions = len({layers // 3, 2 * layers // 3})
+    return dict(
+        type='ImageClassifier',
+        backbone=backbone,
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=num_classes, in_channels=nodes * channels * 2**reductions))
+
+
+def tiny_darts(unroll: bool = False, dtype=torch.float32, **kwargs) -> Darts:
+    model = Darts(architecture=tiny_architecture(**kwargs), unroll=unroll)
+    with torch.no_grad():  # α away from uniform so every op matters
+        for alpha in model.mutator.parameters():
+            alpha.normal_(0, 0.5)
+    return model.to(dtype).train()
+
+
+def batch(n: int = 6, size: int = 8, num_classes: int = 4, dtype=torch.float32, seed: int = 0,
+          channels: int = 3) -> Dict:
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.randint(0, num_classes, (n, ), generator=g)
+    inputs = torch.randn(n, channels, size, size, generator=g, dtype=torch.float64).to(dtype)
+    return dict(inputs=inputs, data_samples=[DataSample().set_gt_label(int(y)) for y in labels])
+
+
+def raw_batch(n: int = 6, size: int = 8, num_classes: int = 4, seed: int = 0) -> Dict:
+    """A batch as a dataloader gives it (uint8 CHW images), for ``train_step``."""
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.randint(0, num_classes, (n, ), generator=g)
+    images = [torch.randint(0, 256, (3, size, size), generator=g, dtype=torch.uint8) for _ in range(n)]
+    return dict(inputs=images, data_samples=[DataSample().set_gt_label(int(y)) for y in labels])
+
+
+def run_python(args, timeout: int = 300, threads: int = 2, env: Optional[Dict] = None, cwd: str = REPO):
+    """Runs ``python ARGS`` in a fresh interpreter with this venv; returns the CompletedProcess."""
+    full_env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), PYTHONUNBUFFERED='1')
+    full_env.update(env or {})
+    return subprocess.run([sys.executable] + list(args), cwd=cwd, env=full_env, capture_output=True, text=True,
+                          timeout=timeout)
