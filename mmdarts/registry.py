@@ -3,6 +3,7 @@
 ``type='mmdarts.X'``."""
 from typing import List, Optional
 
+from mmengine.registry import MODEL_WRAPPERS as ENGINE_MODEL_WRAPPERS
 from mmengine.registry import Registry
 from mmpretrain import registry as pretrain
 
@@ -24,7 +25,9 @@ DATASETS = _child(pretrain.DATASETS, ['mmdarts.datasets'])
 DATA_SAMPLERS = _child(pretrain.DATA_SAMPLERS)
 TRANSFORMS = _child(pretrain.TRANSFORMS)
 MODELS = _child(pretrain.MODELS, ['mmdarts.models'])
-MODEL_WRAPPERS = _child(pretrain.MODEL_WRAPPERS, ['mmdarts.engine.model_wrappers'])
+# A direct child of mmengine's root (mmpretrain adds no wrappers): the Runner looks wrappers up with
+# `MODEL_WRAPPERS.get('mmdarts.X')` on the root, which searches only the root's own children.
+MODEL_WRAPPERS = _child(ENGINE_MODEL_WRAPPERS, ['mmdarts.engine.model_wrappers'])
 WEIGHT_INITIALIZERS = _child(pretrain.WEIGHT_INITIALIZERS)
 BATCH_AUGMENTS = _child(pretrain.BATCH_AUGMENTS)
 TASK_UTILS = _child(pretrain.TASK_UTILS)

@@ -24,4 +24,5 @@ model = dict(
     mutator=dict(type='DiffMutator', init_std=1e-3),
 )
 # Several processes (--launcher pytorch|slurm|mpi): α and weight gradients averaged over the ranks.
-model_wrapper_cfg = dict(type='DartsDistributedWrapper')
+# mmengine resolves the wrapper in its root registry, so the scope is spelled out.
+model_wrapper_cfg = dict(type='mmdarts.DartsDistributedWrapper')

@@ -1,0 +1,77 @@
+"""tools/train.py as a user runs it: search on a fake CIFAR-10 in the real on-disk format, resume, two processes."""
+import glob
+import os
+import os.path as osp
+
+import pytest
+import torch
+from helpers import REPO, run_python
+
+from mmdarts.structures import Genotype
+from mmdarts.testing import write_fake_cifar10
+
+
+def tiny_options(data_root: str, epochs: int, extra=()):
+    opts = [f'train_cfg.max_epochs={epochs}', 'model.architecture.backbone.base_channels=4',
+            'model.architecture.backbone.num_layers=3', 'model.architecture.backbone.num_nodes=2',
+            'model.architecture.head.in_channels=32', 'default_hooks.logger.interval=1', 'randomness.seed=0']
+    for loader in ('train_dataloader', 'arch_dataloader', 'val_dataloader'):
+        opts += [f'{loader}.dataset.dataset.type=LocalCIFAR10', f'{loader}.dataset.dataset.data_root={data_root}',
+                 f'{loader}.batch_size=8', f'{loader}.num_workers=0']
+    return ['--cfg-options'] + opts + list(extra)
+
+
+@pytest.fixture(scope='module')
+def cifar_root(tmp_path_factory):
+    return write_fake_cifar10(str(tmp_path_factory.mktemp('cifar')), num_train=32, num_test=8)
+
+
+def train(config, work_dir, options, extra_args=(), timeout=300):
+    result = run_python([osp.join(REPO, 'tools/train.py'), osp.join(REPO, config), '--work-dir', work_dir,
+                         *extra_args, *options], timeout=timeout)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def alphas(checkpoint):
+    state = torch.load(checkpoint, map_location='cpu', weights_only=False)['state_dict']
+    return {k: v for k, v in state.items() if k.startswith('mutator.')}
+
+
+def test_search_writes_genotypes_and_resumes(cifar_root, tmp_path):
+    work_dir = str(tmp_path / 'search')
+    train('configs/darts_cifar10.py', work_dir, tiny_options(cifar_root, 2))
+    for name in ('genotype.json', 'genotype_epoch_1.json', 'genotype_epoch_2.json', 'epoch_2.pth'):
+        assert osp.isfile(osp.join(work_dir, name)), name
+    genotype = Genotype.from_file(osp.join(work_dir, 'genotype.json'), num_nodes=2)
+    assert genotype == Genotype.from_file(osp.join(work_dir, 'genotype_epoch_2.json'))
+    assert genotype.meta['epoch'] == 2
+    saved = alphas(osp.join(work_dir, 'epoch_2.pth'))
+    assert set(saved) == {'mutator.alphas.normal', 'mutator.alphas.reduce'}
+    assert not torch.equal(saved['mutator.alphas.normal'], torch.zeros_like(saved['mutator.alphas.normal']))
+
+    result = train('configs/darts_cifar10.py', work_dir, tiny_options(cifar_root, 3), ['--resume'])
+    log = result.stdout + result.stderr
+    assert 'resumed epoch: 2' in log, log[-3000:]
+    assert osp.isfile(osp.join(work_dir, 'genotype_epoch_3.json'))
+    resumed = alphas(osp.join(work_dir, 'epoch_3.pth'))
+    # the search went on from the saved α: one more epoch of Adam steps at lr 3e-4 moves α only a little
+    delta = (resumed['mutator.alphas.normal'] - saved['mutator.alphas.normal']).abs().max()
+    assert 0 < delta < 0.05
+
+
+def test_two_processes_on_cpu_share_one_architecture(cifar_root, tmp_path):
+    """torchrun --nproc_per_node=2 tools/train.py CFG --launcher pytorch, on gloo, 1 thread per process."""
+    work_dir = str(tmp_path / 'dist')
+    options = tiny_options(cifar_root, 1)
+    result = run_python(['-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port=29533',
+                         osp.join(REPO, 'tools/train.py'), osp.join(REPO, 'tests/data/darts_cifar10_rank_state.py'),
+                         '--launcher', 'pytorch', '--work-dir', work_dir, *options],
+                        threads=1, timeout=400, env={'PYTHONPATH': osp.join(REPO, 'tests/data')})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    rank0, rank1 = (torch.load(osp.join(work_dir, f'state_rank{r}.pt')) for r in (0, 1))
+    assert rank0.keys() == rank1.keys()
+    for key in rank0:
+        assert torch.equal(rank0[key], rank1[key]), key
+    assert glob.glob(osp.join(work_dir, 'genotype_epoch_*.json')) == [osp.join(work_dir, 'genotype_epoch_1.json')]
+    assert os.path.isfile(osp.join(work_dir, 'genotype.json'))
