@@ -162,9 +162,9 @@ class Genotype:
     def to_file(self, path: str) -> None:
         """Writes the JSON form to ``path`` atomically (a reader never sees a half-written file)."""
         tmp = f'{path}.tmp{os.getpid()}'
+        fields = [f'  {json.dumps(k)}: {json.dumps(v)}' for k, v in self.to_dict().items()]  # one line a field
         with open(tmp, 'w') as f:
-            json.dump(self.to_dict(), f, indent=2)
-            f.write('\n')
+            f.write('{\n' + ',\n'.join(fields) + '\n}\n')
         os.replace(tmp, path)
 
     @classmethod
