@@ -15,7 +15,9 @@ CONFIGS = sorted(p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), r
 
 def test_configs_are_found():
     names = {osp.basename(p) for p in CONFIGS}
-    assert {'darts_cifar10.py', 'darts_cifar10_first_order.py', 'darts_digits_demo.py'} <= names
+    assert {'darts_cifar10.py', 'darts_cifar10_first_order.py', 'darts_digits_demo.py', 'darts_cifar10_retrain.py',
+            'darts_cifar100_search.py', 'darts_cifar100_retrain.py', 'darts_imagenet_retrain.py',
+            'darts_custom_search.py', 'darts_custom_retrain.py'} <= names
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: osp.relpath(p, REPO))
@@ -26,15 +28,38 @@ def test_config_builds_and_runs(path):
     model_cfg = cfg.model.to_dict()
     model_cfg.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
     model = MODELS.build(model_cfg).eval()
-    backbone = cfg.model.architecture.backbone
-    x = torch.randn(2, backbone.get('in_channels', 3), 32, 32)
+    search = cfg.model.type == 'Darts'
+    classifier = cfg.model.architecture if search else cfg.model
+    backbone = classifier.backbone
+    size = 224 if backbone.get('stem') == 'imagenet' else 32
+    x = torch.randn(2, backbone.get('in_channels', 3), size, size)
     with torch.no_grad():
         logits = model(x)
-    assert logits.shape == (2, cfg.model.architecture.head.num_classes)
-    assert cfg.optim_wrapper.constructor == 'DartsOptimWrapperConstructor'
-    assert cfg.train_cfg.type == 'DartsSearchLoop' and 'arch_dataloader' in cfg
-    assert any(h['type'] == 'GenotypeExportHook' for h in cfg.custom_hooks)
+    assert logits.shape == (2, classifier.head.num_classes)
+    assert classifier.head.num_classes == cfg.data_preprocessor.num_classes
+    if search:
+        assert cfg.optim_wrapper.constructor == 'DartsOptimWrapperConstructor'
+        assert cfg.train_cfg.type == 'DartsSearchLoop' and 'arch_dataloader' in cfg
+        assert any(h['type'] == 'GenotypeExportHook' for h in cfg.custom_hooks)
     DefaultScope._instance_dict.clear()
+
+
+def test_retrain_settings_of_the_paper():
+    cifar = Config.fromfile(osp.join(REPO, 'configs/darts_cifar10_retrain.py'))
+    backbone = cifar.model.backbone
+    assert (backbone.genotype, backbone.base_channels, backbone.num_layers, backbone.drop_path_prob) == (
+        'DARTS_V2', 36, 20, 0.2)
+    assert cifar.model.head.aux_weight == 0.4 and cifar.train_cfg.max_epochs == 600
+    assert cifar.train_dataloader.batch_size == 96 and cifar.optim_wrapper.optimizer.lr == 0.025
+    assert any(t['type'] == 'Cutout' and t['shape'] == 16 for t in cifar.train_dataloader.dataset.pipeline)
+    assert any(h['type'] == 'DropPathScheduleHook' for h in cifar.custom_hooks)
+    imagenet = Config.fromfile(osp.join(REPO, 'configs/darts_imagenet_retrain.py'))
+    assert (imagenet.model.backbone.num_layers, imagenet.model.backbone.base_channels) == (14, 48)
+    assert imagenet.train_cfg.max_epochs == 250 and imagenet.model.head.loss.label_smooth_val == 0.1
+    for name in ('search', 'retrain'):  # the CIFAR-100 configs change only the dataset part
+        c100 = Config.fromfile(osp.join(REPO, f'configs/darts_cifar100_{name}.py'))
+        c10 = Config.fromfile(osp.join(REPO, f'configs/darts_cifar10{"" if name == "search" else "_retrain"}.py'))
+        assert c100.optim_wrapper == c10.optim_wrapper and c100.train_cfg == c10.train_cfg
 
 
 def test_paper_settings_of_the_cifar10_search():

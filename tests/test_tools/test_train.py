@@ -75,3 +75,28 @@ def test_two_processes_on_cpu_share_one_architecture(cifar_root, tmp_path):
         assert torch.equal(rank0[key], rank1[key]), key
     assert glob.glob(osp.join(work_dir, 'genotype_epoch_*.json')) == [osp.join(work_dir, 'genotype_epoch_1.json')]
     assert os.path.isfile(osp.join(work_dir, 'genotype.json'))
+
+
+def test_search_then_retrain_then_test(cifar_root, tmp_path):
+    """The whole workflow: search -> genotype.json -> retrain that genotype -> tools/test.py on its checkpoint."""
+    search_dir, retrain_dir = str(tmp_path / 'search'), str(tmp_path / 'retrain')
+    train('configs/darts_cifar10_first_order.py', search_dir, tiny_options(cifar_root, 1))
+    genotype_file = osp.join(search_dir, 'genotype.json')
+    options = ['--cfg-options', f'model.backbone.genotype={genotype_file}', 'model.backbone.base_channels=4',
+               'model.backbone.num_layers=3', 'model.head.in_channels=32', 'model.head.aux_in_channels=32',
+               'train_cfg.max_epochs=2', 'default_hooks.logger.interval=1']
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        options += [f'{loader}.dataset.type=LocalCIFAR10', f'{loader}.dataset.data_root={cifar_root}',
+                    f'{loader}.batch_size=8', f'{loader}.num_workers=0']
+    result = train('configs/darts_cifar10_retrain.py', retrain_dir, options)
+    log = result.stdout + result.stderr
+    assert 'loss_aux' in log  # the auxiliary tower trains
+    checkpoint = osp.join(retrain_dir, 'epoch_2.pth')
+    state = torch.load(checkpoint, map_location='cpu', weights_only=False)
+    assert any(k.startswith('backbone.cells.2.') for k in state['state_dict'])
+    tested = run_python([osp.join(REPO, 'tools/test.py'), osp.join(REPO, 'configs/darts_cifar10_retrain.py'),
+                         checkpoint, '--work-dir', str(tmp_path / 'test'), '--out', str(tmp_path / 'metrics.pkl'),
+                         *options], timeout=120)
+    assert tested.returncode == 0, tested.stdout[-3000:] + tested.stderr[-3000:]
+    assert 'accuracy/top1' in tested.stdout + tested.stderr
+    assert osp.isfile(tmp_path / 'metrics.pkl')

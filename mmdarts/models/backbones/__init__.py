@@ -1,3 +1,4 @@
+from .darts_net import DartsNet
 from .darts_supernet import DartsSupernet
 
-__all__ = ['DartsSupernet']
+__all__ = ['DartsNet', 'DartsSupernet']

@@ -1,7 +1,7 @@
 from .candidates import DARTS_PRIMITIVES, build_candidate_op, check_primitives
-from .darts_ops import ActConvBN, DilConv, FactorizedReduce, PoolBN, SepConv, Zero, build_activation
+from .darts_ops import ActConvBN, DilConv, FactorizedReduce, SepConv, Zero, build_activation
 
 __all__ = [
     'DARTS_PRIMITIVES', 'build_candidate_op', 'check_primitives', 'ActConvBN', 'DilConv', 'FactorizedReduce',
-    'PoolBN', 'SepConv', 'Zero', 'build_activation'
+    'SepConv', 'Zero', 'build_activation'
 ]

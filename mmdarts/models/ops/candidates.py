@@ -1,6 +1,7 @@
 """The DARTS primitives (Liu et al., 2019, Sec. 3.1.1), registered in ``CANDIDATE_OPS`` by name.
 
-A builder takes ``(channels, stride, affine, act_cfg)``. Register more with
+A builder takes ``(channels, stride, affine, act_cfg)``. Pools are plain pools here; the search cell's mixed op
+follows ops whose name contains ``pool`` with a BN, as the paper's search code does (the retrained network does not). Register more with
 ``@CANDIDATE_OPS.register_module('my_op')`` and name them in a supernet's ``primitives``.
 """
 from typing import Dict, List, Optional, Sequence
@@ -8,7 +9,7 @@ from typing import Dict, List, Optional, Sequence
 import torch.nn as nn
 
 from mmdarts.registry import CANDIDATE_OPS
-from .darts_ops import DilConv, FactorizedReduce, PoolBN, SepConv, Zero
+from .darts_ops import DilConv, FactorizedReduce, SepConv, Zero
 
 DARTS_PRIMITIVES = ('none', 'max_pool_3x3', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3', 'sep_conv_5x5',
                     'dil_conv_3x3', 'dil_conv_5x5')
@@ -21,12 +22,12 @@ def none(channels: int, stride: int, affine: bool, act_cfg: Optional[Dict]) -> n
 
 @CANDIDATE_OPS.register_module('max_pool_3x3')
 def max_pool_3x3(channels: int, stride: int, affine: bool, act_cfg: Optional[Dict]) -> nn.Module:
-    return PoolBN('max', channels, stride, affine)
+    return nn.MaxPool2d(3, stride, padding=1)
 
 
 @CANDIDATE_OPS.register_module('avg_pool_3x3')
 def avg_pool_3x3(channels: int, stride: int, affine: bool, act_cfg: Optional[Dict]) -> nn.Module:
-    return PoolBN('avg', channels, stride, affine)
+    return nn.AvgPool2d(3, stride, padding=1, count_include_pad=False)
 
 
 @CANDIDATE_OPS.register_module('skip_connect')

@@ -69,19 +69,6 @@ class SepConv(nn.Sequential):
             DilConv(in_channels, out_channels, kernel_size, 1, padding, 1, affine, act_cfg))
 
 
-class PoolBN(nn.Sequential):
-    """3x3 max or average pooling followed by BN, as pools are in the DARTS search cell."""
-
-    def __init__(self, pool_type: str, channels: int, stride: int, affine: bool = True):
-        if pool_type == 'max':
-            pool = nn.MaxPool2d(3, stride, padding=1)
-        elif pool_type == 'avg':
-            pool = nn.AvgPool2d(3, stride, padding=1, count_include_pad=False)
-        else:
-            raise ValueError(f"pool_type must be 'max' or 'avg', got {pool_type!r}")
-        super().__init__(pool, nn.BatchNorm2d(channels, affine=affine))
-
-
 class FactorizedReduce(nn.Module):
     """Halves the spatial size with two stride-2 1x1 convs on offset grids, concatenated (the reduce skip)."""
 

@@ -9,3 +9,6 @@ __all__ += [
     'finite_difference_epsilon', 'finite_difference_hvp', 'perturb', 'unrolled_arch_gradient', 'virtual_step',
     'frozen_running_stats'
 ]
+from .augment_cell import AugmentCell, drop_path
+
+__all__ += ['AugmentCell', 'drop_path']

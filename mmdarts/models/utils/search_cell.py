@@ -11,6 +11,7 @@ from ..ops import ActConvBN, FactorizedReduce, Zero, build_candidate_op
 class MixedOp(nn.Module):
     """Every candidate op on one edge, mixed by the given weights: ō(x) = Σ_o w_o · o(x) (Eq. 2).
 
+    Candidates are built without affine BN, pools followed by BN (the paper's search code).
     The ``none`` op (:class:`Zero`) adds exactly zero, so it is not computed; its weight still takes its share of
     the softmax, which the caller has already applied.
     """
@@ -18,8 +19,15 @@ class MixedOp(nn.Module):
     def __init__(self, channels: int, stride: int, primitives: Sequence[str], act_cfg: Optional[Dict]):
         super().__init__()
         self.stride = stride
-        self.ops = nn.ModuleList(build_candidate_op(p, channels, stride, False, act_cfg) for p in primitives)
+        self.ops = nn.ModuleList(self._build(p, channels, stride, act_cfg) for p in primitives)
         self._computed = [k for k, op in enumerate(self.ops) if not isinstance(op, Zero)]
+
+    @staticmethod
+    def _build(name: str, channels: int, stride: int, act_cfg: Optional[Dict]) -> nn.Module:
+        op = build_candidate_op(name, channels, stride, False, act_cfg)
+        if 'pool' in name:  # parameter-free pools get a BN in the search, as in the paper's code
+            op = nn.Sequential(op, nn.BatchNorm2d(channels, affine=False))
+        return op
 
     def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         if not self._computed:

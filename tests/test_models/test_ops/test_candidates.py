@@ -21,9 +21,10 @@ def test_search_ops_have_no_affine_batchnorm(name):
 
 
 @pytest.mark.parametrize('name', ['max_pool_3x3', 'avg_pool_3x3'])
-def test_pools_are_followed_by_batchnorm(name):
-    op = build_candidate_op(name, 4, 1, False, None)
-    assert isinstance(list(op.children())[-1], nn.BatchNorm2d)
+def test_pools_are_followed_by_batchnorm_in_the_search_only(name):
+    searched = MixedOp(4, 1, [name], None).ops[0]
+    assert isinstance(searched[-1], nn.BatchNorm2d) and not searched[-1].affine
+    assert not list(build_candidate_op(name, 4, 1, True, None).parameters())  # retrained cells: a plain pool
 
 
 def test_none_is_exactly_zero():

@@ -1,0 +1,24 @@
+# The paper's CIFAR evaluation network (Sec. 3.2): 20 cells of 36 initial channels, auxiliary tower (weight 0.4)
+# at 2/3 depth, drop path 0.2 raised linearly by DropPathScheduleHook. Another genotype:
+#   --cfg-options model.backbone.genotype=work_dirs/darts_cifar10/genotype.json
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(
+        type='DartsNet',
+        genotype='DARTS_V2',
+        base_channels=36,
+        num_layers=20,
+        stem='cifar',
+        stem_multiplier=3,
+        drop_path_prob=0.2,
+        auxiliary=True),
+    head=dict(
+        type='DartsAuxClsHead',
+        num_classes=10,
+        in_channels=576,  # 4 concatenated nodes * 144 channels in the last cells
+        aux_in_channels=576,
+        aux_weight=0.4,
+        aux_pool_stride=3,
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+        topk=(1, )),
+)

@@ -1,0 +1,23 @@
+# The paper's ImageNet mobile-setting network (Sec. 3.4): 14 cells of 48 initial channels, two stride-2 stems,
+# auxiliary tower (weight 0.4), label smoothing 0.1, no drop path. 4.7M parameters.
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(
+        type='DartsNet',
+        genotype='DARTS_V2',
+        base_channels=48,
+        num_layers=14,
+        stem='imagenet',
+        drop_path_prob=0.0,
+        auxiliary=True),
+    head=dict(
+        type='DartsAuxClsHead',
+        num_classes=1000,
+        in_channels=768,  # 4 nodes * 192 channels
+        aux_in_channels=768,
+        aux_weight=0.4,
+        aux_pool_stride=2,
+        aux_batch_norm=False,  # as the paper's code (its ImageNet tower has no BN after the 2x2 conv)
+        loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1, loss_weight=1.0),
+        topk=(1, 5)),
+)

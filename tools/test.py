@@ -1,0 +1,52 @@
+"""Evaluate a checkpoint: python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE]."""
+import argparse
+import os
+import os.path as osp
+
+import mmdarts  # noqa: F401  (stack fixes and registries, before mmengine builds anything)
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+from mmdarts.utils import init_cpu_distributed
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Evaluate a model checkpoint')
+    parser.add_argument('config', help='config file of the model')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='where logs and metrics are written')
+    parser.add_argument('--out', help='also dump the metrics to this JSON or pickle file')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction, help='override settings of the config, key=value pairs')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def main():
+    args = parse_args()
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint {args.checkpoint!r} does not exist')
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    cfg.resume = False
+    if args.out:
+        cfg.test_evaluator = [cfg.test_evaluator] if isinstance(cfg.test_evaluator, dict) else cfg.test_evaluator
+        cfg.test_evaluator.append(dict(type='DumpResults', out_file_path=args.out))
+    init_cpu_distributed(args.launcher)
+    runner = Runner.from_cfg(cfg)
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()
