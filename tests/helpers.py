@@ -5,6 +5,7 @@ import sys
 from typing import Dict, Optional, Sequence
 
 import torch
+from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmpretrain.structures import DataSample
 
 from mmdarts.models import Darts
@@ -57,3 +58,17 @@ def run_python(args, timeout: int = 300, threads: int = 2, env: Optional[Dict] =
     full_env.update(env or {})
     return subprocess.run([sys.executable] + list(args), cwd=cwd, env=full_env, capture_output=True, text=True,
                           timeout=timeout)
+
+
+def sgd(model: Darts, lr: float = 0.1, momentum: float = 0.9, wd: float = 3e-4) -> torch.optim.SGD:
+    return torch.optim.SGD(model.architecture.parameters(), lr=lr, momentum=momentum, weight_decay=wd)
+
+
+def adam(model: Darts) -> torch.optim.Adam:
+    return torch.optim.Adam(model.mutator.parameters(), lr=0.01, betas=(0.5, 0.999), weight_decay=1e-3)
+
+
+def optim_wrappers(model: Darts, lr: float = 0.1) -> OptimWrapperDict:
+    """The paper's optimizers (SGD with clipping for the weights, Adam for α), at test-friendly rates."""
+    return OptimWrapperDict(
+        architecture=OptimWrapper(sgd(model, lr=lr), clip_grad=dict(max_norm=5.)), mutator=OptimWrapper(adam(model)))

@@ -7,7 +7,7 @@ import mmdarts  # noqa: F401  (stack fixes and registries, before mmengine build
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from mmdarts.utils import init_cpu_distributed
+from mmdarts.utils import configure_cpu_distributed, init_cpu_distributed
 
 
 def parse_args():
@@ -66,7 +66,8 @@ def merge_args(cfg: Config, args) -> Config:
 def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
-    init_cpu_distributed(args.launcher)
+    if init_cpu_distributed(args.launcher):
+        configure_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
 

@@ -55,3 +55,19 @@ def init_cpu_distributed(launcher: str) -> bool:
                            'start the script with torchrun (tools/dist_train.sh does).')
     torch_dist.init_process_group('gloo')
     return True
+
+
+def configure_cpu_distributed(cfg) -> None:
+    """Adapts a config to processes without CUDA (after :func:`init_cpu_distributed`).
+
+    mmengine's default wrapper, ``MMDistributedDataParallel``, gets ``device_ids=[LOCAL_RANK]``, which DDP refuses
+    for CPU modules: wrappers of the DDP family get ``device_ids=None`` unless the config sets them. torch's
+    SyncBatchNorm runs on GPUs only, so ``sync_bn`` is refused here with the reason.
+    """
+    if cfg.get('sync_bn'):
+        raise ValueError(f"sync_bn={cfg.sync_bn!r}: torch's SyncBatchNorm runs on GPUs only; this run has no CUDA "
+                         '(remove sync_bn for CPU runs)')
+    wrapper = cfg.get('model_wrapper_cfg') or dict(type='MMDistributedDataParallel', broadcast_buffers=False)
+    if 'DistributedDataParallel' in str(wrapper.get('type', 'MMDistributedDataParallel')):
+        wrapper.setdefault('device_ids', None)
+    cfg.model_wrapper_cfg = wrapper

@@ -33,6 +33,16 @@ def train(config, work_dir, options, extra_args=(), timeout=300):
     return result
 
 
+def dist_train(config, work_dir, options, extra_args=(), port=29533, timeout=400):
+    """torchrun --nproc_per_node=2 tools/train.py CONFIG --launcher pytorch, one thread per process."""
+    result = run_python(['-m', 'torch.distributed.run', '--nproc_per_node=2', f'--master_port={port}',
+                         osp.join(REPO, 'tools/train.py'), osp.join(REPO, config), '--launcher', 'pytorch',
+                         '--work-dir', work_dir, *extra_args, *options],
+                        threads=1, timeout=timeout, env={'PYTHONPATH': osp.join(REPO, 'tests/data')})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
 def alphas(checkpoint):
     state = torch.load(checkpoint, map_location='cpu', weights_only=False)['state_dict']
     return {k: v for k, v in state.items() if k.startswith('mutator.')}
@@ -64,11 +74,7 @@ def test_two_processes_on_cpu_share_one_architecture(cifar_root, tmp_path):
     """torchrun --nproc_per_node=2 tools/train.py CFG --launcher pytorch, on gloo, 1 thread per process."""
     work_dir = str(tmp_path / 'dist')
     options = tiny_options(cifar_root, 1)
-    result = run_python(['-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port=29533',
-                         osp.join(REPO, 'tools/train.py'), osp.join(REPO, 'tests/data/darts_cifar10_rank_state.py'),
-                         '--launcher', 'pytorch', '--work-dir', work_dir, *options],
-                        threads=1, timeout=400, env={'PYTHONPATH': osp.join(REPO, 'tests/data')})
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    dist_train('tests/data/darts_cifar10_rank_state.py', work_dir, options)
     rank0, rank1 = (torch.load(osp.join(work_dir, f'state_rank{r}.pt')) for r in (0, 1))
     assert rank0.keys() == rank1.keys()
     for key in rank0:
@@ -100,3 +106,31 @@ def test_search_then_retrain_then_test(cifar_root, tmp_path):
     assert tested.returncode == 0, tested.stdout[-3000:] + tested.stderr[-3000:]
     assert 'accuracy/top1' in tested.stdout + tested.stderr
     assert osp.isfile(tmp_path / 'metrics.pkl')
+
+
+@pytest.mark.parametrize('first,then', [(2, 1), (1, 2)], ids=['two_then_one', 'one_then_two'])
+def test_checkpoints_resume_across_process_counts(cifar_root, tmp_path, first, then):
+    work_dir = str(tmp_path / 'search')
+    run = {1: train, 2: dist_train}
+    run[first]('configs/darts_cifar10.py', work_dir, tiny_options(cifar_root, 1))
+    saved = alphas(osp.join(work_dir, 'epoch_1.pth'))
+    result = run[then]('configs/darts_cifar10.py', work_dir, tiny_options(cifar_root, 2), ['--resume'])
+    assert 'resumed epoch: 1' in result.stdout + result.stderr
+    resumed = alphas(osp.join(work_dir, 'epoch_2.pth'))
+    delta = (resumed['mutator.alphas.normal'] - saved['mutator.alphas.normal']).abs().max()
+    assert 0 < delta < 0.05  # went on from the saved α
+    assert Genotype.from_file(osp.join(work_dir, 'genotype_epoch_2.json')).meta['epoch'] == 2
+
+
+def test_distributed_retraining_with_the_standard_wrapper(cifar_root, tmp_path):
+    """mmpretrain's side: MMDistributedDataParallel on CPU processes (device_ids=None), identical weights."""
+    work_dir = str(tmp_path / 'retrain')
+    options = ['--cfg-options', 'model.backbone.base_channels=4', 'model.backbone.num_layers=3',
+               'model.head.in_channels=64', 'model.head.aux_in_channels=64', 'train_cfg.max_epochs=1']
+    for loader in ('train_dataloader', 'val_dataloader'):
+        options += [f'{loader}.dataset.type=LocalCIFAR10', f'{loader}.dataset.data_root={cifar_root}',
+                    f'{loader}.batch_size=8', f'{loader}.num_workers=0']
+    dist_train('tests/data/darts_cifar10_retrain_rank_state.py', work_dir, options, port=29535)
+    rank0, rank1 = (torch.load(osp.join(work_dir, f'state_rank{r}.pt')) for r in (0, 1))
+    weights = [k for k in rank0 if not k.endswith(('running_mean', 'running_var', 'num_batches_tracked'))]
+    assert weights and all(torch.equal(rank0[k], rank1[k]) for k in weights)

@@ -4,8 +4,7 @@ import copy
 import pytest
 import torch
 import torch.nn.functional as F
-from helpers import SMOOTH_PRIMITIVES, batch, raw_batch, tiny_darts
-from mmengine.optim import OptimWrapper, OptimWrapperDict
+from helpers import SMOOTH_PRIMITIVES, adam, batch, optim_wrappers, raw_batch, sgd, tiny_darts
 from torch.func import functional_call
 
 from mmdarts.models import Darts
@@ -26,10 +25,6 @@ def plain_loss(model: Darts, b, alphas=None, params=None):
         else:
             logits = functional_call(model.architecture, params, (b['inputs'], ), {'mode': 'tensor'})
     return F.cross_entropy(logits, labels(b))
-
-
-def sgd(model, lr=0.1, momentum=0.9, wd=3e-4):
-    return torch.optim.SGD(model.architecture.parameters(), lr=lr, momentum=momentum, weight_decay=wd)
 
 
 def fill_momentum(model, optimizer, seed=1):
@@ -164,13 +159,6 @@ def test_unroll_needs_weight_optimizer(float64_setup):
         model.arch_gradients(train, val)
 
 
-def optim_wrappers(model, lr=0.1):
-    return OptimWrapperDict(
-        architecture=OptimWrapper(sgd(model, lr=lr), clip_grad=dict(max_norm=5.)),
-        mutator=OptimWrapper(torch.optim.Adam(model.mutator.parameters(), lr=0.01, betas=(0.5, 0.999),
-                                              weight_decay=1e-3)))
-
-
 @pytest.mark.parametrize('unroll', [False, True])
 def test_train_step_is_algorithm_1(unroll):
     """Two steps (the second with momentum buffers and Adam state): α moves by Adam on the independently computed
@@ -179,7 +167,7 @@ def test_train_step_is_algorithm_1(unroll):
     wrappers = optim_wrappers(model)
     reference = copy.deepcopy(model)
     ref_sgd = sgd(reference)
-    ref_adam = torch.optim.Adam(reference.mutator.parameters(), lr=0.01, betas=(0.5, 0.999), weight_decay=1e-3)
+    ref_adam = adam(reference)
     for step in range(2):
         data = dict(train=raw_batch(seed=10 + step), arch=raw_batch(seed=20 + step))
         log = model.train_step(data, wrappers)

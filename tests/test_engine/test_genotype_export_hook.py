@@ -1,0 +1,38 @@
+import json
+from unittest.mock import MagicMock, patch
+
+from helpers import tiny_darts
+
+from mmdarts.engine import GenotypeExportHook
+
+
+def runner_at(tmp_path, epoch, max_epochs=10):
+    runner = MagicMock()
+    runner.model = tiny_darts()
+    runner.work_dir = str(tmp_path)
+    runner.epoch, runner.max_epochs, runner.train_loop.max_epochs = epoch, max_epochs, max_epochs
+    return runner
+
+
+def test_writes_epoch_file_latest_file_and_logs(tmp_path):
+    runner = runner_at(tmp_path, epoch=0)
+    GenotypeExportHook().after_train_epoch(runner)
+    data = json.loads((tmp_path / 'genotype_epoch_1.json').read_text())
+    assert data == json.loads((tmp_path / 'genotype.json').read_text())
+    assert data['normal'] == [list(e) for e in runner.model.mutator.derive_genotype().normal]
+    logged = ' '.join(str(c.args[0]) for c in runner.logger.info.call_args_list)
+    assert 'Genotype(' in logged and 'softmax(alpha) of the reduce cell' in logged
+
+
+def test_interval_and_last_epoch(tmp_path):
+    hook = GenotypeExportHook(interval=3)
+    for epoch in range(10):
+        hook.after_train_epoch(runner_at(tmp_path, epoch))
+    assert sorted(p.name for p in tmp_path.glob('genotype_epoch_*.json')) == [
+        'genotype_epoch_10.json', 'genotype_epoch_3.json', 'genotype_epoch_6.json', 'genotype_epoch_9.json']
+
+
+def test_only_the_main_process_writes(tmp_path):
+    with patch('mmdarts.engine.hooks.genotype_export_hook.is_main_process', return_value=False):
+        GenotypeExportHook().after_train_epoch(runner_at(tmp_path, epoch=0))
+    assert not list(tmp_path.iterdir())
