@@ -2,6 +2,8 @@
 import glob
 import os
 import os.path as osp
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -34,11 +36,12 @@ def train(config, work_dir, options, extra_args=(), timeout=300):
 
 
 def dist_train(config, work_dir, options, extra_args=(), port=29533, timeout=400):
-    """torchrun --nproc_per_node=2 tools/train.py CONFIG --launcher pytorch, one thread per process."""
-    result = run_python(['-m', 'torch.distributed.run', '--nproc_per_node=2', f'--master_port={port}',
-                         osp.join(REPO, 'tools/train.py'), osp.join(REPO, config), '--launcher', 'pytorch',
-                         '--work-dir', work_dir, *extra_args, *options],
-                        threads=1, timeout=timeout, env={'PYTHONPATH': osp.join(REPO, 'tests/data')})
+    """bash tools/dist_train.sh CONFIG 2 ... : two processes through torchrun, one thread each."""
+    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', PORT=str(port), PYTHON=sys.executable,
+               PYTHONPATH=osp.join(REPO, 'tests/data'), PYTHONUNBUFFERED='1')
+    result = subprocess.run(['bash', osp.join(REPO, 'tools/dist_train.sh'), osp.join(REPO, config), '2',
+                             '--work-dir', work_dir, *extra_args, *options],
+                            cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
 

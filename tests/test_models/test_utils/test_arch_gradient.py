@@ -56,3 +56,15 @@ def test_frozen_running_stats_keeps_buffers_and_outputs():
     torch.testing.assert_close(out, expected)
     assert all(torch.equal(v, bn.state_dict()[k]) for k, v in before.items())
     assert bn.track_running_stats
+
+
+def test_sync_batchnorm_of_a_converted_supernet_is_frozen_too():
+    """sync_bn=torch converts every BN of the search model; the α passes must still leave their statistics alone
+    (SyncBatchNorm forwards only on GPUs, so here the switch itself is checked)."""
+    from helpers import tiny_darts
+    model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(tiny_darts())
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    assert bns and all(isinstance(m, torch.nn.SyncBatchNorm) for m in bns)
+    with frozen_running_stats(model):
+        assert not any(m.track_running_stats for m in bns)
+    assert all(m.track_running_stats for m in bns)
