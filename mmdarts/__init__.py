@@ -1,9 +1,11 @@
 """mmdarts: Differentiable Architecture Search (Liu et al., ICLR 2019) for OpenMMLab 2.0."""
+from .utils.checkpoint_files import register_atomic_local_backend
 from .utils.compat import ensure_torchvision_importable, register_checkpoint_loader
 
 # Before anything imports torchvision (mmpretrain's models and datasets do): see utils/compat.py.
 TORCHVISION_STATUS = ensure_torchvision_importable()
 register_checkpoint_loader()
+register_atomic_local_backend()  # a kill never leaves a truncated checkpoint
 
 # mmdarts' registries are children of mmpretrain's: register mmpretrain's modules so its types resolve.
 import warnings  # noqa: E402

@@ -5,9 +5,11 @@ import os.path as osp
 
 import mmdarts  # noqa: F401  (stack fixes and registries, before mmengine builds anything)
 from mmengine.config import Config, DictAction
+from mmengine.logging import MMLogger
 from mmengine.runner import Runner
 
-from mmdarts.utils import configure_cpu_distributed, init_cpu_distributed
+from mmdarts.utils import configure_cpu_distributed, find_resumable_checkpoint, init_cpu_distributed
+from mmdarts.utils.config_checks import check_config
 
 
 def parse_args():
@@ -53,7 +55,7 @@ def merge_args(cfg: Config, args) -> Config:
             wrappers.type = 'AmpOptimWrapper'
             wrappers.setdefault('loss_scale', 'dynamic')
     if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
+        cfg.resume, cfg.load_from = True, None  # resolved in main(), once the work dir is final
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     if args.auto_scale_lr:
@@ -66,6 +68,13 @@ def merge_args(cfg: Config, args) -> Config:
 def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
+    check_config(cfg)  # bad input stops here, before anything trains
+    if args.resume == 'auto':
+        # The newest complete checkpoint: a run killed while writing one resumes from the one before.
+        cfg.load_from = find_resumable_checkpoint(cfg.work_dir)
+        if cfg.load_from is None:
+            cfg.resume = False
+            MMLogger.get_current_instance().warning(f'--resume: no complete checkpoint in {cfg.work_dir}; starting anew')
     if init_cpu_distributed(args.launcher):
         configure_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)

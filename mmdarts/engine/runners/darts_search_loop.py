@@ -1,5 +1,10 @@
 from typing import Dict, Iterator, List, Optional, Tuple, Union
 
+import random
+
+import numpy as np
+import torch
+from mmengine.dist import get_rank
 from mmengine.runner import EpochBasedTrainLoop
 from torch.utils.data import DataLoader
 
@@ -22,6 +27,11 @@ class DartsSearchLoop(EpochBasedTrainLoop):
     (they train α). An epoch is one pass over ``dataloader``; the arch loader starts again whenever it runs out
     (the paper's search splits the training set into two equal halves, so neither runs out early). Both samplers
     are reseeded with the epoch number at every epoch.
+
+    With a seed (``randomness=dict(seed=...)``), the random generators of Python, numpy and torch are also reseeded
+    from (seed, epoch) at the start of every epoch, so an epoch is a function of the state at its start: a search
+    resumed from a checkpoint repeats exactly what an uninterrupted one does (bit for bit on CPU with
+    ``deterministic=True``), augmentations included.
 
     Args:
         runner (Runner): the runner.
@@ -63,10 +73,22 @@ class DartsSearchLoop(EpochBasedTrainLoop):
             self._arch_iter = iter(self.arch_dataloader)
             return next(self._arch_iter)
 
+    def _seed_epoch(self) -> None:
+        seed = getattr(self.runner, 'seed', None)
+        if not isinstance(seed, int):
+            return
+        if self.runner._randomness_cfg.get('diff_rank_seed', False):
+            seed += get_rank()
+        epoch_seed = (seed + 1_000_003 * (self._epoch + 1)) % 2**31
+        random.seed(epoch_seed)
+        np.random.seed(epoch_seed)
+        torch.manual_seed(epoch_seed)
+
     def run_epoch(self) -> None:
         """One pass over the weights' loader, each batch paired with the next arch batch."""
         self.runner.call_hook('before_train_epoch')
         self.runner.model.train()
+        self._seed_epoch()
         _set_epoch(self.dataloader, self._epoch)
         _set_epoch(self.arch_dataloader, self._epoch)
         self._arch_iter = iter(self.arch_dataloader)

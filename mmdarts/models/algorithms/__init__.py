@@ -1,3 +1,3 @@
-from .darts import Darts, sgd_hyperparameters
+from .darts import Darts
 
-__all__ = ['Darts', 'sgd_hyperparameters']
+__all__ = ['Darts']

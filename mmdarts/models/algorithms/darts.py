@@ -2,6 +2,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
+from mmengine.logging import MessageHub
 from mmengine.model import BaseModel
 from mmengine.registry import DefaultScope
 from mmengine.optim import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
@@ -9,8 +10,8 @@ from torch.func import functional_call
 
 from mmdarts.registry import MODELS
 from mmdarts.utils import all_reduce_mean_
-from ..utils import (finite_difference_epsilon, finite_difference_hvp, frozen_running_stats, perturb,
-                     unrolled_arch_gradient, virtual_step)
+from ..utils import (all_finite, finite_difference_epsilon, finite_difference_hvp, frozen_running_stats, perturb,
+                     sgd_hyperparameters, unrolled_arch_gradient, virtual_step)
 
 Batch = Dict[str, object]
 
@@ -33,6 +34,9 @@ class Darts(BaseModel):
         unroll (bool): second order (Eq. 7-8) if True, first order (α descends ∇α L_val(w, α)) if False.
             Defaults to False.
         epsilon_scale (float): ε = epsilon_scale / ‖∇w' L_val‖ in Eq. 8. Defaults to 0.01 (the paper).
+        nonfinite (str): a NaN or Inf in a loss of any pass or in a gradient stops the search with an error naming
+            the iteration and the pass (``'raise'``), or skips that update with a warning (``'skip'``).
+            Defaults to ``'raise'``.
         data_preprocessor (dict, optional): for the architecture, if its config has none (the Runner passes the
             config's top-level ``data_preprocessor`` here). The algorithm uses the architecture's.
         init_cfg (dict, optional): initialisation config. Defaults to None.
@@ -43,8 +47,11 @@ class Darts(BaseModel):
                  mutator: Union[dict, nn.Module] = dict(type='DiffMutator'),
                  unroll: bool = False,
                  epsilon_scale: float = 0.01,
+                 nonfinite: str = 'raise',
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
+        if nonfinite not in ('raise', 'skip'):
+            raise ValueError(f"Darts: nonfinite must be 'raise' or 'skip', got {nonfinite!r}")
         if isinstance(architecture, dict):
             # A top-level `data_preprocessor` of the config (mmpretrain's habit) reaches the classifier.
             if data_preprocessor is not None:
@@ -67,6 +74,8 @@ class Darts(BaseModel):
         self.mutator.prepare_from_supernet(self.supernet)
         self.unroll = bool(unroll)
         self.epsilon_scale = epsilon_scale
+        self.nonfinite = nonfinite
+        self._steps = 0
 
     @property
     def supernet(self) -> nn.Module:
@@ -98,18 +107,21 @@ class Darts(BaseModel):
 
     # -- the α gradient -----------------------------------------------------------------------------------------
     def arch_gradients(self, train_batch: Batch, arch_batch: Batch,
-                       weight_optimizer: Optional[torch.optim.Optimizer] = None
+                       weight_optimizer: Optional[torch.optim.Optimizer] = None,
+                       pass_losses: Optional[List[Tuple[str, torch.Tensor]]] = None
                        ) -> Tuple[List[torch.Tensor], Dict[str, torch.Tensor]]:
         """The gradient of the α step, one tensor per mutator parameter, and what to log.
 
         First order: ∇α L_val(w, α). Second order (Eq. 7-8): see :mod:`mmdarts.models.utils.arch_gradient`, with
         the virtual step using ``weight_optimizer``'s lr, momentum buffers and weight decay. No parameter's
-        ``.grad`` and no buffer is changed.
+        ``.grad`` and no buffer is changed. ``pass_losses``, if given, receives ``(pass name, loss)`` of each pass.
         """
         alphas = list(self.mutator.parameters())
+        record = pass_losses.append if pass_losses is not None else (lambda item: None)
         with frozen_running_stats(self.architecture):
             if not self.unroll:
                 loss_val, log_vars = self.loss_and_log(arch_batch)
+                record(('L_val(w, α)', loss_val.detach()))
                 return list(torch.autograd.grad(loss_val, alphas)), log_vars
             if weight_optimizer is None:
                 raise ValueError('Darts(unroll=True).arch_gradients needs the weight optimizer (its lr, momentum '
@@ -117,16 +129,21 @@ class Darts(BaseModel):
             names, weights = self._weights()
             lr, momentums, decays, buffers = sgd_hyperparameters(weight_optimizer, weights)
             loss_train, _ = self.loss_and_log(train_batch, detach_alpha=True)
+            record(("virtual step's L_train(w, α)", loss_train.detach()))
             grads_train = torch.autograd.grad(loss_train, weights)
             virtual = virtual_step(weights, grads_train, buffers, lr, momentums, decays)  # Eq. 6
             loss_val, log_vars = self.loss_and_log(arch_batch, dict(zip(names, virtual)))
+            record(("L_val(w', α)", loss_val.detach()))
             grads = torch.autograd.grad(loss_val, alphas + virtual)
             grads_val, dw = grads[:len(alphas)], grads[len(alphas):]
             epsilon = finite_difference_epsilon(dw, self.epsilon_scale)
             w_plus, w_minus = perturb(weights, dw, epsilon)
-            grads_plus = torch.autograd.grad(self.loss_and_log(train_batch, dict(zip(names, w_plus)))[0], alphas)
-            grads_minus = torch.autograd.grad(self.loss_and_log(train_batch, dict(zip(names, w_minus)))[0], alphas)
-            hvp = finite_difference_hvp(grads_plus, grads_minus, epsilon)  # Eq. 8
+            grads_pm = []
+            for name, perturbed in (('L_train(w+, α)', w_plus), ('L_train(w-, α)', w_minus)):
+                loss, _ = self.loss_and_log(train_batch, dict(zip(names, perturbed)))
+                record((name, loss.detach()))
+                grads_pm.append(torch.autograd.grad(loss, alphas))
+            hvp = finite_difference_hvp(*grads_pm, epsilon)  # Eq. 8
             return unrolled_arch_gradient(grads_val, hvp, lr), log_vars  # Eq. 7
 
     # -- one search iteration -----------------------------------------------------------------------------------
@@ -144,25 +161,37 @@ class Darts(BaseModel):
         weight_wrapper, arch_wrapper = self._check_wrappers(optim_wrapper)
         train_batch = self.data_preprocessor(data['train'], True)
         arch_batch = self.data_preprocessor(data['arch'], True)
+        iteration = self._iteration()
 
+        pass_losses: List[Tuple[str, torch.Tensor]] = []
         with weight_wrapper.optim_context(self.architecture):
-            arch_grads, arch_log = self.arch_gradients(train_batch, arch_batch, weight_wrapper.optimizer)
+            arch_grads, arch_log = self.arch_gradients(train_batch, arch_batch, weight_wrapper.optimizer,
+                                                       pass_losses)
         all_reduce_mean_(arch_grads)
-        for alpha, grad in zip(self.mutator.parameters(), arch_grads):
-            alpha.grad = grad
-        arch_wrapper.step()
+        if all_finite(iteration, 'α step', pass_losses, arch_grads, 'α gradient', self.nonfinite):
+            for alpha, grad in zip(self.mutator.parameters(), arch_grads):
+                alpha.grad = grad
+            arch_wrapper.step()
         arch_wrapper.zero_grad()
 
         with weight_wrapper.optim_context(self.architecture):
             loss, log_vars = self.loss_and_log(train_batch, detach_alpha=True)
-        loss = weight_wrapper.scale_loss(loss)
-        weight_wrapper.backward(loss)
+        weight_wrapper.backward(weight_wrapper.scale_loss(loss))
         if weight_wrapper.should_update():
-            all_reduce_mean_([p.grad for p in self._weights()[1] if p.grad is not None])
-            weight_wrapper.step()
+            grads = [p.grad for p in self._weights()[1] if p.grad is not None]
+            all_reduce_mean_(grads)
+            if all_finite(iteration, 'weight step', [("weight step's L_train(w, α)", loss.detach())], grads,
+                          'weight gradient', self.nonfinite):
+                weight_wrapper.step()
             weight_wrapper.zero_grad()
+        self._steps += 1
         log_vars.update({f'arch_{k}': v for k, v in arch_log.items()})
         return log_vars
+
+    def _iteration(self) -> int:
+        hub = MessageHub.get_current_instance()
+        iteration = hub.get_info('iter') if hub is not None else None
+        return int(iteration) if iteration is not None else self._steps
 
     @staticmethod
     def _check_wrappers(optim_wrapper: OptimWrapperDict) -> Tuple[OptimWrapper, OptimWrapper]:
@@ -177,22 +206,3 @@ class Darts(BaseModel):
                              'computed unscaled. Use AMP for the "architecture" wrapper only.')
         return optim_wrapper['architecture'], optim_wrapper['mutator']
 
-
-def sgd_hyperparameters(optimizer: torch.optim.Optimizer, params: Sequence[torch.Tensor]
-                        ) -> Tuple[float, List[float], List[float], List[Optional[torch.Tensor]]]:
-    """The lr ξ (one for all groups), and each parameter's momentum, weight decay and momentum buffer."""
-    group_of = {id(p): g for g in optimizer.param_groups for p in g['params']}
-    missing = [i for i, p in enumerate(params) if id(p) not in group_of]
-    if missing:
-        raise ValueError(f'Darts(unroll=True): {len(missing)} weight tensors are not in the weight optimizer')
-    groups = [group_of[id(p)] for p in params]
-    lrs = {float(g['lr']) for g in groups}
-    if len(lrs) != 1:
-        raise ValueError(f'Darts(unroll=True) needs one learning rate ξ for all weight groups, got {sorted(lrs)}')
-    if any(g.get('nesterov', False) or g.get('dampening', 0) for g in groups):
-        raise ValueError('Darts(unroll=True): the virtual step follows plain SGD momentum; nesterov and dampening '
-                         'are not supported')
-    momentums = [float(g.get('momentum', 0.)) for g in groups]
-    decays = [float(g.get('weight_decay', 0.)) for g in groups]
-    buffers = [optimizer.state.get(p, {}).get('momentum_buffer') for p in params]
-    return lrs.pop(), momentums, decays, buffers

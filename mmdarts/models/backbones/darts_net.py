@@ -4,9 +4,9 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
-from mmdarts.registry import MODELS
+from mmdarts.registry import CANDIDATE_OPS, MODELS
 from mmdarts.structures import load_genotype
-from ..utils import AugmentCell
+from ..utils import AugmentCell, check_input_size
 
 STEMS = ('cifar', 'imagenet')
 
@@ -31,6 +31,7 @@ class DartsNet(BaseModule):
             Defaults to False.
         out_indices (Sequence[int]): cells whose outputs are returned. Defaults to the last.
         act_cfg (dict): activation of the ops. Defaults to ``dict(type='ReLU')``.
+        num_nodes (int, optional): if given, the genotype must have this many nodes per cell.
         init_cfg (dict, optional): initialisation config.
 
     Shapes: input ``(N, in_channels, H, W)``; outputs ``(N, C_i, H_i, W_i)``, e.g. ``(N, 576, 8, 8)`` for the last
@@ -48,6 +49,7 @@ class DartsNet(BaseModule):
                  auxiliary: bool = False,
                  out_indices: Sequence[int] = (-1, ),
                  act_cfg: Optional[Dict] = dict(type='ReLU'),
+                 num_nodes: Optional[int] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg)
         if stem not in STEMS:
@@ -58,7 +60,10 @@ class DartsNet(BaseModule):
                             ('stem_multiplier', stem_multiplier), ('in_channels', in_channels)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f'DartsNet: {name} must be an integer >= 1, got {value!r}')
-        self.genotype = load_genotype(genotype, where='DartsNet: genotype')
+        self.genotype = load_genotype(genotype, primitives=sorted(CANDIDATE_OPS.module_dict), where='DartsNet: genotype')
+        if num_nodes is not None and self.genotype.num_nodes != num_nodes:
+            raise ValueError(f'DartsNet: the genotype has {self.genotype.num_nodes} nodes per cell '
+                             f'({len(self.genotype.normal)} edges), but num_nodes={num_nodes} was asked for')
         self.num_layers = num_layers
         self.drop_path_prob = drop_path_prob
         self.drop_path_factor = 1.  # set by DropPathScheduleHook
@@ -109,6 +114,8 @@ class DartsNet(BaseModule):
         return self.drop_path_prob * self.drop_path_factor
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        stem_stride = 1 if self.stem1 is None else 8
+        check_input_size(x, stem_stride * 2**len(self.reduction_layers), 'DartsNet', len(self.reduction_layers))
         s0 = self.stem(x)
         s1 = s0 if self.stem1 is None else self.stem1(s0)
         drop_prob = self.current_drop_path_prob

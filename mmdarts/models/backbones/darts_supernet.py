@@ -8,7 +8,7 @@ from mmengine.model import BaseModule
 from mmdarts.registry import MODELS
 from mmdarts.structures import CELL_TYPES, cell_edges
 from ..ops import DARTS_PRIMITIVES, check_primitives
-from ..utils import SearchCell
+from ..utils import SearchCell, check_input_size
 
 
 @MODELS.register_module()
@@ -108,6 +108,7 @@ class DartsSupernet(BaseModule):
         if self._arch_weights is None:
             raise RuntimeError('DartsSupernet needs op weights at every forward: run it through the Darts algorithm, '
                                'or inside `with supernet.arch_weights(mutator.arch_weights()):`')
+        check_input_size(x, 2**len(self.reduction_layers), 'DartsSupernet', len(self.reduction_layers))
         s0 = s1 = self.stem(x)
         outs = []
         for i, cell in enumerate(self.cells):

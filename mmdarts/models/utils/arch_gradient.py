@@ -55,3 +55,24 @@ def finite_difference_hvp(grads_plus: Tensors, grads_minus: Tensors, epsilon: to
 def unrolled_arch_gradient(grads_val: Tensors, hvp: Tensors, lr: float) -> List[torch.Tensor]:
     """Eq. 7: ∇α L_val(w', α) − ξ · (∇²α,w L_train ∇w' L_val)."""
     return [g - lr * h for g, h in zip(grads_val, hvp)]
+
+
+def sgd_hyperparameters(optimizer: torch.optim.Optimizer, params: Sequence[torch.Tensor]
+                        ) -> Tuple[float, List[float], List[float], List[Optional[torch.Tensor]]]:
+    """The weight optimizer's state that Eq. 6's virtual step uses: the lr ξ (one for all groups), and each
+    parameter's momentum, weight decay and momentum buffer (None before the first step)."""
+    group_of = {id(p): g for g in optimizer.param_groups for p in g['params']}
+    missing = [i for i, p in enumerate(params) if id(p) not in group_of]
+    if missing:
+        raise ValueError(f'Darts(unroll=True): {len(missing)} weight tensors are not in the weight optimizer')
+    groups = [group_of[id(p)] for p in params]
+    lrs = {float(g['lr']) for g in groups}
+    if len(lrs) != 1:
+        raise ValueError(f'Darts(unroll=True) needs one learning rate ξ for all weight groups, got {sorted(lrs)}')
+    if any(g.get('nesterov', False) or g.get('dampening', 0) for g in groups):
+        raise ValueError('Darts(unroll=True): the virtual step follows plain SGD momentum; nesterov and dampening '
+                         'are not supported')
+    momentums = [float(g.get('momentum', 0.)) for g in groups]
+    decays = [float(g.get('weight_decay', 0.)) for g in groups]
+    buffers = [optimizer.state.get(p, {}).get('momentum_buffer') for p in params]
+    return lrs.pop(), momentums, decays, buffers

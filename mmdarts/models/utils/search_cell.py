@@ -79,3 +79,14 @@ class SearchCell(nn.Module):
                 k += 1
             states.append(total)
         return torch.cat(states[2:], dim=1)
+
+
+def check_input_size(x: torch.Tensor, divisor: int, where: str, reductions: int) -> None:
+    """Refuses inputs whose height or width the network's total stride ``divisor`` would reduce below 1x1,
+    naming the smallest size that works."""
+    if x.dim() != 4:
+        raise ValueError(f'{where}: expected an input of shape (N, C, H, W), got {tuple(x.shape)}')
+    height, width = x.shape[-2:]
+    if min(height, width) < divisor:
+        raise ValueError(f'{where}: input {height}x{width} is too small for {reductions} reductions '
+                         f'(a total stride of {divisor}); use images of at least {divisor}x{divisor}')

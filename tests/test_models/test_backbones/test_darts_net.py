@@ -83,3 +83,20 @@ def test_arguments_are_checked():
         DartsNet(stem='mobile')
     with pytest.raises(ValueError, match='drop_path_prob'):
         DartsNet(drop_path_prob=1.0)
+
+
+def test_genotype_file_errors_name_file_and_field(tmp_path):
+    data = dict(PUBLISHED_GENOTYPES['DARTS_V2'])
+    data['reduce'] = [list(e) for e in data['reduce']]
+    data['reduce'][5] = ['conv_9x9', 2]
+    path = tmp_path / 'g.json'
+    path.write_text(__import__('json').dumps(data))
+    with pytest.raises(ValueError, match=rf"{path}: reduce\[5\]: unknown op 'conv_9x9'; expected one of"):
+        DartsNet(str(path))
+    with pytest.raises(ValueError, match='the genotype has 4 nodes per cell .* num_nodes=5'):
+        DartsNet('DARTS_V2', num_nodes=5)
+
+
+def test_too_small_images_are_refused():
+    with pytest.raises(ValueError, match='input 16x16 is too small for 2 reductions .* at least 32x32'):
+        DartsNet('DARTS_V2', base_channels=4, num_layers=3, stem='imagenet')(torch.randn(1, 3, 16, 16))

@@ -58,3 +58,10 @@ def test_usable_under_mmpretrain_classifier_with_mmdarts_prefix():
     with classifier.backbone.arch_weights(mutator.arch_weights()):
         logits = classifier(torch.randn(2, 3, 8, 8))
     assert logits.shape == (2, 4)
+
+
+def test_too_small_images_are_refused():
+    net = DartsSupernet(base_channels=4, num_layers=3, num_nodes=2)
+    with pytest.raises(ValueError, match='input 3x3 is too small for 2 reductions .* at least 4x4'):
+        with net.arch_weights(weights(net)):
+            net(torch.randn(1, 3, 3, 3))
