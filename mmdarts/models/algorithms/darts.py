@@ -10,7 +10,7 @@ from torch.func import functional_call
 
 from mmdarts.registry import MODELS
 from mmdarts.utils import all_reduce_mean_
-from ..utils import (all_finite, finite_difference_epsilon, finite_difference_hvp, frozen_running_stats, perturb,
+from ..utils import (all_finite, exact_hvp, finite_difference_epsilon, finite_difference_hvp, frozen_running_stats, perturb,
                      sgd_hyperparameters, unrolled_arch_gradient, virtual_step)
 
 Batch = Dict[str, object]
@@ -34,6 +34,10 @@ class Darts(BaseModel):
         unroll (bool): second order (Eq. 7-8) if True, first order (α descends ∇α L_val(w, α)) if False.
             Defaults to False.
         epsilon_scale (float): ε = epsilon_scale / ‖∇w' L_val‖ in Eq. 8. Defaults to 0.01 (the paper).
+        hvp (str): the second-order term ∇²α,w L_train · ∇w' L_val by ``'finite_difference'`` (Eq. 8, the paper)
+            or ``'exact'`` (double backward: ∇α of ⟨∇w L_train, v⟩). Defaults to ``'finite_difference'``.
+        memory_format (str): layout of the images inside the model: ``'channels_last'``, ``'contiguous'`` or
+            ``'auto'``, channels-last on CPU (measured faster there, ``docs/benchmarks.md``). Defaults to 'auto'.
         nonfinite (str): a NaN or Inf in a loss of any pass or in a gradient stops the search with an error naming
             the iteration and the pass (``'raise'``), or skips that update with a warning (``'skip'``).
             Defaults to ``'raise'``.
@@ -47,9 +51,16 @@ class Darts(BaseModel):
                  mutator: Union[dict, nn.Module] = dict(type='DiffMutator'),
                  unroll: bool = False,
                  epsilon_scale: float = 0.01,
+                 hvp: str = 'finite_difference',
+                 memory_format: str = 'auto',
                  nonfinite: str = 'raise',
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
+        if hvp not in ('finite_difference', 'exact'):
+            raise ValueError(f"Darts: hvp must be 'finite_difference' or 'exact', got {hvp!r}")
+        if memory_format not in ('auto', 'channels_last', 'contiguous'):
+            raise ValueError(f"Darts: memory_format must be 'auto', 'channels_last' or 'contiguous', "
+                             f'got {memory_format!r}')
         if nonfinite not in ('raise', 'skip'):
             raise ValueError(f"Darts: nonfinite must be 'raise' or 'skip', got {nonfinite!r}")
         if isinstance(architecture, dict):
@@ -74,6 +85,8 @@ class Darts(BaseModel):
         self.mutator.prepare_from_supernet(self.supernet)
         self.unroll = bool(unroll)
         self.epsilon_scale = epsilon_scale
+        self.hvp = hvp
+        self.memory_format = memory_format
         self.nonfinite = nonfinite
         self._steps = 0
 
@@ -84,7 +97,16 @@ class Darts(BaseModel):
     def forward(self, inputs: torch.Tensor, data_samples: Optional[list] = None, mode: str = 'tensor'):
         """The classifier's forward (``mode`` 'tensor', 'loss' or 'predict') with the op weights of the current α."""
         with self.supernet.arch_weights(self.mutator.arch_weights()):
-            return self.architecture(inputs, data_samples, mode)
+            return self.architecture(self.formatted(inputs), data_samples, mode)
+
+    def formatted(self, inputs: torch.Tensor) -> torch.Tensor:
+        """``inputs`` in the memory format the model runs fastest with (see ``memory_format``)."""
+        layout = self.memory_format
+        if layout == 'auto':
+            layout = 'channels_last' if inputs.device.type == 'cpu' else 'contiguous'
+        if layout == 'channels_last' and inputs.dim() == 4:
+            return inputs.contiguous(memory_format=torch.channels_last)
+        return inputs
 
     # -- losses -------------------------------------------------------------------------------------------------
     def loss_and_log(self,
@@ -128,22 +150,27 @@ class Darts(BaseModel):
                                  'and weight decay define the virtual step)')
             names, weights = self._weights()
             lr, momentums, decays, buffers = sgd_hyperparameters(weight_optimizer, weights)
-            loss_train, _ = self.loss_and_log(train_batch, detach_alpha=True)
+            exact = self.hvp == 'exact'  # then the virtual pass keeps its graph for the double backward
+            loss_train, _ = self.loss_and_log(train_batch, detach_alpha=not exact)
             record(("virtual step's L_train(w, α)", loss_train.detach()))
-            grads_train = torch.autograd.grad(loss_train, weights)
-            virtual = virtual_step(weights, grads_train, buffers, lr, momentums, decays)  # Eq. 6
+            grads_train = torch.autograd.grad(loss_train, weights, create_graph=exact)
+            virtual = virtual_step(weights, [g.detach() for g in grads_train], buffers, lr, momentums,
+                                   decays)  # Eq. 6
             loss_val, log_vars = self.loss_and_log(arch_batch, dict(zip(names, virtual)))
             record(("L_val(w', α)", loss_val.detach()))
             grads = torch.autograd.grad(loss_val, alphas + virtual)
             grads_val, dw = grads[:len(alphas)], grads[len(alphas):]
-            epsilon = finite_difference_epsilon(dw, self.epsilon_scale)
-            w_plus, w_minus = perturb(weights, dw, epsilon)
-            grads_pm = []
-            for name, perturbed in (('L_train(w+, α)', w_plus), ('L_train(w-, α)', w_minus)):
-                loss, _ = self.loss_and_log(train_batch, dict(zip(names, perturbed)))
-                record((name, loss.detach()))
-                grads_pm.append(torch.autograd.grad(loss, alphas))
-            hvp = finite_difference_hvp(*grads_pm, epsilon)  # Eq. 8
+            if exact:
+                hvp = exact_hvp(grads_train, alphas, dw)
+            else:
+                epsilon = finite_difference_epsilon(dw, self.epsilon_scale)
+                w_plus, w_minus = perturb(weights, dw, epsilon)
+                grads_pm = []
+                for name, perturbed in (('L_train(w+, α)', w_plus), ('L_train(w-, α)', w_minus)):
+                    loss, _ = self.loss_and_log(train_batch, dict(zip(names, perturbed)))
+                    record((name, loss.detach()))
+                    grads_pm.append(torch.autograd.grad(loss, alphas))
+                hvp = finite_difference_hvp(*grads_pm, epsilon)  # Eq. 8
             return unrolled_arch_gradient(grads_val, hvp, lr), log_vars  # Eq. 7
 
     # -- one search iteration -----------------------------------------------------------------------------------
@@ -159,8 +186,9 @@ class Darts(BaseModel):
             raise ValueError(f'Darts.train_step: data must be dict(train=batch, arch=batch) (the DartsSearchLoop '
                              f'gives this), got {got}')
         weight_wrapper, arch_wrapper = self._check_wrappers(optim_wrapper)
-        train_batch = self.data_preprocessor(data['train'], True)
-        arch_batch = self.data_preprocessor(data['arch'], True)
+        train_batch, arch_batch = (self.data_preprocessor(data[key], True) for key in ('train', 'arch'))
+        for prepared in (train_batch, arch_batch):
+            prepared['inputs'] = self.formatted(prepared['inputs'])
         iteration = self._iteration()
 
         pass_losses: List[Tuple[str, torch.Tensor]] = []

@@ -83,6 +83,11 @@ class FactorizedReduce(nn.Module):
         self.bn = nn.BatchNorm2d(out_channels, affine=affine)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.act(x)
+        return self.forward_parts(x)
+
+    def forward_parts(self, x: torch.Tensor, skip_act: bool = False, skip_bn: bool = False) -> torch.Tensor:
+        """The forward, optionally without its first activation (given an activated input) or its final BN."""
+        x = x if skip_act else self.act(x)
         shifted = nn.functional.pad(x[:, :, 1:, 1:], (0, 1, 0, 1))
-        return self.bn(torch.cat([self.conv1(x), self.conv2(shifted)], dim=1))
+        out = torch.cat([self.conv1(x), self.conv2(shifted)], dim=1)
+        return out if skip_bn else self.bn(out)

@@ -52,6 +52,13 @@ def finite_difference_hvp(grads_plus: Tensors, grads_minus: Tensors, epsilon: to
     return [(gp - gm) / (2 * epsilon.to(gp.dtype)) for gp, gm in zip(grads_plus, grads_minus)]
 
 
+def exact_hvp(grads_w: Tensors, alphas: Tensors, vector: Tensors) -> List[torch.Tensor]:
+    """∇²α,w L_train · v exactly, by double backward: ∇α ⟨∇w L_train(w, α), v⟩, where ``grads_w`` were computed
+    with ``create_graph=True`` and α attached. The alternative to Eq. 8's finite difference."""
+    out = torch.autograd.grad(list(grads_w), list(alphas), grad_outputs=list(vector), allow_unused=True)
+    return [torch.zeros_like(a) if g is None else g for g, a in zip(out, alphas)]
+
+
 def unrolled_arch_gradient(grads_val: Tensors, hvp: Tensors, lr: float) -> List[torch.Tensor]:
     """Eq. 7: ∇α L_val(w', α) − ξ · (∇²α,w L_train ∇w' L_val)."""
     return [g - lr * h for g, h in zip(grads_val, hvp)]

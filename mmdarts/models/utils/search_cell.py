@@ -6,21 +6,27 @@ import torch.nn as nn
 
 from mmdarts.structures import cell_edges
 from ..ops import ActConvBN, FactorizedReduce, Zero, build_candidate_op
+from .fused_mixing import fused_candidate, split_activation
 
 
 class MixedOp(nn.Module):
     """Every candidate op on one edge, mixed by the given weights: ō(x) = Σ_o w_o · o(x) (Eq. 2).
 
-    Candidates are built without affine BN, pools followed by BN (the paper's search code).
-    The ``none`` op (:class:`Zero`) adds exactly zero, so it is not computed; its weight still takes its share of
-    the softmax, which the caller has already applied.
+    Candidates are built without affine BN, pools followed by BN (the paper's search code). The forward computes
+    exactly that sum, faster (:mod:`.fused_mixing`): ``none`` adds zero so is not computed (its weight still takes
+    its share of the softmax, applied by the caller), the leading activation shared by the conv candidates is
+    computed once per input state, and each weight is folded into its candidate's final BN. ``reference=True``
+    computes the sum literally, every candidate included, as the paper writes it.
     """
 
-    def __init__(self, channels: int, stride: int, primitives: Sequence[str], act_cfg: Optional[Dict]):
+    def __init__(self, channels: int, stride: int, primitives: Sequence[str], act_cfg: Optional[Dict],
+                 reference: bool = False):
         super().__init__()
         self.stride = stride
+        self.reference = reference
         self.ops = nn.ModuleList(self._build(p, channels, stride, act_cfg) for p in primitives)
         self._computed = [k for k, op in enumerate(self.ops) if not isinstance(op, Zero)]
+        self._activations = [split_activation(op) for op in self.ops]
 
     @staticmethod
     def _build(name: str, channels: int, stride: int, act_cfg: Optional[Dict]) -> nn.Module:
@@ -29,12 +35,24 @@ class MixedOp(nn.Module):
             op = nn.Sequential(op, nn.BatchNorm2d(channels, affine=False))
         return op
 
-    def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, weights: torch.Tensor,
+                activations: Optional[Dict[str, torch.Tensor]] = None) -> torch.Tensor:
+        """``weights``: one per op. ``activations``: leading activations of ``x`` already computed, by key; the
+        ones this edge computes are added, so edges reading the same state share them."""
+        if self.reference:
+            return sum(w * op(x) for w, op in zip(weights, self.ops))
         if not self._computed:
             return self.ops[0](x)
+        cache = {} if activations is None else activations
         out = None
         for k in self._computed:
-            y = weights[k] * self.ops[k](x)
+            key, act = self._activations[k]
+            activated = None
+            if key is not None:
+                if key not in cache:
+                    cache[key] = act(x)
+                activated = cache[key]
+            y = fused_candidate(self.ops[k], x, weights[k], activated)
             out = y if out is None else out + y
         return out
 
@@ -70,14 +88,16 @@ class SearchCell(nn.Module):
     def forward(self, s0: torch.Tensor, s1: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         """``weights``: op weights of shape ``(num_edges, num_ops)``, rows in :func:`cell_edges` order."""
         states: List[torch.Tensor] = [self.preprocess0(s0), self.preprocess1(s1)]
+        activations: List[Dict[str, torch.Tensor]] = [{}, {}]  # shared leading activations of each state
         k = 0
         for node in range(self.num_nodes):
             total = None
             for j in range(len(states)):
-                y = self.mixed_ops[k](states[j], weights[k])
+                y = self.mixed_ops[k](states[j], weights[k], activations[j])
                 total = y if total is None else total + y
                 k += 1
             states.append(total)
+            activations.append({})
         return torch.cat(states[2:], dim=1)
 
 

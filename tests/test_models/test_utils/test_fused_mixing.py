@@ -1,0 +1,62 @@
+"""The fast mixed op against the paper's literal sum: same outputs, gradients and BN statistics."""
+import copy
+
+import pytest
+import torch
+import torch.nn as nn
+from helpers import batch, tiny_darts
+
+from mmdarts.models.ops import build_candidate_op
+from mmdarts.models.utils import MixedOp
+from mmdarts.models.utils.fused_mixing import foldable_batch_norm, shareable_activation
+
+
+def set_reference(model, value):
+    for m in model.modules():
+        if isinstance(m, MixedOp):
+            m.reference = value
+
+
+@pytest.mark.parametrize('layout', [torch.contiguous_format, torch.channels_last], ids=['nchw', 'channels_last'])
+@pytest.mark.parametrize('act', ['ReLU', 'Softplus'])
+def test_fused_supernet_equals_literal_sum(act, layout):
+    fused = tiny_darts(dtype=torch.float64, act=act, channels=4, layers=3, nodes=3)
+    literal = copy.deepcopy(fused)
+    set_reference(literal, True)
+    b = batch(dtype=torch.float64)
+    b['inputs'] = b['inputs'].contiguous(memory_format=layout)
+    outs, grads = [], []
+    for model in (fused, literal):
+        loss, _ = model.loss_and_log(b)
+        params = list(model.parameters())
+        outs.append(loss)
+        grads.append(torch.autograd.grad(loss, params))
+    torch.testing.assert_close(outs[0], outs[1], rtol=1e-12, atol=1e-12)
+    names = [n for n, _ in fused.named_parameters()]
+    for name, g_fused, g_literal in zip(names, *grads):
+        torch.testing.assert_close(g_fused, g_literal, rtol=1e-9, atol=1e-12, msg=name)
+    for (name, a), b_ in zip(fused.named_buffers(), literal.buffers()):
+        torch.testing.assert_close(a, b_, rtol=1e-12, atol=1e-12, msg=name)
+
+
+def test_what_is_shared_and_folded():
+    relu = dict(type='ReLU')
+    sep = build_candidate_op('sep_conv_3x3', 4, 1, False, relu)
+    assert shareable_activation(sep) == 'ReLU()' and isinstance(foldable_batch_norm(sep), nn.BatchNorm2d)
+    reduce_skip = build_candidate_op('skip_connect', 4, 2, False, relu)
+    assert shareable_activation(reduce_skip) == 'ReLU()' and foldable_batch_norm(reduce_skip) is reduce_skip.bn
+    assert shareable_activation(nn.Identity()) is None and foldable_batch_norm(nn.Identity()) is None
+    prelu = build_candidate_op('dil_conv_3x3', 4, 1, False, dict(type='PReLU'))
+    assert shareable_activation(prelu) is None  # an activation with parameters is not shared
+    affine = build_candidate_op('dil_conv_3x3', 4, 1, True, relu)
+    assert foldable_batch_norm(affine) is None  # affine BN: the weight is not folded
+    synced = nn.SyncBatchNorm.convert_sync_batchnorm(build_candidate_op('dil_conv_3x3', 4, 1, False, relu))
+    assert foldable_batch_norm(synced) is None  # SyncBN keeps its own forward
+
+
+def test_edges_from_one_state_share_one_activation():
+    op = MixedOp(4, 1, ['sep_conv_3x3', 'dil_conv_3x3', 'skip_connect'], dict(type='ReLU'))
+    cache = {}
+    x = torch.randn(2, 4, 6, 6)
+    op(x, torch.ones(3), cache)
+    assert list(cache) == ['ReLU()'] and torch.equal(cache['ReLU()'], torch.relu(x))
