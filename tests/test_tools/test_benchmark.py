@@ -1,0 +1,16 @@
+import json
+import os.path as osp
+
+from helpers import REPO, run_python
+
+
+def test_benchmark_times_the_real_step(tmp_path):
+    out = tmp_path / 'bench.json'
+    result = run_python([osp.join(REPO, 'tools/benchmark.py'), osp.join(REPO, 'configs/darts_digits_demo.py'),
+                         '--order', '1', '--steps', '1', '--warmup', '0', '--size', '8', '--batch', '4',
+                         '--json', str(out)], timeout=200)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    results = json.loads(out.read_text())['results']
+    assert [(r['impl'], r['order']) for r in results] == [('plain', None), ('mmdarts', '1')]
+    assert all(r['seconds'] > 0 and r['peak_memory_mb'] > 0 and r['images_per_second'] > 0 for r in results)
+    assert 'mmdarts order 1' in result.stdout

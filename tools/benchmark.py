@@ -1,0 +1,170 @@
+"""Time DARTS search steps of a config: python tools/benchmark.py CONFIG [--order 1|2|both] [--batch 16] ...
+
+Times whole ``Darts.train_step`` calls (α step and weight step, through the real code path) and, for reference,
+one plain forward+backward of the supernet; with ``--baseline`` also the straightforward implementation
+(``mmdarts.testing.StraightforwardDarts``: deep copy for w', every candidate computed). Each measurement runs in a
+fresh process so that its peak memory is its own. Prints the median seconds per step, images per second and the
+peak memory (RSS on CPU, ``max_memory_allocated`` on GPU); ``--json`` writes the same figures.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from typing import Dict, List
+
+PROC_STATUS = '/proc/self/status'
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Benchmark DARTS search steps')
+    parser.add_argument('config', help='a search config')
+    parser.add_argument('--order', choices=['1', '2', 'both'], default='both', help='first or second order')
+    parser.add_argument('--batch', type=int, default=16, help='images per batch (train and arch each)')
+    parser.add_argument('--steps', type=int, default=3, help='timed steps')
+    parser.add_argument('--warmup', type=int, default=1, help='untimed steps first')
+    parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
+    parser.add_argument('--size', type=int, default=32, help='image height and width')
+    parser.add_argument('--hvp', choices=['finite_difference', 'exact', 'both'], default='finite_difference')
+    parser.add_argument('--memory-format', choices=['auto', 'channels_last', 'contiguous'], default='auto')
+    parser.add_argument('--baseline', action='store_true', help='also time the straightforward implementation')
+    parser.add_argument('--json', help='write the figures to this file')
+    parser.add_argument('--one', help=argparse.SUPPRESS)  # internal: measure one variant, print its JSON
+    return parser.parse_args(argv)
+
+
+def variants(args) -> List[Dict]:
+    orders = ['1', '2'] if args.order == 'both' else [args.order]
+    hvps = ['finite_difference', 'exact'] if args.hvp == 'both' else [args.hvp]
+    out = [dict(impl='plain', order=None, hvp=None)]
+    for order in orders:
+        for hvp in (hvps if order == '2' else [None]):
+            out.append(dict(impl='mmdarts', order=order, hvp=hvp))
+        if args.baseline:
+            out.append(dict(impl='straightforward', order=order, hvp=None))
+    return out
+
+
+def _rss_mb(field: str) -> float:
+    with open(PROC_STATUS) as f:
+        for line in f:
+            if line.startswith(field + ':'):
+                return int(line.split()[1]) / 1024.
+    return float('nan')
+
+
+def _reset_peak_rss() -> None:
+    try:
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')  # resets the peak resident set size (VmHWM)
+    except OSError:
+        pass
+
+
+def measure(args, variant: Dict) -> Dict:
+    import torch
+    from mmengine.config import Config
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import DefaultScope
+    from mmpretrain.structures import DataSample
+
+    import mmdarts  # noqa: F401
+    from mmdarts.registry import MODELS
+    from mmdarts.testing import StraightforwardDarts
+
+    cfg = Config.fromfile(args.config)
+    with DefaultScope.overwrite_default_scope('mmdarts'):
+        model_cfg = cfg.model.to_dict()
+        model_cfg.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
+        model_cfg.update(unroll=variant['order'] == '2', memory_format=args.memory_format)
+        if variant['hvp']:
+            model_cfg['hvp'] = variant['hvp']
+        model = MODELS.build(model_cfg).to(args.device).train()
+        wrappers = build_optim_wrapper(model, cfg.optim_wrapper.to_dict())
+    num_classes = cfg.model.architecture.head.num_classes
+    channels = cfg.model.architecture.backbone.get('in_channels', 3)
+    g = torch.Generator().manual_seed(0)
+
+    def raw_batch():
+        images = [torch.randint(0, 256, (channels, args.size, args.size), generator=g, dtype=torch.uint8)
+                  for _ in range(args.batch)]
+        labels = torch.randint(0, num_classes, (args.batch, ), generator=g)
+        return dict(inputs=images, data_samples=[DataSample().set_gt_label(int(y)) for y in labels])
+
+    data = dict(train=raw_batch(), arch=raw_batch())
+    if variant['impl'] == 'plain':
+        prepared = model.data_preprocessor(data['train'], True)
+        prepared['inputs'] = model.formatted(prepared['inputs'])
+
+        def step():
+            loss, _ = model.loss_and_log(prepared)
+            loss.backward()
+            model.zero_grad(set_to_none=True)
+    elif variant['impl'] == 'mmdarts':
+        def step():
+            model.train_step(data, wrappers)
+    else:
+        baseline = StraightforwardDarts(model, wrappers['architecture'].optimizer, wrappers['mutator'].optimizer)
+        train, arch = (model.data_preprocessor(data[k], True) for k in ('train', 'arch'))
+
+        def step():
+            baseline.step(train, arch)
+
+    cuda = args.device == 'cuda'
+    for _ in range(args.warmup):
+        step()
+    if cuda:
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    base = _rss_mb('VmRSS')
+    _reset_peak_rss()
+    times = []
+    for _ in range(args.steps):
+        start = time.perf_counter()
+        step()
+        if cuda:
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    median = statistics.median(times)
+    result = dict(variant, seconds=median, times=times, images_per_second=args.batch / median, batch=args.batch,
+                  device=args.device, threads=torch.get_num_threads(), memory_format=args.memory_format)
+    if cuda:
+        result.update(peak_memory_mb=torch.cuda.max_memory_allocated() / 2**20)
+    else:
+        result.update(peak_memory_mb=_rss_mb('VmHWM'), base_memory_mb=base)
+    return result
+
+
+def name(result: Dict) -> str:
+    if result['impl'] == 'plain':
+        return 'plain forward+backward'
+    hvp = '' if not result.get('hvp') or result['hvp'] == 'finite_difference' else f", {result['hvp']} hvp"
+    return f"{result['impl']} order {result['order']}{hvp}"
+
+
+def main():
+    args = parse_args()
+    if args.one:
+        print('RESULT ' + json.dumps(measure(args, json.loads(args.one))), flush=True)
+        return
+    results = []
+    for variant in variants(args):
+        argv = [sys.executable, os.path.abspath(__file__)] + sys.argv[1:] + ['--one', json.dumps(variant)]
+        proc = subprocess.run(argv, capture_output=True, text=True)
+        lines = [line for line in proc.stdout.splitlines() if line.startswith('RESULT ')]
+        if proc.returncode != 0 or not lines:
+            sys.exit(f'benchmark of {variant} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}')
+        results.append(json.loads(lines[-1][len('RESULT '):]))
+        r = results[-1]
+        sys.stdout.write(f"{name(r):38s} {r['seconds']:8.3f} s/step {r['images_per_second']:8.1f} img/s "
+                         f"peak {r['peak_memory_mb']:8.0f} MB\n")
+        sys.stdout.flush()
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(dict(config=args.config, results=results), f, indent=2)
+
+
+if __name__ == '__main__':
+    main()
