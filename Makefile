@@ -3,13 +3,16 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup test demo clean
+.PHONY: setup test lint demo clean
 
 setup:
 	PYTHON=$(PYTHON) VENV=$(VENV) bash tools/setup_env.sh
 
 test:
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} $(PY) -m pytest tests -q -p no:cacheprovider $(PYTEST_ARGS)
+
+lint:
+	$(VENV)/bin/ruff check mmdarts tools tests configs
 
 demo:
 	$(PY) tools/train.py configs/darts_digits_demo.py --work-dir work_dirs/darts_digits_demo

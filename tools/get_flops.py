@@ -1,11 +1,11 @@
 """Parameters and multiply-adds of a config's model: python tools/get_flops.py CONFIG [--shape 224]."""
 import argparse
 
-import mmdarts  # noqa: F401
 from mmengine.config import Config, DictAction
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
+import mmdarts  # noqa: F401
 from mmdarts.registry import MODELS
 from mmdarts.utils.complexity import count_model
 

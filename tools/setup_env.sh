@@ -18,6 +18,6 @@ has torch || "${PIP[@]}" torch==2.13.0
 has torchvision || "${PIP[@]}" torchvision==0.28.0
 "${PIP[@]}" mmengine==0.10.7
 has mmcv || "${PIP[@]}" mmcv-lite==2.1.0
-"${PIP[@]}" mmpretrain==1.2.0 scikit-learn pytest hypothesis 'setuptools>=77.0.3,<81'
+"${PIP[@]}" mmpretrain==1.2.0 scikit-learn pytest hypothesis ruff 'setuptools>=77.0.3,<81'
 "${PIP[@]}" --no-deps --no-build-isolation -e .
 "$PY" -c "import mmdarts, torch; print('mmdarts', mmdarts.__version__, 'torch', torch.__version__)"

@@ -3,10 +3,10 @@ import argparse
 import os
 import os.path as osp
 
-import mmdarts  # noqa: F401  (stack fixes and registries, before mmengine builds anything)
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
+import mmdarts  # noqa: F401  (stack fixes and registries, before mmengine builds anything)
 from mmdarts.utils import init_cpu_distributed
 
 

@@ -3,11 +3,11 @@ import argparse
 import os
 import os.path as osp
 
-import mmdarts  # noqa: F401  (stack fixes and registries, before mmengine builds anything)
 from mmengine.config import Config, DictAction
 from mmengine.logging import MMLogger
 from mmengine.runner import Runner
 
+import mmdarts  # noqa: F401  (stack fixes and registries, before mmengine builds anything)
 from mmdarts.utils import configure_cpu_distributed, find_resumable_checkpoint, init_cpu_distributed
 from mmdarts.utils.config_checks import check_config
 
@@ -74,7 +74,8 @@ def main():
         cfg.load_from = find_resumable_checkpoint(cfg.work_dir)
         if cfg.load_from is None:
             cfg.resume = False
-            MMLogger.get_current_instance().warning(f'--resume: no complete checkpoint in {cfg.work_dir}; starting anew')
+            MMLogger.get_current_instance().warning(
+                f'--resume: no complete checkpoint in {cfg.work_dir}; starting anew')
     if init_cpu_distributed(args.launcher):
         configure_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)

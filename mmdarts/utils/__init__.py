@@ -1,6 +1,10 @@
+from .checkpoint_files import (
+                               AtomicLocalBackend,
+                               find_resumable_checkpoint,
+                               is_complete_checkpoint,
+                               register_atomic_local_backend,
+)
 from .compat import ensure_torchvision_importable, load_local_checkpoint, register_checkpoint_loader
-from .checkpoint_files import (AtomicLocalBackend, find_resumable_checkpoint, is_complete_checkpoint,
-                               register_atomic_local_backend)
 from .complexity import count_model
 from .dist import all_reduce_mean_, configure_cpu_distributed, init_cpu_distributed
 from .logging import format_weight_table

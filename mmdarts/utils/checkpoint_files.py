@@ -16,13 +16,14 @@ class AtomicLocalBackend(LocalBackend):
     (or none), never a truncated one."""
 
     def put(self, obj: bytes, filepath: Union[str, os.PathLike]) -> None:
-        _atomic_write(str(filepath), obj)
+        atomic_write(str(filepath), obj)
 
     def put_text(self, obj: str, filepath: Union[str, os.PathLike], encoding: str = 'utf-8') -> None:
-        _atomic_write(str(filepath), obj.encode(encoding))
+        atomic_write(str(filepath), obj.encode(encoding))
 
 
-def _atomic_write(path: str, data: bytes) -> None:
+def atomic_write(path: str, data: bytes) -> None:
+    """Writes ``data`` to ``path`` through a temporary file in the same folder: never a half-written file."""
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{osp.basename(path)}.', suffix='.tmp')

@@ -25,7 +25,7 @@ def test_writes_epoch_file_latest_file_and_logs(tmp_path):
 
 
 def test_interval_and_last_epoch(tmp_path):
-    hook = GenotypeExportHook(interval=3)
+    hook = GenotypeExportHook(interval=3, draw=False)
     for epoch in range(10):
         hook.after_train_epoch(runner_at(tmp_path, epoch))
     assert sorted(p.name for p in tmp_path.glob('genotype_epoch_*.json')) == [

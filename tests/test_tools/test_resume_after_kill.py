@@ -27,8 +27,9 @@ def options(root):
 def run_and_kill(work_dir, opts, marker='Epoch(train) [2][2/'):
     """Start a search and SIGKILL it as soon as its log shows ``marker`` (mid-epoch 2)."""
     env = dict(os.environ, OMP_NUM_THREADS='2', PYTHONUNBUFFERED='1')
-    proc = subprocess.Popen([sys.executable, osp.join(REPO, 'tools/train.py'), osp.join(REPO, 'configs/darts_cifar10.py'),
-                             '--work-dir', work_dir, *opts], cwd=REPO, env=env, stdout=subprocess.PIPE,
+    command = [sys.executable, osp.join(REPO, 'tools/train.py'), osp.join(REPO, 'configs/darts_cifar10.py'),
+               '--work-dir', work_dir, *opts]
+    proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     seen = []
     try:

@@ -5,7 +5,8 @@ from mmdarts.utils.config_checks import check_config
 
 
 def search_cfg(**overrides):
-    cfg = dict(model=dict(type='Darts'), optim_wrapper=dict(architecture=dict(optimizer=dict(type='SGD')), mutator=dict(optimizer=dict(type='Adam'))),
+    optim = dict(architecture=dict(optimizer=dict(type='SGD')), mutator=dict(optimizer=dict(type='Adam')))
+    cfg = dict(model=dict(type='Darts'), optim_wrapper=optim,
                arch_dataloader=dict(dataset=dict(type='Digits')))
     cfg.update(overrides)
     return Config(cfg)

@@ -8,6 +8,7 @@ from mmengine.model import is_model_wrapper
 from mmdarts.registry import HOOKS
 from mmdarts.structures import CELL_TYPES, cell_edges
 from mmdarts.utils import format_weight_table
+from mmdarts.visualization import op_totals, write_search_pictures
 
 
 @HOOKS.register_module()
@@ -15,21 +16,29 @@ class GenotypeExportHook(Hook):
     """Writes the genotype derived from the current α every ``interval`` epochs, and logs it with softmax(α).
 
     Files, in ``out_dir`` (defaults to the work dir): ``genotype_epoch_{N}.json`` (N counts from 1, as checkpoints
-    do) and ``genotype.json``, always the latest. Only the main process writes.
+    do) and ``genotype.json``, always the latest; with ``draw``, for each cell type the diagram
+    ``genotype_epoch_{N}_{cell}.png/.svg``, the softmax(α) heatmap ``alpha_epoch_{N}_{cell}.png`` and
+    ``alpha_evolution_{cell}.png`` (each edge's op weights by epoch, kept across ``--resume`` in
+    ``alpha_history.json``). The pictures also go to the runner's visualizer (``LocalVisBackend``, TensorBoard,
+    W&B, as configured), with scalars ``arch/{cell}/{op}``: each op's weight summed over the edges, so a search
+    collapsing to skip connections shows as a rising curve. Only the main process writes.
 
     Args:
         interval (int): epochs between exports. Defaults to 1.
         out_dir (str, optional): where to write. Defaults to the runner's work dir.
         log_weights (bool): also log the softmax(α) table of each cell type. Defaults to True.
+        draw (bool): write and send the pictures. Defaults to True.
     """
     priority = 'LOW'
 
-    def __init__(self, interval: int = 1, out_dir: Optional[str] = None, log_weights: bool = True):
+    def __init__(self, interval: int = 1, out_dir: Optional[str] = None, log_weights: bool = True,
+                 draw: bool = True):
         if not isinstance(interval, int) or interval < 1:
             raise ValueError(f'GenotypeExportHook: interval must be a positive integer, got {interval!r}')
         self.interval = interval
         self.out_dir = out_dir
         self.log_weights = log_weights
+        self.draw = draw
 
     def after_train_epoch(self, runner) -> None:
         if not self.every_n_epochs(runner, self.interval) and not self.is_last_train_epoch(runner):
@@ -50,9 +59,20 @@ class GenotypeExportHook(Hook):
             genotype.to_file(path)
             genotype.to_file(osp.join(out_dir, 'genotype.json'))
             runner.logger.info(f'Epoch {epoch}: {genotype} -> {path}')
+            weights = {k: v.float().cpu() for k, v in mutator.arch_weights(detach=True).items()}
             if self.log_weights:
-                weights = mutator.arch_weights(detach=True)
                 names = [f'{j}->{node + 2}' for node, j in cell_edges(mutator.num_nodes)]
                 for cell in CELL_TYPES:
-                    table = format_weight_table(weights[cell].float().cpu(), mutator.primitives, names)
+                    table = format_weight_table(weights[cell], mutator.primitives, names)
                     runner.logger.info(f'softmax(alpha) of the {cell} cell, edges (input->node) x ops:\n{table}')
+            if self.draw:
+                self._draw(runner, out_dir, epoch, genotype, {k: v.numpy() for k, v in weights.items()}, mutator)
+
+    @staticmethod
+    def _draw(runner, out_dir, epoch, genotype, weights, mutator) -> None:
+        images = write_search_pictures(out_dir, epoch, genotype, weights, mutator.primitives, mutator.num_nodes)
+        for name, image in images.items():
+            runner.visualizer.add_image(name, image, step=epoch)
+        scalars = {f'arch/{cell}/{op}': value for cell in CELL_TYPES
+                   for op, value in op_totals(weights[cell], mutator.primitives).items()}
+        runner.visualizer.add_scalars(scalars, step=epoch)

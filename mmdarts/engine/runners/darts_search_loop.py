@@ -1,6 +1,5 @@
-from typing import Dict, Iterator, List, Optional, Tuple, Union
-
 import random
+from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 import torch

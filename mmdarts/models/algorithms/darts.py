@@ -1,17 +1,27 @@
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
 from mmengine.logging import MessageHub
 from mmengine.model import BaseModel
-from mmengine.registry import DefaultScope
 from mmengine.optim import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
+from mmengine.registry import DefaultScope
 from torch.func import functional_call
 
 from mmdarts.registry import MODELS
 from mmdarts.utils import all_reduce_mean_
-from ..utils import (all_finite, exact_hvp, finite_difference_epsilon, finite_difference_hvp, frozen_running_stats, perturb,
-                     sgd_hyperparameters, unrolled_arch_gradient, virtual_step)
+
+from ..utils import (
+    all_finite,
+    exact_hvp,
+    finite_difference_epsilon,
+    finite_difference_hvp,
+    frozen_running_stats,
+    perturb,
+    sgd_hyperparameters,
+    unrolled_arch_gradient,
+    virtual_step,
+)
 
 Batch = Dict[str, object]
 

@@ -6,6 +6,7 @@ from mmengine.model import BaseModule
 
 from mmdarts.registry import CANDIDATE_OPS, MODELS
 from mmdarts.structures import load_genotype
+
 from ..utils import AugmentCell, check_input_size
 
 STEMS = ('cifar', 'imagenet')
@@ -60,7 +61,8 @@ class DartsNet(BaseModule):
                             ('stem_multiplier', stem_multiplier), ('in_channels', in_channels)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f'DartsNet: {name} must be an integer >= 1, got {value!r}')
-        self.genotype = load_genotype(genotype, primitives=sorted(CANDIDATE_OPS.module_dict), where='DartsNet: genotype')
+        self.genotype = load_genotype(
+            genotype, primitives=sorted(CANDIDATE_OPS.module_dict), where='DartsNet: genotype')
         if num_nodes is not None and self.genotype.num_nodes != num_nodes:
             raise ValueError(f'DartsNet: the genotype has {self.genotype.num_nodes} nodes per cell '
                              f'({len(self.genotype.normal)} edges), but num_nodes={num_nodes} was asked for')

@@ -7,6 +7,7 @@ from mmengine.model import BaseModule
 
 from mmdarts.registry import MODELS
 from mmdarts.structures import CELL_TYPES, cell_edges
+
 from ..ops import DARTS_PRIMITIVES, check_primitives
 from ..utils import SearchCell, check_input_size
 

@@ -1,14 +1,15 @@
 """The DARTS primitives (Liu et al., 2019, Sec. 3.1.1), registered in ``CANDIDATE_OPS`` by name.
 
 A builder takes ``(channels, stride, affine, act_cfg)``. Pools are plain pools here; the search cell's mixed op
-follows ops whose name contains ``pool`` with a BN, as the paper's search code does (the retrained network does not). Register more with
-``@CANDIDATE_OPS.register_module('my_op')`` and name them in a supernet's ``primitives``.
+follows ops whose name contains ``pool`` with a BN, as the paper's search code does (the retrained network does
+not). Register more with ``@CANDIDATE_OPS.register_module('my_op')`` and name them in a supernet's ``primitives``.
 """
 from typing import Dict, List, Optional, Sequence
 
 import torch.nn as nn
 
 from mmdarts.registry import CANDIDATE_OPS
+
 from .darts_ops import DilConv, FactorizedReduce, SepConv, Zero
 
 DARTS_PRIMITIVES = ('none', 'max_pool_3x3', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3', 'sep_conv_5x5',

@@ -1,15 +1,19 @@
-from .search_cell import MixedOp, SearchCell, check_input_size
-
-__all__ = ['MixedOp', 'SearchCell', 'check_input_size']
-from .arch_gradient import (exact_hvp, finite_difference_epsilon, finite_difference_hvp, perturb, sgd_hyperparameters,
-                            unrolled_arch_gradient, virtual_step)
+from .arch_gradient import (
+                            exact_hvp,
+                            finite_difference_epsilon,
+                            finite_difference_hvp,
+                            perturb,
+                            sgd_hyperparameters,
+                            unrolled_arch_gradient,
+                            virtual_step,
+)
+from .augment_cell import AugmentCell, drop_path
 from .nonfinite import all_finite
 from .running_stats import frozen_running_stats
+from .search_cell import MixedOp, SearchCell, check_input_size
 
-__all__ += [
-    'finite_difference_epsilon', 'finite_difference_hvp', 'perturb', 'unrolled_arch_gradient', 'virtual_step',
-    'frozen_running_stats', 'sgd_hyperparameters', 'all_finite', 'exact_hvp'
+__all__ = [
+    'AugmentCell', 'MixedOp', 'SearchCell', 'all_finite', 'check_input_size', 'drop_path', 'exact_hvp',
+    'finite_difference_epsilon', 'finite_difference_hvp', 'frozen_running_stats', 'perturb', 'sgd_hyperparameters',
+    'unrolled_arch_gradient', 'virtual_step'
 ]
-from .augment_cell import AugmentCell, drop_path
-
-__all__ += ['AugmentCell', 'drop_path']

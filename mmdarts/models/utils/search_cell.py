@@ -5,6 +5,7 @@ import torch
 import torch.nn as nn
 
 from mmdarts.structures import cell_edges
+
 from ..ops import ActConvBN, FactorizedReduce, Zero, build_candidate_op
 from .fused_mixing import fused_candidate, split_activation
 

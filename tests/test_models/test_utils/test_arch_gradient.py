@@ -1,8 +1,14 @@
 """The pure functions of Eq. 6-8 against hand calculations."""
 import torch
 
-from mmdarts.models.utils import (finite_difference_epsilon, finite_difference_hvp, frozen_running_stats, perturb,
-                                  unrolled_arch_gradient, virtual_step)
+from mmdarts.models.utils import (
+    finite_difference_epsilon,
+    finite_difference_hvp,
+    frozen_running_stats,
+    perturb,
+    unrolled_arch_gradient,
+    virtual_step,
+)
 
 
 def test_virtual_step_is_an_sgd_step_with_momentum_and_decay():
