@@ -7,7 +7,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import mmdarts  # noqa: F401  (stack fixes and registries, before mmengine builds anything)
-from mmdarts.utils import init_cpu_distributed
+from mmdarts.utils import init_cpu_distributed, shutdown_distributed
 
 
 def parse_args():
@@ -46,6 +46,7 @@ def main():
     init_cpu_distributed(args.launcher)
     runner = Runner.from_cfg(cfg)
     runner.test()
+    shutdown_distributed()  # before exit: a live gloo group can abort the process there
 
 
 if __name__ == '__main__':

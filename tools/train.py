@@ -8,7 +8,12 @@ from mmengine.logging import MMLogger
 from mmengine.runner import Runner
 
 import mmdarts  # noqa: F401  (stack fixes and registries, before mmengine builds anything)
-from mmdarts.utils import configure_cpu_distributed, find_resumable_checkpoint, init_cpu_distributed
+from mmdarts.utils import (
+    configure_cpu_distributed,
+    find_resumable_checkpoint,
+    init_cpu_distributed,
+    shutdown_distributed,
+)
 from mmdarts.utils.config_checks import check_config
 
 
@@ -80,6 +85,7 @@ def main():
         configure_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
+    shutdown_distributed()  # before exit: a live gloo group can abort the process there
 
 
 if __name__ == '__main__':

@@ -71,3 +71,13 @@ def configure_cpu_distributed(cfg) -> None:
     if 'DistributedDataParallel' in str(wrapper.get('type', 'MMDistributedDataParallel')):
         wrapper.setdefault('device_ids', None)
     cfg.model_wrapper_cfg = wrapper
+
+
+def shutdown_distributed() -> None:
+    """Destroys the default process group after a run that ended well.
+
+    mmengine leaves it alive; a gloo group still alive at interpreter exit can abort the process
+    (``terminate called without an active exception``, SIGABRT) after all work is done.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.destroy_process_group()
