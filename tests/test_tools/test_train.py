@@ -2,6 +2,7 @@
 import glob
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
 
@@ -137,3 +138,12 @@ def test_distributed_retraining_with_the_standard_wrapper(cifar_root, tmp_path):
     rank0, rank1 = (torch.load(osp.join(work_dir, f'state_rank{r}.pt')) for r in (0, 1))
     weights = [k for k in rank0 if not k.endswith(('running_mean', 'running_var', 'num_batches_tracked'))]
     assert weights and all(torch.equal(rank0[k], rank1[k]) for k in weights)
+
+
+@pytest.mark.parametrize('config', sorted(glob.glob(osp.join(REPO, 'configs', 'variants', '*.py'))),
+                         ids=lambda p: osp.basename(p))
+def test_variants_search_two_epochs(cifar_root, tmp_path, config):
+    work_dir = str(tmp_path / 'variant')
+    result = train(osp.relpath(config, REPO), work_dir, tiny_options(cifar_root, 2))
+    assert Genotype.from_file(osp.join(work_dir, 'genotype.json'), num_nodes=2).meta['epoch'] == 2
+    assert re.search(r'arch_loss_\w+Decay: ', result.stdout + result.stderr)  # the regulariser is logged

@@ -1,4 +1,4 @@
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -48,6 +48,8 @@ class Darts(BaseModel):
             or ``'exact'`` (double backward: ∇α of ⟨∇w L_train, v⟩). Defaults to ``'finite_difference'``.
         memory_format (str): layout of the images inside the model: ``'channels_last'``, ``'contiguous'`` or
             ``'auto'``, channels-last on CPU (measured faster there, ``docs/benchmarks.md``). Defaults to 'auto'.
+        arch_regularizers (list[dict]): loss terms on α added to the α step in both orders (e.g. ``BetaDecay``,
+            ``SizeAwareDecay``); each is called with the α, the epoch and the supernet. Defaults to none.
         nonfinite (str): a NaN or Inf in a loss of any pass or in a gradient stops the search with an error naming
             the iteration and the pass (``'raise'``), or skips that update with a warning (``'skip'``).
             Defaults to ``'raise'``.
@@ -63,6 +65,7 @@ class Darts(BaseModel):
                  epsilon_scale: float = 0.01,
                  hvp: str = 'finite_difference',
                  memory_format: str = 'auto',
+                 arch_regularizers: Sequence[Union[dict, nn.Module]] = (),
                  nonfinite: str = 'raise',
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
@@ -98,6 +101,9 @@ class Darts(BaseModel):
         self.hvp = hvp
         self.memory_format = memory_format
         self.nonfinite = nonfinite
+        with DefaultScope.overwrite_default_scope('mmdarts'):
+            self.arch_regularizers = nn.ModuleList(
+                MODELS.build(r) if isinstance(r, dict) else r for r in arch_regularizers)
         self._steps = 0
 
     @property
@@ -154,7 +160,7 @@ class Darts(BaseModel):
             if not self.unroll:
                 loss_val, log_vars = self.loss_and_log(arch_batch)
                 record(('L_val(w, α)', loss_val.detach()))
-                return list(torch.autograd.grad(loss_val, alphas)), log_vars
+                return self._regularized(list(torch.autograd.grad(loss_val, alphas)), log_vars, record)
             if weight_optimizer is None:
                 raise ValueError('Darts(unroll=True).arch_gradients needs the weight optimizer (its lr, momentum '
                                  'and weight decay define the virtual step)')
@@ -181,7 +187,23 @@ class Darts(BaseModel):
                     record((name, loss.detach()))
                     grads_pm.append(torch.autograd.grad(loss, alphas))
                 hvp = finite_difference_hvp(*grads_pm, epsilon)  # Eq. 8
-            return unrolled_arch_gradient(grads_val, hvp, lr), log_vars  # Eq. 7
+            return self._regularized(unrolled_arch_gradient(grads_val, hvp, lr), log_vars, record)  # Eq. 7
+
+    def _regularized(self, grads: List[torch.Tensor], log_vars: Dict[str, torch.Tensor], record
+                     ) -> Tuple[List[torch.Tensor], Dict[str, torch.Tensor]]:
+        """Adds the gradients of the α regularisers (they depend on α alone) and logs their values."""
+        if not len(self.arch_regularizers):
+            return grads, log_vars
+        hub = MessageHub.get_current_instance()
+        epoch = int(hub.get_info('epoch') or 0) if hub is not None else 0
+        alphas = dict(self.mutator.alphas)
+        terms = [(type(r).__name__, r(alphas, epoch, self.supernet)) for r in self.arch_regularizers]
+        total = sum(term for _, term in terms)
+        for name, term in terms:
+            record((f'{name} regulariser', term.detach()))
+            log_vars[f'loss_{name}'] = term.detach()
+        extra = torch.autograd.grad(total, list(alphas.values()), allow_unused=True)
+        return [g if e is None else g + e for g, e in zip(grads, extra)], log_vars
 
     # -- one search iteration -----------------------------------------------------------------------------------
     def train_step(self, data: Dict[str, Batch], optim_wrapper: OptimWrapperDict) -> Dict[str, torch.Tensor]:

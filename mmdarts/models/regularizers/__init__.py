@@ -1,0 +1,4 @@
+from .beta_decay import BetaDecay, beta_decay_loss
+from .size_aware_decay import SizeAwareDecay, op_size_coefficients, size_aware_decay_loss
+
+__all__ = ['BetaDecay', 'beta_decay_loss', 'SizeAwareDecay', 'size_aware_decay_loss', 'op_size_coefficients']

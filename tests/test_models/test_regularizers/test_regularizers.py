@@ -1,0 +1,54 @@
+import math
+
+import pytest
+import torch
+from helpers import batch, sgd, tiny_darts
+
+from mmdarts.models import BetaDecay, SizeAwareDecay
+
+
+def test_beta_decay_by_hand():
+    alphas = {'normal': torch.tensor([[0., 0.]]), 'reduce': torch.tensor([[math.log(3.), 0.]])}
+    # mean(log(e^0 + e^0), log(3 + 1)) = (log 2 + log 4) / 2
+    expected = (math.log(2.) + math.log(4.)) / 2
+    reg = BetaDecay(max_weight=50., ramp_epochs=100)
+    assert reg.weight(0) == 0 and reg.weight(10) == 5. and reg.weight(500) == 50.
+    assert reg(alphas, epoch=10).item() == pytest.approx(5. * expected)
+
+
+def test_size_aware_decay_by_hand():
+    model = tiny_darts(primitives=['none', 'skip_connect', 'sep_conv_3x3'], channels=4, layers=3, nodes=1)
+    reg = SizeAwareDecay(weight=0.1, base=1.0)
+    alphas = {k: torch.ones_like(a) for k, a in model.mutator.alphas.items()}
+    loss = reg(alphas, epoch=0, supernet=model.supernet)
+    # normal edges: none 0, skip 0 params, sep 1 (the largest): λ = [1, 1, 2]; reduce edges from the inputs have
+    # stride 2, so skip is a FactorizedReduce with parameters of its own: λ = [1, 1 + fr/sep, 2]
+    sep = sum(p.numel() for p in model.supernet.cells[0].mixed_ops[0].ops[2].parameters())
+    fr = sum(p.numel() for p in model.supernet.cells[1].mixed_ops[0].ops[1].parameters())
+    sep_reduce = sum(p.numel() for p in model.supernet.cells[1].mixed_ops[0].ops[2].parameters())
+    normal = 2 * (1 + 1 + 2)
+    reduce = 2 * (1 + (1 + fr / max(fr, sep_reduce)) + (1 + sep_reduce / max(fr, sep_reduce)))
+    assert sep > 0 and loss.item() == pytest.approx(0.1 * 0.5 * (normal + reduce))
+
+
+@pytest.mark.parametrize('unroll', [False, True])
+def test_regularizer_gradients_are_added_in_both_orders(unroll):
+    model = tiny_darts(unroll=unroll, dtype=torch.float64)
+    train, val = batch(dtype=torch.float64, seed=1), batch(dtype=torch.float64, seed=2)
+    optimizer = sgd(model)
+    plain, _ = model.arch_gradients(train, val, optimizer)
+    model.arch_regularizers.append(BetaDecay(max_weight=4., ramp_epochs=1))  # epoch 0: weight 0
+    model.arch_regularizers.append(SizeAwareDecay(weight=0.5))
+    regularized, log = model.arch_gradients(train, val, optimizer)
+    alphas = dict(model.mutator.alphas)
+    extra = torch.autograd.grad(model.arch_regularizers[1](alphas, 0, model.supernet), list(alphas.values()))
+    for g, p, e in zip(regularized, plain, extra):
+        torch.testing.assert_close(g, p + e)
+    assert {'loss_BetaDecay', 'loss_SizeAwareDecay'} <= set(log)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match='ramp_epochs >= 1'):
+        BetaDecay(ramp_epochs=0)
+    with pytest.raises(ValueError, match='must be >= 0'):
+        SizeAwareDecay(weight=-1)
