@@ -8,6 +8,7 @@ from mmdarts.registry import CANDIDATE_OPS, MODELS
 from mmdarts.structures import load_genotype
 
 from ..utils import AugmentCell, check_input_size
+from ..utils.network_checks import check_ints, check_out_indices, reduction_layers
 
 STEMS = ('cifar', 'imagenet')
 
@@ -57,10 +58,8 @@ class DartsNet(BaseModule):
             raise ValueError(f"DartsNet: stem must be one of {STEMS}, got {stem!r}")
         if not 0. <= drop_path_prob < 1.:
             raise ValueError(f'DartsNet: drop_path_prob must lie in [0, 1), got {drop_path_prob}')
-        for name, value in (('base_channels', base_channels), ('num_layers', num_layers),
-                            ('stem_multiplier', stem_multiplier), ('in_channels', in_channels)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f'DartsNet: {name} must be an integer >= 1, got {value!r}')
+        check_ints('DartsNet', base_channels=base_channels, num_layers=num_layers, stem_multiplier=stem_multiplier,
+                   in_channels=in_channels)
         self.genotype = load_genotype(
             genotype, primitives=sorted(CANDIDATE_OPS.module_dict), where='DartsNet: genotype')
         if num_nodes is not None and self.genotype.num_nodes != num_nodes:
@@ -71,8 +70,8 @@ class DartsNet(BaseModule):
         self.drop_path_factor = 1.  # set by DropPathScheduleHook
         self.auxiliary = auxiliary
         self.aux_index = 2 * num_layers // 3
-        self.out_indices = tuple(self._check_index(i, num_layers) for i in out_indices)
-        self.reduction_layers = sorted({num_layers // 3, 2 * num_layers // 3})
+        self.out_indices = check_out_indices(out_indices, num_layers, 'DartsNet')
+        self.reduction_layers = reduction_layers(num_layers)
 
         channels = base_channels
         if stem == 'cifar':
@@ -104,12 +103,6 @@ class DartsNet(BaseModule):
             prev_prev, prev, reduction_prev = prev, cell.out_channels, reduction
             self.out_channels.append(prev)
         self.aux_channels = self.out_channels[self.aux_index]
-
-    @staticmethod
-    def _check_index(i: int, num_layers: int) -> int:
-        if not isinstance(i, int) or not -num_layers <= i < num_layers:
-            raise ValueError(f'DartsNet: out_indices entry {i!r} out of range for {num_layers} cells')
-        return i % num_layers
 
     @property
     def current_drop_path_prob(self) -> float:

@@ -10,6 +10,7 @@ from mmdarts.structures import CELL_TYPES, cell_edges
 
 from ..ops import DARTS_PRIMITIVES, check_primitives
 from ..utils import SearchCell, check_input_size
+from ..utils.network_checks import check_ints, check_out_indices, reduction_layers
 
 
 @MODELS.register_module()
@@ -46,16 +47,13 @@ class DartsSupernet(BaseModule):
                  out_indices: Sequence[int] = (-1, ),
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg)
-        for name, value, low in (('base_channels', base_channels, 1), ('num_layers', num_layers, 1),
-                                 ('num_nodes', num_nodes, 1), ('stem_multiplier', stem_multiplier, 1),
-                                 ('in_channels', in_channels, 1)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                raise ValueError(f'DartsSupernet: {name} must be an integer >= {low}, got {value!r}')
+        check_ints('DartsSupernet', base_channels=base_channels, num_layers=num_layers, num_nodes=num_nodes,
+                   stem_multiplier=stem_multiplier, in_channels=in_channels)
         self.primitives = check_primitives(primitives, 'DartsSupernet: primitives')
         self.num_nodes = num_nodes
         self.num_layers = num_layers
-        self.out_indices = self._check_out_indices(out_indices, num_layers)
-        self.reduction_layers = sorted({num_layers // 3, 2 * num_layers // 3})
+        self.out_indices = check_out_indices(out_indices, num_layers, 'DartsSupernet')
+        self.reduction_layers = reduction_layers(num_layers)
 
         channels = base_channels
         stem_channels = stem_multiplier * channels
@@ -73,17 +71,6 @@ class DartsSupernet(BaseModule):
             prev_prev, prev, reduction_prev = prev, num_nodes * channels, reduction
             self.out_channels.append(prev)
         self._arch_weights: Optional[Dict[str, torch.Tensor]] = None
-
-    @staticmethod
-    def _check_out_indices(out_indices: Sequence[int], num_layers: int) -> Tuple[int, ...]:
-        if isinstance(out_indices, int):
-            out_indices = (out_indices, )
-        result = []
-        for i in out_indices:
-            if not isinstance(i, int) or not -num_layers <= i < num_layers:
-                raise ValueError(f'DartsSupernet: out_indices entry {i!r} out of range for {num_layers} cells')
-            result.append(i % num_layers)
-        return tuple(result)
 
     @property
     def search_space(self) -> Dict[str, Tuple[int, int]]:

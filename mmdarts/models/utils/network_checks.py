@@ -1,0 +1,26 @@
+"""Argument checks and the cell layout shared by the search and the retrained networks."""
+from typing import List, Sequence, Tuple, Union
+
+
+def check_ints(where: str, minimum: int = 1, **values) -> None:
+    """Each value must be an integer (not a bool) of at least ``minimum``; the error names it."""
+    for name, value in values.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            raise ValueError(f'{where}: {name} must be an integer >= {minimum}, got {value!r}')
+
+
+def check_out_indices(out_indices: Union[int, Sequence[int]], num_layers: int, where: str) -> Tuple[int, ...]:
+    """``out_indices`` as non-negative cell indices (negative ones count from the end)."""
+    if isinstance(out_indices, int):
+        out_indices = (out_indices, )
+    result = []
+    for i in out_indices:
+        if not isinstance(i, int) or not -num_layers <= i < num_layers:
+            raise ValueError(f'{where}: out_indices entry {i!r} out of range for {num_layers} cells')
+        result.append(i % num_layers)
+    return tuple(result)
+
+
+def reduction_layers(num_layers: int) -> List[int]:
+    """The cells that halve the resolution: at 1/3 and 2/3 of the depth (Liu et al., 2019, Sec. 3.1.1)."""
+    return sorted({num_layers // 3, 2 * num_layers // 3})
