@@ -26,3 +26,20 @@ def test_model_without_drop_path_is_refused():
     runner.epoch, runner.max_epochs = 0, 1
     with pytest.raises(TypeError, match='no module of the model has drop path'):
         DropPathScheduleHook().before_train_epoch(runner)
+
+
+def test_gumbel_temperature_falls_linearly_from_10_to_0_1():
+    from helpers import tiny_darts
+
+    from mmdarts.engine import GumbelTemperatureHook
+    runner = MagicMock()
+    runner.model = tiny_darts()
+    runner.max_epochs = 50
+    seen = []
+    for epoch in (0, 49):
+        runner.epoch = epoch
+        GumbelTemperatureHook().before_train_epoch(runner)
+        seen.append(runner.model.mutator.tau)
+    assert seen == pytest.approx([10., 0.1])
+    with pytest.raises(ValueError, match='tau_min <= tau_max'):
+        GumbelTemperatureHook(tau_max=0.1, tau_min=10)

@@ -1,4 +1,5 @@
 from .drop_path_schedule_hook import DropPathScheduleHook
 from .genotype_export_hook import GenotypeExportHook
+from .gumbel_temperature_hook import GumbelTemperatureHook
 
-__all__ = ['DropPathScheduleHook', 'GenotypeExportHook']
+__all__ = ['DropPathScheduleHook', 'GenotypeExportHook', 'GumbelTemperatureHook']

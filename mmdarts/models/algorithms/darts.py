@@ -96,6 +96,9 @@ class Darts(BaseModel):
             raise TypeError(f'Darts: architecture must be a classifier with a supernet backbone (e.g. mmpretrain '
                             f'ImageClassifier with mmdarts.DartsSupernet), got {type(architecture).__name__}')
         self.mutator.prepare_from_supernet(self.supernet)
+        if unroll and getattr(self.mutator, 'weighting', 'softmax') == 'gumbel':
+            raise ValueError('Darts: unroll=True with the Gumbel weighting (GDAS) is not supported: each pass of the '
+                             'second-order step would draw another architecture; use unroll=False, as GDAS does')
         self.unroll = bool(unroll)
         self.epsilon_scale = epsilon_scale
         self.hvp = hvp

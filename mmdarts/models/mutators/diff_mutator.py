@@ -2,15 +2,26 @@ from typing import Dict, Optional, Sequence
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from mmdarts.registry import MODELS
 from mmdarts.structures import CELL_TYPES, Genotype, derive_cell
 
+WEIGHTINGS = ('softmax', 'gumbel')
+
 
 def mixed_op_weights(alpha: torch.Tensor) -> torch.Tensor:
     """Eq. 2 of Liu et al. (2019): the weight of each op on an edge, softmax over the ops of α's rows."""
     return torch.softmax(alpha, dim=-1)
+
+
+def hard_gumbel_weights(alpha: torch.Tensor, tau: float, gumbel: torch.Tensor) -> torch.Tensor:
+    """GDAS (Dong & Yang, CVPR 2019, Eq. 5-6): one op per edge, the argmax of softmax((α + G) / τ) for Gumbel noise
+    G, as a one-hot forward whose gradient is that of the softmax (straight-through)."""
+    soft = torch.softmax((alpha + gumbel) / tau, dim=-1)
+    hard = torch.zeros_like(soft).scatter_(-1, soft.argmax(dim=-1, keepdim=True), 1.)
+    return hard - soft.detach() + soft
 
 
 @MODELS.register_module()
@@ -24,13 +35,24 @@ class DiffMutator(BaseModule):
     Args:
         init_std (float): standard deviation of the initial α. Defaults to 1e-3.
         exclude (Sequence[str]): ops the genotype never selects. Defaults to ``('none',)`` (the paper).
+        weighting (str): how α mixes the ops: ``'softmax'`` (DARTS, Eq. 2) or ``'gumbel'`` (GDAS: in training one
+            sampled op per edge, hard Gumbel-softmax at temperature ``tau`` with straight-through gradients; in
+            evaluation the argmax op). The genotype is always derived from softmax(α). Defaults to 'softmax'.
+        tau (float): the Gumbel-softmax temperature (``GumbelTemperatureHook`` anneals it). Defaults to 10.
         init_cfg (dict, optional): initialisation config. Defaults to None.
     """
 
-    def __init__(self, init_std: float = 1e-3, exclude: Sequence[str] = ('none', ), init_cfg: Optional[dict] = None):
+    def __init__(self, init_std: float = 1e-3, exclude: Sequence[str] = ('none', ), weighting: str = 'softmax',
+                 tau: float = 10., init_cfg: Optional[dict] = None):
         super().__init__(init_cfg)
         if init_std < 0:
             raise ValueError(f'DiffMutator: init_std must be >= 0, got {init_std}')
+        if weighting not in WEIGHTINGS:
+            raise ValueError(f'DiffMutator: weighting must be one of {WEIGHTINGS}, got {weighting!r}')
+        if tau <= 0:
+            raise ValueError(f'DiffMutator: tau must be > 0, got {tau}')
+        self.weighting = weighting
+        self.tau = tau
         self.init_std = init_std
         self.exclude = tuple(exclude)
         self.alphas = nn.ParameterDict()
@@ -53,14 +75,25 @@ class DiffMutator(BaseModule):
         pass
 
     def arch_weights(self, detach: bool = False) -> Dict[str, torch.Tensor]:
-        """Op weights softmax(α) of each cell type (Eq. 2); ``detach=True`` cuts them from α's graph."""
+        """Op weights of each cell type, recomputed from α (softmax, Eq. 2, or GDAS's hard Gumbel sample);
+        ``detach=True`` cuts them from α's graph."""
         if not len(self.alphas):
             raise RuntimeError('DiffMutator has no α yet: call prepare_from_supernet(supernet) first')
-        return {cell: mixed_op_weights(alpha.detach() if detach else alpha) for cell, alpha in self.alphas.items()}
+        alphas = {cell: alpha.detach() if detach else alpha for cell, alpha in self.alphas.items()}
+        if self.weighting == 'softmax':
+            return {cell: mixed_op_weights(alpha) for cell, alpha in alphas.items()}
+        if not self.training:  # the architecture the search would pick now
+            return {cell: F.one_hot(alpha.argmax(-1), alpha.shape[-1]).to(alpha) for cell, alpha in alphas.items()}
+        return {cell: hard_gumbel_weights(alpha, self.tau, -torch.empty_like(alpha).exponential_().log())
+                for cell, alpha in alphas.items()}
+
+    def selection_weights(self) -> Dict[str, torch.Tensor]:
+        """The weights the genotype is derived from: softmax(α), detached."""
+        return {cell: mixed_op_weights(alpha.detach()) for cell, alpha in self.alphas.items()}
 
     def derive_genotype(self) -> Genotype:
         """The genotype by the paper's rule (:func:`~mmdarts.structures.derive_cell`) on softmax(α)."""
-        weights = self.arch_weights(detach=True)
+        weights = self.selection_weights()
         cells = {}
         for cell in CELL_TYPES:
             cells[cell] = derive_cell(weights[cell], self.primitives, self.num_nodes, self.exclude)

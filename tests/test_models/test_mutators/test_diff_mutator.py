@@ -44,3 +44,43 @@ def test_not_a_supernet_is_refused():
         DiffMutator().prepare_from_supernet(torch.nn.Linear(2, 2))
     with pytest.raises(RuntimeError, match='prepare_from_supernet'):
         DiffMutator().arch_weights()
+
+
+def test_hard_gumbel_weights_are_one_hot_with_softmax_gradients():
+    from mmdarts.models.mutators import hard_gumbel_weights
+    alpha = torch.tensor([[0.1, 0.5, -0.2], [1.0, 0.0, 0.3]], requires_grad=True)
+    gumbel = torch.tensor([[0.3, -0.1, 0.9], [0.0, 2.0, 0.0]])
+    weights = hard_gumbel_weights(alpha, 0.5, gumbel)
+    # argmax of (α + G): row 0: [0.4, 0.4 ... ] -> 0.7 at op 2; row 1: [1.0, 2.0, 0.3] -> op 1
+    assert torch.equal(weights.detach(), torch.tensor([[0., 0., 1.], [0., 1., 0.]]))
+    c = torch.tensor([[1., 2., 3.], [4., 5., 6.]])
+    (grad, ) = torch.autograd.grad((weights * c).sum(), alpha)
+    (expected, ) = torch.autograd.grad((torch.softmax((alpha + gumbel) / 0.5, -1) * c).sum(), alpha)
+    torch.testing.assert_close(grad, expected)
+
+
+def test_gumbel_mutator_samples_in_training_and_picks_argmax_in_eval():
+    mutator = DiffMutator(weighting='gumbel', tau=1.0)
+    mutator.prepare_from_supernet(DartsSupernet(base_channels=4, num_layers=3, num_nodes=2))
+    with torch.no_grad():
+        mutator.alphas['normal'].copy_(torch.randn(5, 8))
+    mutator.train()
+    sample = mutator.arch_weights()['normal']
+    assert torch.equal(sample.detach().sum(-1), torch.ones(5)) and set(sample.detach().unique().tolist()) <= {0., 1.}
+    mutator.eval()
+    picked = mutator.arch_weights()['normal']
+    assert torch.equal(picked.argmax(-1), mutator.alphas['normal'].argmax(-1))
+    softmax = DiffMutator()
+    softmax.prepare_from_supernet(DartsSupernet(base_channels=4, num_layers=3, num_nodes=2))
+    softmax.load_state_dict(mutator.state_dict())
+    assert softmax.derive_genotype() == mutator.derive_genotype()  # the genotype comes from softmax(α) in both
+
+
+def test_gumbel_is_first_order_only():
+    from helpers import tiny_architecture
+
+    from mmdarts.models import Darts
+    with pytest.raises(ValueError, match='unroll=True with the Gumbel weighting'):
+        Darts(architecture=tiny_architecture(), mutator=dict(type='DiffMutator', weighting='gumbel'), unroll=True)
+    with pytest.raises(ValueError, match='weighting must be one of'):
+        DiffMutator(weighting='sparsemax')
