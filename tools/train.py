@@ -3,6 +3,7 @@ import argparse
 import os
 import os.path as osp
 
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.logging import MMLogger
 from mmengine.runner import Runner
@@ -52,6 +53,9 @@ def merge_args(cfg: Config, args) -> Config:
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     if args.amp:
+        if not torch.cuda.is_available():
+            raise SystemExit("--amp: mmengine's AmpOptimWrapper trains on GPUs (or NPU, MLU, MUSA) only, and this "
+                             'machine has no CUDA device; run without --amp')
         wrappers = cfg.optim_wrapper
         if wrappers.get('constructor') == 'DartsOptimWrapperConstructor':
             wrappers.architecture.type = 'AmpOptimWrapper'  # α's gradients are computed unscaled

@@ -148,3 +148,10 @@ def test_variants_search_two_epochs(cifar_root, tmp_path, config):
     assert Genotype.from_file(osp.join(work_dir, 'genotype.json'), num_nodes=2).meta['epoch'] == 2
     if 'arch_regularizers' in open(config).read():
         assert re.search(r'arch_loss_\w+Decay: ', result.stdout + result.stderr)  # the regulariser is logged
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='checks the CPU refusal')
+def test_amp_without_gpu_is_refused_with_the_reason(tmp_path):
+    result = run_python([osp.join(REPO, 'tools/train.py'), osp.join(REPO, 'configs/darts_cifar10.py'), '--amp',
+                         '--work-dir', str(tmp_path)], timeout=120)
+    assert result.returncode != 0 and 'AmpOptimWrapper trains on GPUs' in result.stderr
