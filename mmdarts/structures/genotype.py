@@ -6,7 +6,8 @@ File format (JSON), the DARTS paper's ``Genotype`` written as plain lists; see `
      "reduce": [["max_pool_3x3", 0], ...], "reduce_concat": [2, 3, 4, 5]}
 
 States 0 and 1 are the cell inputs c_{k-2}, c_{k-1}; state ``i + 2`` is intermediate node ``i``. The edges of a
-cell are listed node by node, two per node, each ``[op, input_state]`` with ``input_state < i + 2``.
+cell are listed node by node, two per node, each ``[op, input_state]`` with ``input_state < i + 2``. Rules that
+keep fewer edges (Fair DARTS's threshold) add ``"{cell}_in_degree"``: the number of edges of each node (1 or 2).
 """
 import json
 import os
@@ -18,7 +19,7 @@ import torch
 CELL_TYPES = ('normal', 'reduce')
 NUM_CELL_INPUTS = 2
 EDGES_PER_NODE = 2
-_KNOWN_KEYS = {'normal', 'normal_concat', 'reduce', 'reduce_concat', 'meta'}
+_KNOWN_KEYS = {'normal', 'normal_concat', 'reduce', 'reduce_concat', 'meta', 'normal_in_degree', 'reduce_in_degree'}
 
 Edge = Tuple[str, int]
 
@@ -69,6 +70,33 @@ def derive_cell(weights: torch.Tensor, primitives: Sequence[str], num_nodes: int
     return cell
 
 
+def derive_cell_threshold(weights: torch.Tensor, primitives: Sequence[str], num_nodes: int, threshold: float,
+                          exclude: Sequence[str] = ('none', )) -> Tuple[List[Edge], List[int]]:
+    """Fair DARTS's rule (Chu et al., ECCV 2020; its code's ``threshold_sparse``): of each node's two strongest
+    incoming edges (as :func:`derive_cell` ranks them), keep those whose strongest op weighs at least ``threshold``
+    (0.85 in the paper, on sigmoid weights), each with that op. A node none of whose edges passes keeps its
+    strongest one: a node without inputs could not be built.
+
+    Returns:
+        (edges, in_degree): ``(op, input_state)`` node by node, and the number of edges of each node.
+    """
+    two = derive_cell(weights, primitives, num_nodes, exclude)
+    table = weights.detach().double().cpu().tolist()
+    starts = [sum(node + 2 for node in range(i)) for i in range(num_nodes)]
+    index = {p: k for k, p in enumerate(primitives)}
+    edges: List[Edge] = []
+    degrees: List[int] = []
+    for node in range(num_nodes):
+        pair = two[2 * node:2 * node + 2]
+        strength = [table[starts[node] + j][index[op]] for op, j in pair]
+        kept = [edge for edge, w in zip(pair, strength) if w >= threshold]
+        if not kept:
+            kept = [pair[max(range(2), key=lambda i: (strength[i], -i))]]
+        edges.extend(kept)
+        degrees.append(len(kept))
+    return edges, degrees
+
+
 def _fail(where: str, what: str):
     raise ValueError(f'{where}: {what}')
 
@@ -81,16 +109,28 @@ class Genotype:
     reduce: List[Edge]
     reduce_concat: List[int]
     meta: Dict[str, Any] = field(default_factory=dict, compare=False)
+    normal_in_degree: Optional[List[int]] = None
+    reduce_in_degree: Optional[List[int]] = None
 
     @property
     def num_nodes(self) -> int:
-        return len(self.normal) // EDGES_PER_NODE
+        degrees = self.normal_in_degree
+        return len(degrees) if degrees is not None else len(self.normal) // EDGES_PER_NODE
+
+    def edge_nodes(self, cell: str) -> List[int]:
+        """The intermediate node each edge of ``cell`` feeds, in the order the edges are listed."""
+        degrees = getattr(self, f'{cell}_in_degree')
+        if degrees is None:
+            degrees = [EDGES_PER_NODE] * (len(getattr(self, cell)) // EDGES_PER_NODE)
+        return [node for node, degree in enumerate(degrees) for _ in range(degree)]
 
     def to_dict(self) -> Dict[str, Any]:
         out: Dict[str, Any] = {}
         for cell in CELL_TYPES:
             out[cell] = [[op, int(j)] for op, j in getattr(self, cell)]
             out[f'{cell}_concat'] = [int(i) for i in getattr(self, f'{cell}_concat')]
+            if getattr(self, f'{cell}_in_degree') is not None:
+                out[f'{cell}_in_degree'] = [int(d) for d in getattr(self, f'{cell}_in_degree')]
         if self.meta:
             out['meta'] = self.meta
         return out
@@ -111,14 +151,16 @@ class Genotype:
         if unknown:
             _fail(where, f'unknown keys {unknown}; expected {sorted(_KNOWN_KEYS)}')
         cells = {}
+        nodes = {}
         for cell in CELL_TYPES:
             for key in (cell, f'{cell}_concat'):
                 if key not in data:
                     _fail(where, f'missing key {key!r}')
-            cells[cell] = cls._check_edges(data[cell], f'{where}: {cell}', primitives)
-            cells[f'{cell}_concat'] = cls._check_concat(data[f'{cell}_concat'], len(cells[cell]) // EDGES_PER_NODE,
-                                                        f'{where}: {cell}_concat')
-        nodes = {cell: len(cells[cell]) // EDGES_PER_NODE for cell in CELL_TYPES}
+            degrees = cls._check_in_degree(data.get(f'{cell}_in_degree'), f'{where}: {cell}_in_degree')
+            cells[cell] = cls._check_edges(data[cell], f'{where}: {cell}', primitives, degrees)
+            cells[f'{cell}_in_degree'] = degrees
+            nodes[cell] = len(degrees) if degrees is not None else len(cells[cell]) // EDGES_PER_NODE
+            cells[f'{cell}_concat'] = cls._check_concat(data[f'{cell}_concat'], nodes[cell], f'{where}: {cell}_concat')
         if nodes['normal'] != nodes['reduce']:
             _fail(where, f'normal has {nodes["normal"]} nodes but reduce has {nodes["reduce"]}')
         if num_nodes is not None and nodes['normal'] != num_nodes:
@@ -130,18 +172,34 @@ class Genotype:
         return cls(meta=dict(meta), **cells)
 
     @staticmethod
-    def _check_edges(edges: Any, where: str, primitives: Optional[Sequence[str]]) -> List[Edge]:
+    def _check_in_degree(degrees: Any, where: str) -> Optional[List[int]]:
+        if degrees is None:
+            return None
+        if (not isinstance(degrees, (list, tuple)) or not degrees
+                or not all(isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= EDGES_PER_NODE
+                           for d in degrees)):
+            _fail(where, f'expected a non-empty list of edge counts per node, each 1 or {EDGES_PER_NODE}, '
+                  f'got {degrees!r}')
+        return list(degrees)
+
+    @staticmethod
+    def _check_edges(edges: Any, where: str, primitives: Optional[Sequence[str]],
+                     degrees: Optional[List[int]] = None) -> List[Edge]:
         if not isinstance(edges, (list, tuple)) or not edges:
             _fail(where, f'expected a non-empty list of [op, input] pairs, got {edges!r}')
-        if len(edges) % EDGES_PER_NODE:
+        if degrees is None and len(edges) % EDGES_PER_NODE:
             _fail(where, f'{len(edges)} edges; expected {EDGES_PER_NODE} per node, so an even number')
+        if degrees is not None and len(edges) != sum(degrees):
+            _fail(where, f'{len(edges)} edges, but the in_degree list counts {sum(degrees)}')
+        node_of = ([node for node, d in enumerate(degrees) for _ in range(d)] if degrees is not None else
+                   [k // EDGES_PER_NODE for k in range(len(edges))])
         out = []
         for k, edge in enumerate(edges):
             if (not isinstance(edge, (list, tuple)) or len(edge) != 2 or not isinstance(edge[0], str)
                     or isinstance(edge[1], bool) or not isinstance(edge[1], int)):
                 _fail(f'{where}[{k}]', f'expected [op name, input state], got {edge!r}')
             op, j = edge
-            node = k // EDGES_PER_NODE
+            node = node_of[k]
             if not 0 <= j < node + NUM_CELL_INPUTS:
                 _fail(f'{where}[{k}]', f'input state {j} out of range for node {node}: expected 0..{node + 1}')
             if primitives is not None and op not in primitives:

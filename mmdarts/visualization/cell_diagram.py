@@ -25,11 +25,12 @@ def draw_cell(genotype: Genotype, cell: str = 'normal') -> Tuple[Figure, List[Dr
     ``(from, to, label)``: op edges into nodes, and unlabelled ``''`` edges from concatenated states to c_{k}."""
     edges = getattr(genotype, cell)
     concat = getattr(genotype, f'{cell}_concat')
-    num_nodes = len(edges) // 2
+    nodes_of = genotype.edge_nodes(cell)
+    num_nodes = max(nodes_of) + 1
     # Layered left to right, as graphviz draws the paper's figures: a node's column is its depth in the cell.
     depth = {0: 0, 1: 0}
     for i in range(num_nodes):
-        depth[i + 2] = 1 + max(depth[j] for _, j in edges[2 * i:2 * i + 2])
+        depth[i + 2] = 1 + max(depth[j] for (_, j), n in zip(edges, nodes_of) if n == i)
     columns: Dict[int, List[int]] = {}
     for state in range(2, num_nodes + 2):
         columns.setdefault(depth[state], []).append(state)
@@ -59,9 +60,9 @@ def draw_cell(genotype: Genotype, cell: str = 'normal') -> Tuple[Figure, List[Dr
                     bbox=dict(boxstyle='round,pad=0.15', fc='white', ec='none', alpha=0.85))
         drawn.append((src, dst, label))
 
-    for k, (op, j) in enumerate(edges):
-        span = depth[k // 2 + 2] - depth[j]
-        arrow(state_name(j), str(k // 2), op, OP_COLOURS.get(op, '#333333'), 0.15 * (span - 1) * (1 if k % 2 else -1))
+    for k, ((op, j), node) in enumerate(zip(edges, nodes_of)):
+        span = depth[node + 2] - depth[j]
+        arrow(state_name(j), str(node), op, OP_COLOURS.get(op, '#333333'), 0.15 * (span - 1) * (1 if k % 2 else -1))
     for state in concat:  # into c_{k}: curved when the straight line would cross a later column's node
         arrow(state_name(state), 'c_{k}', '', '#999999', 0.15 * (max(columns) - depth[state]))
     for name, (x, y) in pos.items():

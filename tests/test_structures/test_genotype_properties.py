@@ -14,10 +14,10 @@ OPS = [p for p in DARTS_PRIMITIVES if p != 'none']
 
 
 @st.composite
-def cells(draw, num_nodes):
+def cells(draw, num_nodes, degrees):
     edges = []
     for node in range(num_nodes):
-        for _ in range(2):
+        for _ in range(degrees[node]):
             edges.append((draw(st.sampled_from(OPS)), draw(st.integers(0, node + 1))))
     return edges
 
@@ -26,8 +26,11 @@ def cells(draw, num_nodes):
 def genotypes(draw):
     n = draw(st.integers(1, 4))
     concat = draw(st.lists(st.integers(2, n + 1), min_size=1, max_size=n, unique=True))
-    return Genotype(normal=draw(cells(n)), normal_concat=concat, reduce=draw(cells(n)),
-                    reduce_concat=sorted(concat))
+    normal_degrees = draw(st.one_of(st.none(), st.lists(st.integers(1, 2), min_size=n, max_size=n)))
+    reduce_degrees = draw(st.one_of(st.none(), st.lists(st.integers(1, 2), min_size=n, max_size=n)))
+    return Genotype(normal=draw(cells(n, normal_degrees or [2] * n)), normal_concat=concat,
+                    reduce=draw(cells(n, reduce_degrees or [2] * n)), reduce_concat=sorted(concat),
+                    normal_in_degree=normal_degrees, reduce_in_degree=reduce_degrees)
 
 
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -45,9 +48,9 @@ def test_valid_genotypes_round_trip_and_build(tmp_path, genotype):
 
 
 MUTATIONS = [
-    ('drop an edge', lambda d: d['normal'].pop(), 'expected 2 per node'),
+    ('drop an edge', lambda d: d['normal'].pop(), 'expected 2 per node|in_degree list counts|non-empty list'),
     ('unknown op', lambda d: d['reduce'].__setitem__(0, ['conv_13x13', 0]), "unknown op 'conv_13x13'"),
-    ('input from the future', lambda d: d['normal'].__setitem__(0, [d['normal'][0][0], 2]), 'out of range'),
+    ('input from the future', lambda d: d['normal'].__setitem__(0, [d['normal'][0][0], 99]), 'out of range'),
     ('negative input', lambda d: d['reduce'].__setitem__(1, [d['reduce'][1][0], -1]), 'out of range'),
     ('concat out of range', lambda d: d['normal_concat'].append(99), 'must be distinct and in'),
     ('missing key', lambda d: d.pop('normal_concat'), "missing key 'normal_concat'"),

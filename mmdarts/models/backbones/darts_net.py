@@ -98,7 +98,7 @@ class DartsNet(BaseModule):
             cell_type = 'reduce' if reduction else 'normal'
             cell = AugmentCell(
                 getattr(self.genotype, cell_type), getattr(self.genotype, f'{cell_type}_concat'), prev_prev, prev,
-                channels, reduction, reduction_prev, act_cfg)
+                channels, reduction, reduction_prev, act_cfg, self.genotype.edge_nodes(cell_type))
             self.cells.append(cell)
             prev_prev, prev, reduction_prev = prev, cell.out_channels, reduction
             self.out_channels.append(prev)

@@ -6,9 +6,10 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from mmdarts.registry import MODELS
-from mmdarts.structures import CELL_TYPES, Genotype, derive_cell
+from mmdarts.structures import CELL_TYPES, Genotype, derive_cell, derive_cell_threshold
 
-WEIGHTINGS = ('softmax', 'gumbel')
+WEIGHTINGS = ('softmax', 'gumbel', 'sigmoid')
+SELECTIONS = ('darts', 'threshold')
 
 
 def mixed_op_weights(alpha: torch.Tensor) -> torch.Tensor:
@@ -35,24 +36,33 @@ class DiffMutator(BaseModule):
     Args:
         init_std (float): standard deviation of the initial α. Defaults to 1e-3.
         exclude (Sequence[str]): ops the genotype never selects. Defaults to ``('none',)`` (the paper).
-        weighting (str): how α mixes the ops: ``'softmax'`` (DARTS, Eq. 2) or ``'gumbel'`` (GDAS: in training one
+        weighting (str): how α mixes the ops: ``'softmax'`` (DARTS, Eq. 2), ``'gumbel'`` (GDAS: in training one
             sampled op per edge, hard Gumbel-softmax at temperature ``tau`` with straight-through gradients; in
-            evaluation the argmax op). The genotype is always derived from softmax(α). Defaults to 'softmax'.
+            evaluation the argmax op) or ``'sigmoid'`` (Fair DARTS: σ(α), ops do not compete). The genotype is
+            derived from σ(α) with ``'sigmoid'``, else from softmax(α). Defaults to 'softmax'.
         tau (float): the Gumbel-softmax temperature (``GumbelTemperatureHook`` anneals it). Defaults to 10.
+        selection (str): the genotype rule: ``'darts'`` (two edges per node) or ``'threshold'`` (Fair DARTS: of
+            those, the edges whose op weighs at least ``threshold``). Defaults to 'darts'.
+        threshold (float): for ``selection='threshold'``. Defaults to 0.85 (Fair DARTS).
         init_cfg (dict, optional): initialisation config. Defaults to None.
     """
 
     def __init__(self, init_std: float = 1e-3, exclude: Sequence[str] = ('none', ), weighting: str = 'softmax',
-                 tau: float = 10., init_cfg: Optional[dict] = None):
+                 tau: float = 10., selection: str = 'darts', threshold: float = 0.85,
+                 init_cfg: Optional[dict] = None):
         super().__init__(init_cfg)
         if init_std < 0:
             raise ValueError(f'DiffMutator: init_std must be >= 0, got {init_std}')
         if weighting not in WEIGHTINGS:
             raise ValueError(f'DiffMutator: weighting must be one of {WEIGHTINGS}, got {weighting!r}')
+        if selection not in SELECTIONS:
+            raise ValueError(f'DiffMutator: selection must be one of {SELECTIONS}, got {selection!r}')
         if tau <= 0:
             raise ValueError(f'DiffMutator: tau must be > 0, got {tau}')
         self.weighting = weighting
         self.tau = tau
+        self.selection = selection
+        self.threshold = threshold
         self.init_std = init_std
         self.exclude = tuple(exclude)
         self.alphas = nn.ParameterDict()
@@ -82,21 +92,28 @@ class DiffMutator(BaseModule):
         alphas = {cell: alpha.detach() if detach else alpha for cell, alpha in self.alphas.items()}
         if self.weighting == 'softmax':
             return {cell: mixed_op_weights(alpha) for cell, alpha in alphas.items()}
+        if self.weighting == 'sigmoid':
+            return {cell: torch.sigmoid(alpha) for cell, alpha in alphas.items()}
         if not self.training:  # the architecture the search would pick now
             return {cell: F.one_hot(alpha.argmax(-1), alpha.shape[-1]).to(alpha) for cell, alpha in alphas.items()}
         return {cell: hard_gumbel_weights(alpha, self.tau, -torch.empty_like(alpha).exponential_().log())
                 for cell, alpha in alphas.items()}
 
     def selection_weights(self) -> Dict[str, torch.Tensor]:
-        """The weights the genotype is derived from: softmax(α), detached."""
-        return {cell: mixed_op_weights(alpha.detach()) for cell, alpha in self.alphas.items()}
+        """The weights the genotype is derived from: σ(α) with the sigmoid weighting, else softmax(α); detached."""
+        squash = torch.sigmoid if self.weighting == 'sigmoid' else mixed_op_weights
+        return {cell: squash(alpha.detach()) for cell, alpha in self.alphas.items()}
 
     def derive_genotype(self) -> Genotype:
         """The genotype by the paper's rule (:func:`~mmdarts.structures.derive_cell`) on softmax(α)."""
         weights = self.selection_weights()
         cells = {}
         for cell in CELL_TYPES:
-            cells[cell] = derive_cell(weights[cell], self.primitives, self.num_nodes, self.exclude)
+            if self.selection == 'threshold':
+                cells[cell], cells[f'{cell}_in_degree'] = derive_cell_threshold(
+                    weights[cell], self.primitives, self.num_nodes, self.threshold, self.exclude)
+            else:
+                cells[cell] = derive_cell(weights[cell], self.primitives, self.num_nodes, self.exclude)
             cells[f'{cell}_concat'] = list(range(2, 2 + self.num_nodes))
         return Genotype(**cells)
 
