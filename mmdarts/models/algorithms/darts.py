@@ -50,6 +50,8 @@ class Darts(BaseModel):
             ``'auto'``, channels-last on CPU (measured faster there, ``docs/benchmarks.md``). Defaults to 'auto'.
         arch_regularizers (list[dict]): loss terms on α added to the α step in both orders (e.g. ``BetaDecay``,
             ``SizeAwareDecay``); each is called with the α, the epoch and the supernet. Defaults to none.
+        arch_warmup_epochs (int): epochs that train the weights only, before α steps start (PC-DARTS: 15).
+            Defaults to 0.
         nonfinite (str): a NaN or Inf in a loss of any pass or in a gradient stops the search with an error naming
             the iteration and the pass (``'raise'``), or skips that update with a warning (``'skip'``).
             Defaults to ``'raise'``.
@@ -66,6 +68,7 @@ class Darts(BaseModel):
                  hvp: str = 'finite_difference',
                  memory_format: str = 'auto',
                  arch_regularizers: Sequence[Union[dict, nn.Module]] = (),
+                 arch_warmup_epochs: int = 0,
                  nonfinite: str = 'raise',
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
@@ -96,14 +99,12 @@ class Darts(BaseModel):
             raise TypeError(f'Darts: architecture must be a classifier with a supernet backbone (e.g. mmpretrain '
                             f'ImageClassifier with mmdarts.DartsSupernet), got {type(architecture).__name__}')
         self.mutator.prepare_from_supernet(self.supernet)
-        if unroll and getattr(self.mutator, 'weighting', 'softmax') == 'gumbel':
-            raise ValueError('Darts: unroll=True with the Gumbel weighting (GDAS) is not supported: each pass of the '
-                             'second-order step would draw another architecture; use unroll=False, as GDAS does')
         self.unroll = bool(unroll)
         self.epsilon_scale = epsilon_scale
         self.hvp = hvp
         self.memory_format = memory_format
         self.nonfinite = nonfinite
+        self.arch_warmup_epochs = arch_warmup_epochs
         with DefaultScope.overwrite_default_scope('mmdarts'):
             self.arch_regularizers = nn.ModuleList(
                 MODELS.build(r) if isinstance(r, dict) else r for r in arch_regularizers)
@@ -197,15 +198,14 @@ class Darts(BaseModel):
         """Adds the gradients of the α regularisers (they depend on α alone) and logs their values."""
         if not len(self.arch_regularizers):
             return grads, log_vars
-        hub = MessageHub.get_current_instance()
-        epoch = int(hub.get_info('epoch') or 0) if hub is not None else 0
+        epoch = self._epoch()
         alphas = dict(self.mutator.alphas)
         terms = [(type(r).__name__, r(alphas, epoch, self.supernet)) for r in self.arch_regularizers]
         total = sum(term for _, term in terms)
         for name, term in terms:
             record((f'{name} regulariser', term.detach()))
             log_vars[f'loss_{name}'] = term.detach()
-        extra = torch.autograd.grad(total, list(alphas.values()), allow_unused=True)
+        extra = torch.autograd.grad(total, list(self.mutator.parameters()), allow_unused=True)
         return [g if e is None else g + e for g, e in zip(grads, extra)], log_vars
 
     # -- one search iteration -----------------------------------------------------------------------------------
@@ -226,16 +226,9 @@ class Darts(BaseModel):
             prepared['inputs'] = self.formatted(prepared['inputs'])
         iteration = self._iteration()
 
-        pass_losses: List[Tuple[str, torch.Tensor]] = []
-        with weight_wrapper.optim_context(self.architecture):
-            arch_grads, arch_log = self.arch_gradients(train_batch, arch_batch, weight_wrapper.optimizer,
-                                                       pass_losses)
-        all_reduce_mean_(arch_grads)
-        if all_finite(iteration, 'α step', pass_losses, arch_grads, 'α gradient', self.nonfinite):
-            for alpha, grad in zip(self.mutator.parameters(), arch_grads):
-                alpha.grad = grad
-            arch_wrapper.step()
-        arch_wrapper.zero_grad()
+        arch_log: Dict[str, torch.Tensor] = {}
+        if self._epoch() >= self.arch_warmup_epochs:
+            arch_log = self._arch_step(train_batch, arch_batch, weight_wrapper, arch_wrapper, iteration)
 
         with weight_wrapper.optim_context(self.architecture):
             loss, log_vars = self.loss_and_log(train_batch, detach_alpha=True)
@@ -250,6 +243,26 @@ class Darts(BaseModel):
         self._steps += 1
         log_vars.update({f'arch_{k}': v for k, v in arch_log.items()})
         return log_vars
+
+    def _arch_step(self, train_batch: Batch, arch_batch: Batch, weight_wrapper: OptimWrapper,
+                   arch_wrapper: OptimWrapper, iteration: int) -> Dict[str, torch.Tensor]:
+        """The α step: its gradient, averaged over ranks, applied by the mutator's optimizer if finite."""
+        pass_losses: List[Tuple[str, torch.Tensor]] = []
+        with weight_wrapper.optim_context(self.architecture), self.mutator.fixed_sample():
+            arch_grads, arch_log = self.arch_gradients(train_batch, arch_batch, weight_wrapper.optimizer,
+                                                       pass_losses)
+        all_reduce_mean_(arch_grads)
+        if all_finite(iteration, 'α step', pass_losses, arch_grads, 'α gradient', self.nonfinite):
+            for alpha, grad in zip(self.mutator.parameters(), arch_grads):
+                alpha.grad = grad
+            arch_wrapper.step()
+        arch_wrapper.zero_grad()
+        return arch_log
+
+    @staticmethod
+    def _epoch() -> int:
+        hub = MessageHub.get_current_instance()
+        return int(hub.get_info('epoch') or 0) if hub is not None else 0
 
     def _iteration(self) -> int:
         hub = MessageHub.get_current_instance()

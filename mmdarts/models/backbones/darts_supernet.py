@@ -31,6 +31,8 @@ class DartsSupernet(BaseModule):
         in_channels (int): input image channels. Defaults to 3.
         act_cfg (dict): activation of every op, a ``torch.nn`` class name. Defaults to ``dict(type='ReLU')``.
         out_indices (Sequence[int]): cells whose outputs are returned. Defaults to the last.
+        partial_channels (int): PC-DARTS's K: only 1/K of each state's channels go through the mixed ops, the rest
+            bypass them, followed by a channel shuffle. Defaults to 1 (DARTS).
         init_cfg (dict, optional): initialisation config. Defaults to None.
 
     Shapes: input ``(N, in_channels, H, W)``; each output ``(N, num_nodes * C_i, H_i, W_i)``.
@@ -45,10 +47,12 @@ class DartsSupernet(BaseModule):
                  in_channels: int = 3,
                  act_cfg: Optional[Dict] = dict(type='ReLU'),
                  out_indices: Sequence[int] = (-1, ),
+                 partial_channels: int = 1,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg)
         check_ints('DartsSupernet', base_channels=base_channels, num_layers=num_layers, num_nodes=num_nodes,
-                   stem_multiplier=stem_multiplier, in_channels=in_channels)
+                   stem_multiplier=stem_multiplier, in_channels=in_channels, partial_channels=partial_channels)
+        self.partial_channels = partial_channels
         self.primitives = check_primitives(primitives, 'DartsSupernet: primitives')
         self.num_nodes = num_nodes
         self.num_layers = num_layers
@@ -67,7 +71,8 @@ class DartsSupernet(BaseModule):
             if reduction:
                 channels *= 2
             self.cells.append(
-                SearchCell(num_nodes, prev_prev, prev, channels, reduction, reduction_prev, self.primitives, act_cfg))
+                SearchCell(num_nodes, prev_prev, prev, channels, reduction, reduction_prev, self.primitives, act_cfg,
+                           partial_channels))
             prev_prev, prev, reduction_prev = prev, num_nodes * channels, reduction
             self.out_channels.append(prev)
         self._arch_weights: Optional[Dict[str, torch.Tensor]] = None
@@ -79,7 +84,8 @@ class DartsSupernet(BaseModule):
 
     @contextmanager
     def arch_weights(self, weights: Dict[str, torch.Tensor]) -> Iterator[None]:
-        """Runs forwards inside with these op weights (``{'normal': (E, O), 'reduce': (E, O)}``, e.g. softmax(α))."""
+        """Runs forwards inside with these op weights (``{'normal': (E, O), 'reduce': (E, O)}``, e.g. softmax(α)),
+        and optionally edge weights (``{'normal_edges': (E,), 'reduce_edges': (E,)}``, PC-DARTS)."""
         for cell, shape in self.search_space.items():
             given = weights.get(cell) if isinstance(weights, dict) else None
             if given is None or tuple(given.shape) != shape:
@@ -100,8 +106,8 @@ class DartsSupernet(BaseModule):
         s0 = s1 = self.stem(x)
         outs = []
         for i, cell in enumerate(self.cells):
-            weights = self._arch_weights['reduce' if cell.reduction else 'normal']
-            s0, s1 = s1, cell(s0, s1, weights)
+            kind = 'reduce' if cell.reduction else 'normal'
+            s0, s1 = s1, cell(s0, s1, self._arch_weights[kind], self._arch_weights.get(f'{kind}_edges'))
             if i in self.out_indices:
                 outs.append(s1)
         return tuple(outs)

@@ -1,4 +1,5 @@
-from typing import Dict, Optional, Sequence
+from contextlib import contextmanager
+from typing import Dict, Iterator, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -15,6 +16,16 @@ SELECTIONS = ('darts', 'threshold')
 def mixed_op_weights(alpha: torch.Tensor) -> torch.Tensor:
     """Eq. 2 of Liu et al. (2019): the weight of each op on an edge, softmax over the ops of α's rows."""
     return torch.softmax(alpha, dim=-1)
+
+
+def edge_normalized_weights(beta: torch.Tensor, num_nodes: int) -> torch.Tensor:
+    """PC-DARTS's edge normalisation (Xu et al., ICLR 2020, Eq. 4): softmax of β over each node's incoming
+    edges, rows in :func:`~mmdarts.structures.cell_edges` order."""
+    parts, start = [], 0
+    for node in range(num_nodes):
+        parts.append(torch.softmax(beta[start:start + node + 2], dim=-1))
+        start += node + 2
+    return torch.cat(parts)
 
 
 def hard_gumbel_weights(alpha: torch.Tensor, tau: float, gumbel: torch.Tensor) -> torch.Tensor:
@@ -44,12 +55,15 @@ class DiffMutator(BaseModule):
         selection (str): the genotype rule: ``'darts'`` (two edges per node) or ``'threshold'`` (Fair DARTS: of
             those, the edges whose op weighs at least ``threshold``). Defaults to 'darts'.
         threshold (float): for ``selection='threshold'``. Defaults to 0.85 (Fair DARTS).
+        edge_normalization (bool): PC-DARTS: also a β per edge (``betas['normal']``, ``betas['reduce']``), each
+            node's incoming edges weighted by softmax(β); the genotype then ranks op weight · softmax(β).
+            Defaults to False.
         init_cfg (dict, optional): initialisation config. Defaults to None.
     """
 
     def __init__(self, init_std: float = 1e-3, exclude: Sequence[str] = ('none', ), weighting: str = 'softmax',
                  tau: float = 10., selection: str = 'darts', threshold: float = 0.85,
-                 init_cfg: Optional[dict] = None):
+                 edge_normalization: bool = False, init_cfg: Optional[dict] = None):
         super().__init__(init_cfg)
         if init_std < 0:
             raise ValueError(f'DiffMutator: init_std must be >= 0, got {init_std}')
@@ -63,6 +77,9 @@ class DiffMutator(BaseModule):
         self.tau = tau
         self.selection = selection
         self.threshold = threshold
+        self.edge_normalization = edge_normalization
+        self.betas = nn.ParameterDict()
+        self._noise: Optional[Dict[str, torch.Tensor]] = None
         self.init_std = init_std
         self.exclude = tuple(exclude)
         self.alphas = nn.ParameterDict()
@@ -79,6 +96,8 @@ class DiffMutator(BaseModule):
         self.num_nodes = supernet.num_nodes
         for cell, shape in supernet.search_space.items():
             self.alphas[cell] = nn.Parameter(self.init_std * torch.randn(*shape))
+            if self.edge_normalization:
+                self.betas[cell] = nn.Parameter(self.init_std * torch.randn(shape[0]))
 
     def init_weights(self) -> None:
         # α keep their own initialisation: BaseModule.init_weights would pass them to a generic initialiser.
@@ -89,6 +108,13 @@ class DiffMutator(BaseModule):
         ``detach=True`` cuts them from α's graph."""
         if not len(self.alphas):
             raise RuntimeError('DiffMutator has no α yet: call prepare_from_supernet(supernet) first')
+        weights = self._op_weights(detach)
+        if self.edge_normalization:
+            for cell, beta in self.betas.items():
+                weights[f'{cell}_edges'] = edge_normalized_weights(beta.detach() if detach else beta, self.num_nodes)
+        return weights
+
+    def _op_weights(self, detach: bool) -> Dict[str, torch.Tensor]:
         alphas = {cell: alpha.detach() if detach else alpha for cell, alpha in self.alphas.items()}
         if self.weighting == 'softmax':
             return {cell: mixed_op_weights(alpha) for cell, alpha in alphas.items()}
@@ -96,13 +122,30 @@ class DiffMutator(BaseModule):
             return {cell: torch.sigmoid(alpha) for cell, alpha in alphas.items()}
         if not self.training:  # the architecture the search would pick now
             return {cell: F.one_hot(alpha.argmax(-1), alpha.shape[-1]).to(alpha) for cell, alpha in alphas.items()}
-        return {cell: hard_gumbel_weights(alpha, self.tau, -torch.empty_like(alpha).exponential_().log())
-                for cell, alpha in alphas.items()}
+        noise = self._noise or {cell: -torch.empty_like(a).exponential_().log() for cell, a in alphas.items()}
+        return {cell: hard_gumbel_weights(alpha, self.tau, noise[cell]) for cell, alpha in alphas.items()}
+
+    @contextmanager
+    def fixed_sample(self) -> Iterator[None]:
+        """Inside, every forward of the Gumbel weighting uses one Gumbel draw, made on entry: the passes of one
+        second-order α step (virtual, L_val, ±ε) then see the same architecture. A no-op for other weightings."""
+        if self.weighting != 'gumbel' or self._noise is not None:
+            yield
+            return
+        self._noise = {cell: -torch.empty_like(a).exponential_().log() for cell, a in self.alphas.items()}
+        try:
+            yield
+        finally:
+            self._noise = None
 
     def selection_weights(self) -> Dict[str, torch.Tensor]:
-        """The weights the genotype is derived from: σ(α) with the sigmoid weighting, else softmax(α); detached."""
+        """The weights the genotype is derived from, detached: σ(α) with the sigmoid weighting, else softmax(α);
+        times softmax(β) over each node's edges with edge normalisation."""
         squash = torch.sigmoid if self.weighting == 'sigmoid' else mixed_op_weights
-        return {cell: squash(alpha.detach()) for cell, alpha in self.alphas.items()}
+        weights = {cell: squash(alpha.detach()) for cell, alpha in self.alphas.items()}
+        for cell, beta in self.betas.items():  # PC-DARTS ranks op weight · softmax(β)
+            weights[cell] = weights[cell] * edge_normalized_weights(beta.detach(), self.num_nodes)[:, None]
+        return weights
 
     def derive_genotype(self) -> Genotype:
         """The genotype by the paper's rule (:func:`~mmdarts.structures.derive_cell`) on softmax(α)."""

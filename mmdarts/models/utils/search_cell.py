@@ -3,6 +3,7 @@ from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from mmdarts.structures import cell_edges
 
@@ -21,11 +22,14 @@ class MixedOp(nn.Module):
     """
 
     def __init__(self, channels: int, stride: int, primitives: Sequence[str], act_cfg: Optional[Dict],
-                 reference: bool = False):
+                 reference: bool = False, partial: int = 1):
         super().__init__()
+        if channels % partial:
+            raise ValueError(f'MixedOp: {channels} channels cannot be split into 1/{partial} (partial_channels)')
         self.stride = stride
         self.reference = reference
-        self.ops = nn.ModuleList(self._build(p, channels, stride, act_cfg) for p in primitives)
+        self.partial = partial  # PC-DARTS: only channels // partial go through the ops
+        self.ops = nn.ModuleList(self._build(p, channels // partial, stride, act_cfg) for p in primitives)
         self._computed = [k for k, op in enumerate(self.ops) if not isinstance(op, Zero)]
         self._activations = [split_activation(op) for op in self.ops]
 
@@ -40,6 +44,13 @@ class MixedOp(nn.Module):
                 activations: Optional[Dict[str, torch.Tensor]] = None) -> torch.Tensor:
         """``weights``: one per op. ``activations``: leading activations of ``x`` already computed, by key; the
         ones this edge computes are added, so edges reading the same state share them."""
+        if self.partial > 1:
+            return partial_channel_mix(self, x, weights, activations)
+        return self.mix(x, weights, activations)
+
+    def mix(self, x: torch.Tensor, weights: torch.Tensor,
+            activations: Optional[Dict[str, torch.Tensor]] = None) -> torch.Tensor:
+        """Σ_o w_o · o(x) over the candidates."""
         if self.reference:
             return sum(w * op(x) for w, op in zip(weights, self.ops))
         if not self._computed:
@@ -73,7 +84,8 @@ class SearchCell(nn.Module):
     """
 
     def __init__(self, num_nodes: int, prev_prev_channels: int, prev_channels: int, channels: int, reduction: bool,
-                 reduction_prev: bool, primitives: Sequence[str], act_cfg: Optional[Dict] = dict(type='ReLU')):
+                 reduction_prev: bool, primitives: Sequence[str], act_cfg: Optional[Dict] = dict(type='ReLU'),
+                 partial: int = 1):
         super().__init__()
         self.reduction = reduction
         self.num_nodes = num_nodes
@@ -84,10 +96,13 @@ class SearchCell(nn.Module):
         self.preprocess1 = ActConvBN(prev_channels, channels, 1, 1, 0, affine=False, act_cfg=act_cfg)
         self.edges = cell_edges(num_nodes)
         self.mixed_ops = nn.ModuleList(
-            MixedOp(channels, 2 if reduction and j < 2 else 1, primitives, act_cfg) for _, j in self.edges)
+            MixedOp(channels, 2 if reduction and j < 2 else 1, primitives, act_cfg, partial=partial)
+            for _, j in self.edges)
 
-    def forward(self, s0: torch.Tensor, s1: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-        """``weights``: op weights of shape ``(num_edges, num_ops)``, rows in :func:`cell_edges` order."""
+    def forward(self, s0: torch.Tensor, s1: torch.Tensor, weights: torch.Tensor,
+                edge_weights: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """``weights``: op weights of shape ``(num_edges, num_ops)``, rows in :func:`cell_edges` order;
+        ``edge_weights``: optional ``(num_edges,)`` factors of each edge's output (PC-DARTS's edge normalisation)."""
         states: List[torch.Tensor] = [self.preprocess0(s0), self.preprocess1(s1)]
         activations: List[Dict[str, torch.Tensor]] = [{}, {}]  # shared leading activations of each state
         k = 0
@@ -95,11 +110,31 @@ class SearchCell(nn.Module):
             total = None
             for j in range(len(states)):
                 y = self.mixed_ops[k](states[j], weights[k], activations[j])
+                if edge_weights is not None:
+                    y = edge_weights[k] * y
                 total = y if total is None else total + y
                 k += 1
             states.append(total)
             activations.append({})
         return torch.cat(states[2:], dim=1)
+
+
+def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
+    """Interleaves ``groups`` channel groups (ShuffleNet), as PC-DARTS does after a partial mix."""
+    n, c, h, w = x.shape
+    return x.view(n, groups, c // groups, h, w).transpose(1, 2).reshape(n, c, h, w)
+
+
+def partial_channel_mix(op: MixedOp, x: torch.Tensor, weights: torch.Tensor,
+                        activations: Optional[Dict[str, torch.Tensor]] = None) -> torch.Tensor:
+    """PC-DARTS (Xu et al., ICLR 2020, Eq. 2): the first 1/K of the channels go through the mixed op, the rest
+    bypass it (max-pooled 2x2 on a reduction edge), and the channels are shuffled in K groups."""
+    part = x.shape[1] // op.partial
+    mixed = op.mix(x[:, :part], weights, activations)
+    rest = x[:, part:]
+    if mixed.shape[-1] != rest.shape[-1]:
+        rest = F.max_pool2d(rest, 2, 2)
+    return channel_shuffle(torch.cat([mixed, rest], dim=1), op.partial)
 
 
 def check_input_size(x: torch.Tensor, divisor: int, where: str, reductions: int) -> None:

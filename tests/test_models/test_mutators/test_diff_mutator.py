@@ -76,11 +76,18 @@ def test_gumbel_mutator_samples_in_training_and_picks_argmax_in_eval():
     assert softmax.derive_genotype() == mutator.derive_genotype()  # the genotype comes from softmax(α) in both
 
 
-def test_gumbel_is_first_order_only():
-    from helpers import tiny_architecture
+def test_gumbel_second_order_uses_one_sample_per_step():
+    from helpers import optim_wrappers, raw_batch, tiny_architecture
 
     from mmdarts.models import Darts
-    with pytest.raises(ValueError, match='unroll=True with the Gumbel weighting'):
-        Darts(architecture=tiny_architecture(), mutator=dict(type='DiffMutator', weighting='gumbel'), unroll=True)
+    model = Darts(architecture=tiny_architecture(), mutator=dict(type='DiffMutator', weighting='gumbel', tau=1.),
+                  unroll=True)
+    with model.mutator.fixed_sample():
+        first, second = model.mutator.arch_weights(), model.mutator.arch_weights()
+    assert all(torch.equal(first[k], second[k]) for k in first)
+    before = [a.clone() for a in model.mutator.parameters()]
+    model.train_step(dict(train=raw_batch(seed=1), arch=raw_batch(seed=2)), optim_wrappers(model))
+    after = list(model.mutator.parameters())
+    assert all(torch.isfinite(a).all() for a in after) and any(not torch.equal(a, b) for a, b in zip(before, after))
     with pytest.raises(ValueError, match='weighting must be one of'):
         DiffMutator(weighting='sparsemax')
