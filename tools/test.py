@@ -1,5 +1,6 @@
 """Evaluate a checkpoint: python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE]."""
 import argparse
+import gc
 import os
 import os.path as osp
 
@@ -46,6 +47,8 @@ def main():
     init_cpu_distributed(args.launcher)
     runner = Runner.from_cfg(cfg)
     runner.test()
+    del runner  # releases DDP, which holds the process group, before the group goes
+    gc.collect()
     shutdown_distributed()  # before exit: a live gloo group can abort the process there
 
 

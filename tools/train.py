@@ -1,5 +1,6 @@
 """Train (search) with an mmdarts or mmpretrain config: python tools/train.py CONFIG [--work-dir DIR] [--resume]."""
 import argparse
+import gc
 import os
 import os.path as osp
 
@@ -89,6 +90,8 @@ def main():
         configure_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
+    del runner  # releases DDP, which holds the process group, before the group goes
+    gc.collect()
     shutdown_distributed()  # before exit: a live gloo group can abort the process there
 
 

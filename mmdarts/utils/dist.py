@@ -74,10 +74,12 @@ def configure_cpu_distributed(cfg) -> None:
 
 
 def shutdown_distributed() -> None:
-    """Destroys the default process group after a run that ended well.
+    """Ends a distributed run that went well: waits for every rank, then destroys the default process group.
 
-    mmengine leaves it alive; a gloo group still alive at interpreter exit can abort the process
-    (``terminate called without an active exception``, SIGABRT) after all work is done.
+    mmengine leaves the group alive; a gloo group alive at interpreter exit, or destroyed while another rank is
+    still in a collective, can abort a finished process (``terminate called without an active exception``,
+    SIGABRT). Callers should drop their Runner (and so DDP's reducer, which holds the group) first.
     """
     if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
         torch_dist.destroy_process_group()
