@@ -83,3 +83,38 @@ def test_tools_plot_and_export(tmp_path):
     exported = Genotype.from_file(str(tmp_path / 'export' / 'genotype.json'))
     assert exported == model.mutator.derive_genotype() and exported.meta['epoch'] == 4
     assert (tmp_path / 'export' / 'genotype_epoch_4_normal.svg').is_file()
+
+
+def test_export_follows_the_searched_mutator(tmp_path):
+    """A checkpoint of a search with PC-DARTS's β and Fair DARTS's rule exports that search's genotype."""
+    import torch
+    from helpers import tiny_architecture
+
+    from mmdarts.models import Darts
+    mutator = dict(type='DiffMutator', weighting='sigmoid', selection='threshold', threshold=0.6,
+                   edge_normalization=True, exclude=[])
+    model = Darts(architecture=tiny_architecture(primitives=OPS[1:]), mutator=mutator)
+    with torch.no_grad():
+        for p in model.mutator.parameters():
+            p.normal_(0, 2)
+    torch.save({'state_dict': model.state_dict(), 'meta': {'epoch': 3}}, str(tmp_path / 'epoch_3.pth'))
+    config = tmp_path / 'cfg.py'
+    config.write_text(f'model = dict(architecture=dict(backbone=dict(primitives={OPS[1:]!r})), mutator={mutator!r})\n')
+    result = run_python([osp.join(REPO, 'tools/export_genotype.py'), str(tmp_path / 'epoch_3.pth'), '--out',
+                         str(tmp_path / 'export'), '--config', str(config)])
+    assert result.returncode == 0, result.stderr[-2000:]
+    exported = Genotype.from_file(str(tmp_path / 'export' / 'genotype.json'))
+    assert exported == model.mutator.derive_genotype() and exported.normal_in_degree is not None
+
+
+def test_gdas_pictures_show_softmax_not_a_sample(tmp_path):
+    runner = MagicMock()
+    runner.model = tiny_darts()
+    runner.model.mutator.weighting = 'gumbel'
+    runner.model.train()
+    runner.work_dir = str(tmp_path)
+    runner.epoch, runner.max_epochs = 0, 5
+    GenotypeExportHook().after_train_epoch(runner)
+    history = json.loads((tmp_path / 'alpha_history.json').read_text())
+    expected = runner.model.mutator.selection_weights()['normal'].numpy().round(6)
+    assert np.allclose(history['normal'][0], expected)

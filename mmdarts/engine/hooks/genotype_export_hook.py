@@ -59,12 +59,16 @@ class GenotypeExportHook(Hook):
             genotype.to_file(path)
             genotype.to_file(osp.join(out_dir, 'genotype.json'))
             runner.logger.info(f'Epoch {epoch}: {genotype} -> {path}')
-            weights = {k: v.float().cpu() for k, v in mutator.arch_weights(detach=True).items()}
+            # the weights the genotype is derived from (not a GDAS sample, and with PC-DARTS's edge weights)
+            weights = {k: v.float().cpu() for k, v in mutator.selection_weights().items()}
             if self.log_weights:
+                label = 'sigmoid(alpha)' if getattr(mutator, 'weighting', '') == 'sigmoid' else 'softmax(alpha)'
+                if getattr(mutator, 'edge_normalization', False):
+                    label += ' x softmax(beta)'
                 names = [f'{j}->{node + 2}' for node, j in cell_edges(mutator.num_nodes)]
                 for cell in CELL_TYPES:
                     table = format_weight_table(weights[cell], mutator.primitives, names)
-                    runner.logger.info(f'softmax(alpha) of the {cell} cell, edges (input->node) x ops:\n{table}')
+                    runner.logger.info(f'{label} of the {cell} cell, edges (input->node) x ops:\n{table}')
             if self.draw:
                 self._draw(runner, out_dir, epoch, genotype, {k: v.numpy() for k, v in weights.items()}, mutator)
 
