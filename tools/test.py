@@ -1,14 +1,12 @@
 """Evaluate a checkpoint: python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE]."""
 import argparse
-import gc
 import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
 
 import mmdarts  # noqa: F401  (stack fixes and registries, before mmengine builds anything)
-from mmdarts.utils import init_cpu_distributed, shutdown_distributed
+from mmdarts.utils import run_runner
 
 
 def parse_args():
@@ -44,12 +42,7 @@ def main():
     if args.out:
         cfg.test_evaluator = [cfg.test_evaluator] if isinstance(cfg.test_evaluator, dict) else cfg.test_evaluator
         cfg.test_evaluator.append(dict(type='DumpResults', out_file_path=args.out))
-    init_cpu_distributed(args.launcher)
-    runner = Runner.from_cfg(cfg)
-    runner.test()
-    del runner  # releases DDP, which holds the process group, before the group goes
-    gc.collect()
-    shutdown_distributed()  # before exit: a live gloo group can abort the process there
+    run_runner(cfg, args.launcher, 'test')
 
 
 if __name__ == '__main__':

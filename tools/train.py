@@ -1,21 +1,14 @@
 """Train (search) with an mmdarts or mmpretrain config: python tools/train.py CONFIG [--work-dir DIR] [--resume]."""
 import argparse
-import gc
 import os
 import os.path as osp
 
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.logging import MMLogger
-from mmengine.runner import Runner
 
 import mmdarts  # noqa: F401  (stack fixes and registries, before mmengine builds anything)
-from mmdarts.utils import (
-    configure_cpu_distributed,
-    find_resumable_checkpoint,
-    init_cpu_distributed,
-    shutdown_distributed,
-)
+from mmdarts.utils import find_resumable_checkpoint, run_runner
 from mmdarts.utils.config_checks import check_config
 
 
@@ -86,13 +79,7 @@ def main():
             cfg.resume = False
             MMLogger.get_current_instance().warning(
                 f'--resume: no complete checkpoint in {cfg.work_dir}; starting anew')
-    if init_cpu_distributed(args.launcher):
-        configure_cpu_distributed(cfg)
-    runner = Runner.from_cfg(cfg)
-    runner.train()
-    del runner  # releases DDP, which holds the process group, before the group goes
-    gc.collect()
-    shutdown_distributed()  # before exit: a live gloo group can abort the process there
+    run_runner(cfg, args.launcher, 'train')
 
 
 if __name__ == '__main__':

@@ -83,3 +83,19 @@ def shutdown_distributed() -> None:
     if torch_dist.is_available() and torch_dist.is_initialized():
         torch_dist.barrier()
         torch_dist.destroy_process_group()
+
+
+def run_runner(cfg, launcher: str, method: str = 'train') -> None:
+    """Builds mmengine's Runner from ``cfg`` and runs ``train`` or ``test``: on a machine without CUDA, gloo starts
+    first (:func:`init_cpu_distributed`, :func:`configure_cpu_distributed`); afterwards the runner (and DDP, which
+    holds the process group) is released and the group shut down (:func:`shutdown_distributed`)."""
+    import gc
+
+    from mmengine.runner import Runner
+    if init_cpu_distributed(launcher):
+        configure_cpu_distributed(cfg)
+    runner = Runner.from_cfg(cfg)
+    getattr(runner, method)()
+    del runner
+    gc.collect()
+    shutdown_distributed()
