@@ -1,6 +1,7 @@
 """A straightforward DARTS step, written the way the paper's code works, as the benchmark's reference point.
 
-Every candidate is computed (``MixedOp.reference``), the virtual step w' lives in a deep copy of the model, α
+Every candidate is computed (``MixedOp.reference``) by the paper's plain ops (dilated convs as ``nn.Conv2d``, the
+reduce skip with its padded copy), the virtual step w' lives in a deep copy of the model, α
 gradients come from ``.backward()`` (so the first-order α pass also computes weight gradients), and the ±ε passes
 move the weights in place. It keeps the original code's faults (BN statistics updated by every pass, weight
 gradients of the α pass discarded): it is for timing only, never for training.
@@ -9,9 +10,33 @@ import copy
 from typing import Dict
 
 import torch
+import torch.nn as nn
+import torch.nn.functional as F
 
 from mmdarts.models import Darts
+from mmdarts.models.ops import DilatedConv2d, FactorizedReduce
 from mmdarts.models.utils import MixedOp
+
+
+class PaperFactorizedReduce(FactorizedReduce):
+    """The reduce skip as the paper's code computes it: conv_2 with stride 2 on a zero-padded shifted copy."""
+
+    def forward_parts(self, x: torch.Tensor, skip_act: bool = False, skip_bn: bool = False) -> torch.Tensor:
+        x = x if skip_act else self.act(x)
+        shifted = F.pad(x[:, :, 1:, 1:], (0, 1, 0, 1))
+        out = torch.cat([self.conv1(x), F.conv2d(shifted, self.conv2.weight, None, 2)], dim=1)
+        return out if skip_bn else self.bn(out)
+
+
+def use_paper_ops(model: nn.Module) -> None:
+    """Turns mmdarts' faster exact ops of ``model`` into the paper's plain ones, in place (same parameters)."""
+    for module in model.modules():
+        if isinstance(module, MixedOp):
+            module.reference = True
+        elif type(module) is DilatedConv2d:
+            module.__class__ = nn.Conv2d
+        elif type(module) is FactorizedReduce:
+            module.__class__ = PaperFactorizedReduce
 
 
 class StraightforwardDarts:
@@ -19,9 +44,7 @@ class StraightforwardDarts:
     def __init__(self, model: Darts, weight_optimizer: torch.optim.SGD, alpha_optimizer: torch.optim.Optimizer,
                  grad_clip: float = 5., epsilon_scale: float = 0.01):
         self.model = model
-        for module in model.modules():
-            if isinstance(module, MixedOp):
-                module.reference = True
+        use_paper_ops(model)
         self.weight_optimizer = weight_optimizer
         self.alpha_optimizer = alpha_optimizer
         self.grad_clip = grad_clip

@@ -59,3 +59,53 @@ def test_mixed_op_is_the_weighted_sum_of_all_ops():
 def test_mixed_op_of_none_alone_is_zero():
     op = MixedOp(4, 2, ['none'], None)
     assert torch.equal(op(torch.ones(1, 4, 4, 4), torch.ones(1)), torch.zeros(1, 4, 2, 2))
+
+
+@pytest.mark.parametrize('size', [7, 8, 9])
+@pytest.mark.parametrize('kernel, stride, padding, dilation', [
+    (3, 2, 2, 2), (5, 2, 4, 2), (3, 3, 3, 3), (3, 2, 0, 2),  # subsampled: stride = dilation, padding a multiple
+    (3, 1, 2, 2), (3, 2, 1, 2), (3, 2, 1, 1)])  # the plain conv
+def test_dilated_conv_equals_the_plain_conv_in_value_and_gradients(size, kernel, stride, padding, dilation):
+    from mmdarts.models.ops import DilatedConv2d, subsampled_geometry
+    torch.manual_seed(0)
+    conv = DilatedConv2d(4, 4, kernel, stride, padding, dilation, groups=4, bias=False).double()
+    x = torch.randn(2, 4, size, size, dtype=torch.double).contiguous(memory_format=torch.channels_last)
+    x.requires_grad_(True)
+    out = conv(x)
+    expected = nn.functional.conv2d(x, conv.weight, None, stride, padding, dilation, 4)
+    assert out.shape == expected.shape
+    torch.testing.assert_close(out, expected, rtol=0, atol=1e-12)
+    g = torch.randn_like(out)
+    got = torch.autograd.grad(out, (x, conv.weight), g)
+    want = torch.autograd.grad(expected, (x, conv.weight), g)
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+    subsampled = subsampled_geometry(conv.stride, conv.padding, conv.dilation) is not None
+    assert subsampled == (stride == dilation > 1 and padding % dilation == 0)
+
+
+def test_dil_conv_uses_the_subsampled_conv_with_the_state_dict_of_a_plain_conv():
+    from mmdarts.models.ops import DilatedConv2d
+    op = build_candidate_op('dil_conv_5x5', 4, 2, False, dict(type='ReLU'))
+    assert isinstance(op[1], DilatedConv2d) and op[1].stride == op[1].dilation == (2, 2)
+    plain = nn.Conv2d(4, 4, 5, 2, 4, 2, groups=4, bias=False)
+    op[1].load_state_dict(plain.state_dict())  # same keys and shapes: checkpoints of either load in the other
+
+
+@pytest.mark.parametrize('size', [7, 8])
+def test_factorized_reduce_equals_the_papers_padded_form(size):
+    from mmdarts.models.ops import FactorizedReduce
+    torch.manual_seed(0)
+    op = FactorizedReduce(4, 6, affine=True).double().train()
+    x = torch.randn(2, 4, size, size, dtype=torch.double, requires_grad=True)
+    out = op(x)
+    relu = torch.relu(x)  # the paper's code: conv_2 (stride 2) of relu(x) shifted by one, zero-padded at the end
+    shifted = nn.functional.pad(relu[:, :, 1:, 1:], (0, 1, 0, 1))
+    cat = torch.cat([nn.functional.conv2d(relu, op.conv1.weight, stride=2),
+                     nn.functional.conv2d(shifted, op.conv2.weight, stride=2)], dim=1)
+    expected = nn.functional.batch_norm(cat, None, None, op.bn.weight, op.bn.bias, True)
+    torch.testing.assert_close(out, expected, rtol=0, atol=1e-12)
+    g = torch.randn_like(out)
+    params = (x, op.conv1.weight, op.conv2.weight)
+    for a, b in zip(torch.autograd.grad(out, params, g), torch.autograd.grad(expected, params, g)):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
