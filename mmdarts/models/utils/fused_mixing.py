@@ -6,13 +6,17 @@ cheaper without changing a number it computes:
   computed once (and shared by every edge that reads that state);
 - a candidate ending in an affine-free BN, weighted by w, is w·BN(x) = BN with a scale of w: folding w into the
   BN's affine scale saves a multiplication and the stored copy of BN's output that the multiplication needs for
-  its backward.
+  its backward;
+- a candidate that is a parameter-free op (the pools) followed by that BN needs to keep only its input for the
+  backward (the cell state, kept anyway): the pool's output and a max pool's int64 indices are recomputed in the
+  backward instead of stored, a fifth of a search pass's stored activations.
 """
-from typing import Optional, Tuple
+from typing import Callable, Optional, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.nn.modules.utils import _pair
 
 from ..ops import FactorizedReduce
 
@@ -63,13 +67,29 @@ def run_parts(module: nn.Module, x: torch.Tensor, skip_first: bool, skip_last: b
     return x if skip_first or skip_last else module(x)
 
 
-def scaled_batch_norm(bn: nn.BatchNorm2d, x: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-    """``scale * bn(x)`` for an affine-free ``bn``, as one batch norm whose affine scale is ``scale``: the same
-    statistics, running-statistics update and output as ``nn.BatchNorm2d.forward`` followed by the product."""
+def _batch_norm_momentum(bn: nn.BatchNorm2d) -> float:
+    """The momentum of this forward, counting the batch as ``nn.BatchNorm2d.forward`` does."""
     momentum = 0.0 if bn.momentum is None else bn.momentum
     if bn.training and bn.track_running_stats and bn.num_batches_tracked is not None:
         bn.num_batches_tracked.add_(1)
         momentum = 1.0 / float(bn.num_batches_tracked) if bn.momentum is None else bn.momentum
+    return momentum
+
+
+def recomputed_pool_batch_norm(pool: nn.Module, bn: nn.BatchNorm2d, x: torch.Tensor, scale: torch.Tensor
+                               ) -> torch.Tensor:
+    """``scale * bn(pool(x))`` for a training-mode, affine-free ``bn``, storing only x for the backward."""
+    momentum = _batch_norm_momentum(bn)
+    tracked = bn.track_running_stats
+    weight = scale.expand(x.shape[1]).contiguous()  # contiguous: see scaled_batch_norm
+    return RecomputedPoolBatchNorm.apply(x, weight, pool, bn.running_mean if tracked else None,
+                                         bn.running_var if tracked else None, momentum, bn.eps)
+
+
+def scaled_batch_norm(bn: nn.BatchNorm2d, x: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """``scale * bn(x)`` for an affine-free ``bn``, as one batch norm whose affine scale is ``scale``: the same
+    statistics, running-statistics update and output as ``nn.BatchNorm2d.forward`` followed by the product."""
+    momentum = _batch_norm_momentum(bn)
     use_batch_stats = bn.training or (bn.running_mean is None and bn.running_var is None)
     use_running = not bn.training or bn.track_running_stats
     # A contiguous scale vector: torch 2.13's CPU batch-norm backward on channels-last inputs reads an expanded
@@ -79,12 +99,64 @@ def scaled_batch_norm(bn: nn.BatchNorm2d, x: torch.Tensor, scale: torch.Tensor) 
                         weight, None, use_batch_stats, momentum, bn.eps)
 
 
+def pool_and_backward(pool: nn.Module, x: torch.Tensor) -> Tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]:
+    """``pool(x)`` and the function giving ∇x from ∇pool(x), through torch's own pool kernels (differentiable
+    ops, so a graph of the backward can be built)."""
+    kernel, stride, padding = _pair(pool.kernel_size), _pair(pool.stride), _pair(pool.padding)
+    if isinstance(pool, nn.MaxPool2d):
+        dilation, ceil = _pair(pool.dilation), pool.ceil_mode
+        out, indices = torch.ops.aten.max_pool2d_with_indices(x, kernel, stride, padding, dilation, ceil)
+        return out, lambda grad: torch.ops.aten.max_pool2d_with_indices_backward(grad, x, kernel, stride, padding,
+                                                                                 dilation, ceil, indices)
+    args = (pool.ceil_mode, pool.count_include_pad, pool.divisor_override)
+    out = torch.ops.aten.avg_pool2d(x, kernel, stride, padding, *args)
+    return out, lambda grad: torch.ops.aten.avg_pool2d_backward(grad, x, kernel, stride, padding, *args)
+
+
+class RecomputedPoolBatchNorm(torch.autograd.Function):
+    """``scale * bn(pool(x))`` in training mode that stores x, not pool(x) (nor max-pool indices): the backward
+    recomputes pool(x). Same statistics, running-statistics update and gradients; twice differentiable (the
+    backward is made of differentiable ops, so ``hvp='exact'`` can build a graph of it)."""
+
+    @staticmethod
+    def forward(ctx, x, scale, pool, running_mean, running_var, momentum, eps):
+        pooled, _ = pool_and_backward(pool, x)
+        out, mean, invstd = torch.native_batch_norm(pooled, scale, None, running_mean, running_var, True, momentum,
+                                                    eps)
+        ctx.save_for_backward(x, scale)
+        ctx.pool, ctx.eps, ctx.mean, ctx.invstd = pool, eps, mean, invstd
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, scale = ctx.saved_tensors
+        pooled, pool_backward = pool_and_backward(ctx.pool, x)
+        grad_pooled, grad_scale, _ = torch.ops.aten.native_batch_norm_backward(
+            grad, pooled, scale, None, None, ctx.mean, ctx.invstd, True, ctx.eps,
+            [True, ctx.needs_input_grad[1], False])
+        grad_x = pool_backward(grad_pooled) if ctx.needs_input_grad[0] else None
+        return grad_x, grad_scale, None, None, None, None, None
+
+
+def recomputable_prefix(op: nn.Module) -> Optional[nn.Module]:
+    """The part of ``op`` before its final BN if it is a parameter- and buffer-free module (a pool), else None."""
+    if not (isinstance(op, nn.Sequential) and len(op) == 2):
+        return None
+    prefix = op[0]
+    if any(True for _ in prefix.parameters()) or any(True for _ in prefix.buffers()):
+        return None
+    return prefix if isinstance(prefix, (nn.MaxPool2d, nn.AvgPool2d)) else None
+
+
 def fused_candidate(op: nn.Module, x: torch.Tensor, weight: torch.Tensor, activated: Optional[torch.Tensor]
                     ) -> torch.Tensor:
     """``weight * op(x)``, given ``activated`` = op's leading activation of x when it is shared (else None)."""
     skip_first = activated is not None
     h = activated if skip_first else x
     bn = foldable_batch_norm(op)
+    prefix = recomputable_prefix(op) if bn is not None and not skip_first else None
+    if prefix is not None and bn.training and torch.is_grad_enabled() and (h.requires_grad or weight.requires_grad):
+        return recomputed_pool_batch_norm(prefix, bn, h, weight)
     if bn is not None:
         return scaled_batch_norm(bn, run_parts(op, h, skip_first, True), weight)
     return weight * (run_parts(op, h, True, False) if skip_first else op(h))

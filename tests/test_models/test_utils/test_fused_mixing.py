@@ -60,3 +60,23 @@ def test_edges_from_one_state_share_one_activation():
     x = torch.randn(2, 4, 6, 6)
     op(x, torch.ones(3), cache)
     assert list(cache) == ['ReLU()'] and torch.equal(cache['ReLU()'], torch.relu(x))
+
+
+def test_pool_candidates_store_only_their_input_for_the_backward():
+    """The pools' outputs (and a max pool's int64 indices) are recomputed in the backward, not stored."""
+    op = MixedOp(4, 1, ['max_pool_3x3', 'avg_pool_3x3'], None).train()
+    x = torch.randn(2, 4, 6, 6, requires_grad=True)
+    weights = torch.rand(2, requires_grad=True)
+    saved = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
+        out = op(x, weights)
+    large = [t for t in saved if t.numel() >= x.numel()]
+    assert large and all(t.data_ptr() == x.data_ptr() and t.dtype == x.dtype for t in large)
+    literal = MixedOp(4, 1, ['max_pool_3x3', 'avg_pool_3x3'], None, reference=True).train()
+    expected = literal(x, weights)
+    torch.testing.assert_close(out, expected)
+    g = torch.randn_like(out)
+    for a, b in zip(torch.autograd.grad(out, (x, weights), g), torch.autograd.grad(expected, (x, weights), g)):
+        torch.testing.assert_close(a, b)
+    for a, b in zip(op.buffers(), literal.buffers()):
+        torch.testing.assert_close(a, b)
