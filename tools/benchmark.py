@@ -1,10 +1,17 @@
 """Time DARTS search steps of a config: python tools/benchmark.py CONFIG [--order 1|2|both] [--batch 16] ...
 
 Times whole ``Darts.train_step`` calls (α step and weight step, through the real code path) and, for reference,
-one plain forward+backward of the supernet; with ``--baseline`` also the straightforward implementation
-(``mmdarts.testing.StraightforwardDarts``: deep copy for w', every candidate computed). Each measurement runs in a
-fresh process so that its peak memory is its own. Prints the median seconds per step, images per second and the
-peak memory (RSS on CPU, ``max_memory_allocated`` on GPU); ``--json`` writes the same figures.
+one plain forward+backward of the supernet and one α-only pass (forward, then ∇α alone: what the first-order α
+step and the ±ε passes cost); with ``--baseline`` also the straightforward implementation
+(``mmdarts.testing.StraightforwardDarts``: deep copy for w', every candidate computed by the paper's plain ops).
+Each measurement runs in a fresh process so that its peak memory is its own; ``--repeat R`` runs all of them R
+times, interleaved, and takes medians (the machine may be shared). Prints the median seconds per step, images per
+second and the peak memory (RSS on CPU, ``max_memory_allocated`` on GPU); ``--json`` writes the same figures.
+
+On CPU, glibc keeps freed memory for reuse, so the RSS peak depends on the order of allocations as much as on
+what the step needs. ``--live-memory`` measures each variant once more with ``MALLOC_MMAP_THRESHOLD_=131072``
+(every tensor its own mapping, returned when freed): that peak RSS is the memory the step's tensors need at once,
+the CPU counterpart of ``max_memory_allocated`` (its times are not used: every allocation then faults its pages).
 """
 import argparse
 import json
@@ -13,7 +20,7 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 PROC_STATUS = '/proc/self/status'
 
@@ -30,6 +37,9 @@ def parse_args(argv=None):
     parser.add_argument('--hvp', choices=['finite_difference', 'exact', 'both'], default='finite_difference')
     parser.add_argument('--memory-format', choices=['auto', 'channels_last', 'contiguous'], default='auto')
     parser.add_argument('--baseline', action='store_true', help='also time the straightforward implementation')
+    parser.add_argument('--repeat', type=int, default=1, help='rounds of all measurements, interleaved')
+    parser.add_argument('--live-memory', action='store_true',
+                        help='also measure peak memory with every tensor its own mapping (CPU)')
     parser.add_argument('--json', help='write the figures to this file')
     parser.add_argument('--one', help=argparse.SUPPRESS)  # internal: measure one variant, print its JSON
     return parser.parse_args(argv)
@@ -38,7 +48,7 @@ def parse_args(argv=None):
 def variants(args) -> List[Dict]:
     orders = ['1', '2'] if args.order == 'both' else [args.order]
     hvps = ['finite_difference', 'exact'] if args.hvp == 'both' else [args.hvp]
-    out = [dict(impl='plain', order=None, hvp=None)]
+    out = [dict(impl='plain', order=None, hvp=None), dict(impl='alpha_pass', order=None, hvp=None)]
     for order in orders:
         for hvp in (hvps if order == '2' else [None]):
             out.append(dict(impl='mmdarts', order=order, hvp=hvp))
@@ -94,11 +104,18 @@ def measure(args, variant: Dict) -> Dict:
         return dict(inputs=images, data_samples=[DataSample().set_gt_label(int(y)) for y in labels])
 
     data = dict(train=raw_batch(), arch=raw_batch())
-    if variant['impl'] == 'plain':
+    if variant['impl'] in ('plain', 'alpha_pass'):
         prepared = model.data_preprocessor(data['train'], True)
         prepared['inputs'] = model.formatted(prepared['inputs'])
+        names, weights = model._weights()
+        detached = {n: w.detach() for n, w in zip(names, weights)}
+        alphas = list(model.mutator.parameters())
 
         def step():
+            if variant['impl'] == 'alpha_pass':
+                loss, _ = model.loss_and_log(prepared, detached)
+                torch.autograd.grad(loss, alphas)
+                return
             loss, _ = model.loss_and_log(prepared)
             loss.backward()
             model.zero_grad(set_to_none=True)
@@ -140,8 +157,33 @@ def measure(args, variant: Dict) -> Dict:
 def name(result: Dict) -> str:
     if result['impl'] == 'plain':
         return 'plain forward+backward'
+    if result['impl'] == 'alpha_pass':
+        return 'alpha-only forward+backward'
     hvp = '' if not result.get('hvp') or result['hvp'] == 'finite_difference' else f", {result['hvp']} hvp"
     return f"{result['impl']} order {result['order']}{hvp}"
+
+
+def run_one(variant: Dict, env: Optional[Dict] = None) -> Dict:
+    """Measures ``variant`` in a fresh process (with ``env`` added to its environment)."""
+    argv = [sys.executable, os.path.abspath(__file__)] + sys.argv[1:] + ['--one', json.dumps(variant)]
+    proc = subprocess.run(argv, capture_output=True, text=True, env=dict(os.environ, **(env or {})))
+    lines = [line for line in proc.stdout.splitlines() if line.startswith('RESULT ')]
+    if proc.returncode != 0 or not lines:
+        sys.exit(f'benchmark of {variant} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}')
+    return json.loads(lines[-1][len('RESULT '):])
+
+
+def combine(rounds: List[Dict], live: Optional[Dict]) -> Dict:
+    """One variant's figures over its rounds: medians of the step time and of the peak memory."""
+    result = dict(rounds[0])
+    result['seconds'] = statistics.median(r['seconds'] for r in rounds)
+    result['images_per_second'] = result['batch'] / result['seconds']
+    result['peak_memory_mb'] = statistics.median(r['peak_memory_mb'] for r in rounds)
+    result['rounds'] = [dict(seconds=r['seconds'], times=r['times'], peak_memory_mb=r['peak_memory_mb'])
+                        for r in rounds]
+    if live is not None:
+        result['live_peak_memory_mb'] = live['peak_memory_mb']
+    return result
 
 
 def main():
@@ -149,21 +191,27 @@ def main():
     if args.one:
         print('RESULT ' + json.dumps(measure(args, json.loads(args.one))), flush=True)
         return
-    results = []
-    for variant in variants(args):
-        argv = [sys.executable, os.path.abspath(__file__)] + sys.argv[1:] + ['--one', json.dumps(variant)]
-        proc = subprocess.run(argv, capture_output=True, text=True)
-        lines = [line for line in proc.stdout.splitlines() if line.startswith('RESULT ')]
-        if proc.returncode != 0 or not lines:
-            sys.exit(f'benchmark of {variant} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}')
-        results.append(json.loads(lines[-1][len('RESULT '):]))
-        r = results[-1]
+    todo = variants(args)
+    rounds: List[List[Dict]] = [[] for _ in todo]
+    for round_index in range(args.repeat):
+        for k, variant in enumerate(todo):
+            rounds[k].append(run_one(variant))
+            r = rounds[k][-1]
+            sys.stdout.write(f"[{round_index + 1}/{args.repeat}] {name(r):38s} {r['seconds']:8.3f} s/step "
+                             f"peak {r['peak_memory_mb']:8.0f} MB\n")
+            sys.stdout.flush()
+    live = [None] * len(todo)
+    if args.live_memory and args.device == 'cpu':
+        live = [run_one(v, dict(MALLOC_MMAP_THRESHOLD_='131072')) for v in todo]
+    results = [combine(r, lv) for r, lv in zip(rounds, live)]
+    sys.stdout.write('median over rounds:\n')
+    for r in results:
+        extra = f" live {r['live_peak_memory_mb']:6.0f} MB" if 'live_peak_memory_mb' in r else ''
         sys.stdout.write(f"{name(r):38s} {r['seconds']:8.3f} s/step {r['images_per_second']:8.1f} img/s "
-                         f"peak {r['peak_memory_mb']:8.0f} MB\n")
-        sys.stdout.flush()
+                         f"peak {r['peak_memory_mb']:8.0f} MB{extra}\n")
     if args.json:
         with open(args.json, 'w') as f:
-            json.dump(dict(config=args.config, results=results), f, indent=2)
+            json.dump(dict(config=args.config, argv=sys.argv[1:], results=results), f, indent=2)
 
 
 if __name__ == '__main__':

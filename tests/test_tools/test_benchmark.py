@@ -11,6 +11,6 @@ def test_benchmark_times_the_real_step(tmp_path):
                          '--json', str(out)], timeout=200)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     results = json.loads(out.read_text())['results']
-    assert [(r['impl'], r['order']) for r in results] == [('plain', None), ('mmdarts', '1')]
+    assert [(r['impl'], r['order']) for r in results] == [('plain', None), ('alpha_pass', None), ('mmdarts', '1')]
     assert all(r['seconds'] > 0 and r['peak_memory_mb'] > 0 and r['images_per_second'] > 0 for r in results)
     assert 'mmdarts order 1' in result.stdout
