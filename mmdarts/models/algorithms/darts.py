@@ -11,17 +11,9 @@ from torch.func import functional_call
 from mmdarts.registry import MODELS
 from mmdarts.utils import all_reduce_mean_
 
-from ..utils import (
-    all_finite,
-    exact_hvp,
-    finite_difference_epsilon,
-    finite_difference_hvp,
-    frozen_running_stats,
-    perturb,
-    sgd_hyperparameters,
-    unrolled_arch_gradient,
-    virtual_step,
-)
+from ..regularizers import regularized_arch_gradients
+from ..utils import all_finite, frozen_running_stats
+from .second_order import second_order_arch_gradients
 
 Batch = Dict[str, object]
 
@@ -168,45 +160,14 @@ class Darts(BaseModel):
             if weight_optimizer is None:
                 raise ValueError('Darts(unroll=True).arch_gradients needs the weight optimizer (its lr, momentum '
                                  'and weight decay define the virtual step)')
-            names, weights = self._weights()
-            lr, momentums, decays, buffers = sgd_hyperparameters(weight_optimizer, weights)
-            exact = self.hvp == 'exact'  # then the virtual pass keeps its graph for the double backward
-            loss_train, _ = self.loss_and_log(train_batch, detach_alpha=not exact)
-            record(("virtual step's L_train(w, α)", loss_train.detach()))
-            grads_train = torch.autograd.grad(loss_train, weights, create_graph=exact)
-            virtual = virtual_step(weights, [g.detach() for g in grads_train], buffers, lr, momentums,
-                                   decays)  # Eq. 6
-            loss_val, log_vars = self.loss_and_log(arch_batch, dict(zip(names, virtual)))
-            record(("L_val(w', α)", loss_val.detach()))
-            grads = torch.autograd.grad(loss_val, alphas + virtual)
-            grads_val, dw = grads[:len(alphas)], grads[len(alphas):]
-            if exact:
-                hvp = exact_hvp(grads_train, alphas, dw)
-            else:
-                epsilon = finite_difference_epsilon(dw, self.epsilon_scale)
-                w_plus, w_minus = perturb(weights, dw, epsilon)
-                grads_pm = []
-                for name, perturbed in (('L_train(w+, α)', w_plus), ('L_train(w-, α)', w_minus)):
-                    loss, _ = self.loss_and_log(train_batch, dict(zip(names, perturbed)))
-                    record((name, loss.detach()))
-                    grads_pm.append(torch.autograd.grad(loss, alphas))
-                hvp = finite_difference_hvp(*grads_pm, epsilon)  # Eq. 8
-            return self._regularized(unrolled_arch_gradient(grads_val, hvp, lr), log_vars, record)  # Eq. 7
+            grads, log_vars = second_order_arch_gradients(self, train_batch, arch_batch, weight_optimizer, record)
+            return self._regularized(grads, log_vars, record)
 
     def _regularized(self, grads: List[torch.Tensor], log_vars: Dict[str, torch.Tensor], record
                      ) -> Tuple[List[torch.Tensor], Dict[str, torch.Tensor]]:
-        """Adds the gradients of the α regularisers (they depend on α alone) and logs their values."""
-        if not len(self.arch_regularizers):
-            return grads, log_vars
-        epoch = self._epoch()
-        alphas = dict(self.mutator.alphas)
-        terms = [(type(r).__name__, r(alphas, epoch, self.supernet)) for r in self.arch_regularizers]
-        total = sum(term for _, term in terms)
-        for name, term in terms:
-            record((f'{name} regulariser', term.detach()))
-            log_vars[f'loss_{name}'] = term.detach()
-        extra = torch.autograd.grad(total, list(self.mutator.parameters()), allow_unused=True)
-        return [g if e is None else g + e for g, e in zip(grads, extra)], log_vars
+        return regularized_arch_gradients(self.arch_regularizers, dict(self.mutator.alphas),
+                                          list(self.mutator.parameters()), grads, self._epoch(), self.supernet,
+                                          log_vars, record), log_vars
 
     # -- one search iteration -----------------------------------------------------------------------------------
     def train_step(self, data: Dict[str, Batch], optim_wrapper: OptimWrapperDict) -> Dict[str, torch.Tensor]:

@@ -50,8 +50,8 @@ def test_first_order_pass_name(monkeypatch):
 
 
 def test_nan_alpha_gradient(monkeypatch):
-    import mmdarts.models.algorithms.darts as darts_module
-    monkeypatch.setattr(darts_module, 'unrolled_arch_gradient', lambda g, h, lr: [x * float('nan') for x in g])
+    import mmdarts.models.algorithms.second_order as second_order
+    monkeypatch.setattr(second_order, 'unrolled_arch_gradient', lambda g, h, lr: [x * float('nan') for x in g])
     model = tiny_darts(unroll=True)
     with pytest.raises(FloatingPointError, match='non-finite α gradient at iteration 0'):
         model.train_step(data(), optim_wrappers(model))
