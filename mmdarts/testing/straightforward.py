@@ -1,7 +1,7 @@
 """A straightforward DARTS step, written the way the paper's code works, as the benchmark's reference point.
 
-Every candidate is computed (``MixedOp.reference``) by the paper's plain ops (dilated convs as ``nn.Conv2d``, the
-reduce skip with its padded copy), the virtual step w' lives in a deep copy of the model, α
+Every candidate is computed (``MixedOp.reference``) by the paper's plain ops (dilated convs as ``nn.Conv2d``, every
+conv output stored, the reduce skip with its padded copy), the virtual step w' lives in a deep copy of the model, α
 gradients come from ``.backward()`` (so the first-order α pass also computes weight gradients), and the ±ε passes
 move the weights in place. It keeps the original code's faults (BN statistics updated by every pass, weight
 gradients of the α pass discarded): it is for timing only, never for training.
@@ -14,7 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmdarts.models import Darts
-from mmdarts.models.ops import DilatedConv2d, FactorizedReduce
+from mmdarts.models.ops import DilatedConv2d, DilConv, FactorizedReduce
 from mmdarts.models.utils import MixedOp
 
 
@@ -28,6 +28,18 @@ class PaperFactorizedReduce(FactorizedReduce):
         return out if skip_bn else self.bn(out)
 
 
+class PaperDilConv(DilConv):
+    """activation, depthwise conv, pointwise conv, BN, each as torch computes it (every output stored)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.Sequential.forward(self, x)
+
+    def forward_parts(self, x: torch.Tensor, skip_act: bool = False, skip_bn: bool = False) -> torch.Tensor:
+        act, depthwise, pointwise, bn = self
+        h = pointwise(depthwise(x if skip_act else act(x)))
+        return h if skip_bn else bn(h)
+
+
 def use_paper_ops(model: nn.Module) -> None:
     """Turns mmdarts' faster exact ops of ``model`` into the paper's plain ones, in place (same parameters)."""
     for module in model.modules():
@@ -37,6 +49,8 @@ def use_paper_ops(model: nn.Module) -> None:
             module.__class__ = nn.Conv2d
         elif type(module) is FactorizedReduce:
             module.__class__ = PaperFactorizedReduce
+        elif type(module) is DilConv:
+            module.__class__ = PaperDilConv
 
 
 class StraightforwardDarts:

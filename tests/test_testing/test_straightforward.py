@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 from helpers import adam, batch, optim_wrappers, sgd, tiny_darts
 
-from mmdarts.models.ops import DilatedConv2d, FactorizedReduce
+from mmdarts.models.ops import DilatedConv2d, DilConv, FactorizedReduce
 from mmdarts.testing import StraightforwardDarts
 
 
@@ -17,7 +17,7 @@ def test_one_baseline_step_moves_alpha_and_weights_as_mmdarts_does(unroll):
     train, val = batch(dtype=torch.float64, seed=1), batch(dtype=torch.float64, seed=2)
     wrappers = optim_wrappers(model)
     baseline = StraightforwardDarts(baseline_model, sgd(baseline_model), adam(baseline_model))
-    assert not any(type(m) in (DilatedConv2d, FactorizedReduce) for m in baseline_model.modules())
+    assert not any(type(m) in (DilatedConv2d, DilConv, FactorizedReduce) for m in baseline_model.modules())
     assert any(isinstance(m, nn.Conv2d) and m.dilation == (2, 2) for m in baseline_model.modules())
 
     arch_grads, _ = model.arch_gradients(train, val, wrappers['architecture'].optimizer)

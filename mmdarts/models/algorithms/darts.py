@@ -153,8 +153,9 @@ class Darts(BaseModel):
         alphas = list(self.mutator.parameters())
         record = pass_losses.append if pass_losses is not None else (lambda item: None)
         with frozen_running_stats(self.architecture):
-            if not self.unroll:
-                loss_val, log_vars = self.loss_and_log(arch_batch)
+            if not self.unroll:  # weights that need no grad: no op stores or recomputes for their gradients
+                names, weights = self._weights()
+                loss_val, log_vars = self.loss_and_log(arch_batch, {n: w.detach() for n, w in zip(names, weights)})
                 record(('L_val(w, α)', loss_val.detach()))
                 return self._regularized(list(torch.autograd.grad(loss_val, alphas)), log_vars, record)
             if weight_optimizer is None:

@@ -3,11 +3,13 @@
 Activations come from ``act_cfg`` (``dict(type='ReLU')`` in the paper), the name of a ``torch.nn`` class.
 Every op keeps the channel count and divides the spatial size by its stride.
 """
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
+
+from .dilated_conv import DilatedConv2d
+from .recomputed_conv import depthwise_pointwise
 
 
 def build_activation(act_cfg: Optional[Dict]) -> nn.Module:
@@ -48,36 +50,6 @@ class ActConvBN(nn.Sequential):
             nn.BatchNorm2d(out_channels, affine=affine))
 
 
-def subsampled_geometry(stride: Tuple[int, int], padding, dilation: Tuple[int, int]
-                        ) -> Optional[Tuple[int, int]]:
-    """The padding of the undilated conv on ``x[..., ::d, ::d]`` that equals a conv whose stride and dilation
-    are both d (> 1) in a dimension, or None where that does not hold (padding not a multiple of d, or a string).
-
-    With stride = dilation = d and padding p = d·q, output (i, j) sums x[d(i + a − q), d(j + b − q)] · w[a, b]:
-    the undilated conv, padding q, of the input's every d-th row and column, over the same terms.
-    """
-    if isinstance(padding, str) or stride != dilation or min(dilation) < 2:
-        return None
-    if any(p % d for p, d in zip(padding, dilation)):
-        return None
-    return tuple(p // d for p, d in zip(padding, dilation))
-
-
-class DilatedConv2d(nn.Conv2d):
-    """``nn.Conv2d`` (same parameters and state dict) that computes a conv whose stride equals its dilation on
-    the subsampled input, ``x[..., ::d, ::d]``, with the kernel undilated: the same terms summed (see
-    :func:`subsampled_geometry`). On CPU, torch's dilated depthwise backward is slow; the subsampled conv's
-    measures 3 to 6 times faster there (``docs/benchmarks.md``). Other devices and geometries use the plain conv.
-    """
-
-    def _conv_forward(self, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]):
-        padding = subsampled_geometry(self.stride, self.padding, self.dilation)
-        if padding is None or self.padding_mode != 'zeros' or input.device.type != 'cpu':
-            return super()._conv_forward(input, weight, bias)
-        step_h, step_w = self.stride
-        return F.conv2d(input[:, :, ::step_h, ::step_w], weight, bias, 1, padding, 1, self.groups)
-
-
 class DilConv(nn.Sequential):
     """activation - depthwise (dilated) conv - pointwise conv - BN."""
 
@@ -88,6 +60,16 @@ class DilConv(nn.Sequential):
             DilatedConv2d(in_channels, in_channels, kernel_size, stride, padding, dilation, groups=in_channels,
                           bias=False), nn.Conv2d(in_channels, out_channels, 1, bias=False),
             nn.BatchNorm2d(out_channels, affine=affine))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_parts(x)
+
+    def forward_parts(self, x: torch.Tensor, skip_act: bool = False, skip_bn: bool = False) -> torch.Tensor:
+        """The forward, optionally without its activation (given an activated input) or its final BN. The two
+        convs store only their input for the backward (:func:`depthwise_pointwise`)."""
+        act, depthwise, pointwise, bn = self
+        h = depthwise_pointwise(x if skip_act else act(x), depthwise, pointwise)
+        return h if skip_bn else bn(h)
 
 
 class SepConv(nn.Sequential):

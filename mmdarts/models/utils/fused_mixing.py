@@ -18,7 +18,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.modules.utils import _pair
 
-from ..ops import FactorizedReduce
+from ..ops import DilConv, FactorizedReduce
 
 
 def first_leaf(module: nn.Module) -> nn.Module:
@@ -57,7 +57,7 @@ def foldable_batch_norm(op: nn.Module) -> Optional[nn.BatchNorm2d]:
 
 def run_parts(module: nn.Module, x: torch.Tensor, skip_first: bool, skip_last: bool) -> torch.Tensor:
     """Runs ``module`` on ``x`` leaving out its first leaf (``x`` is already activated) and/or its last leaf."""
-    if isinstance(module, FactorizedReduce):
+    if isinstance(module, (FactorizedReduce, DilConv)):
         return module.forward_parts(x, skip_first, skip_last)
     if isinstance(module, nn.Sequential):
         last = len(module) - 1
@@ -155,7 +155,8 @@ def fused_candidate(op: nn.Module, x: torch.Tensor, weight: torch.Tensor, activa
     h = activated if skip_first else x
     bn = foldable_batch_norm(op)
     prefix = recomputable_prefix(op) if bn is not None and not skip_first else None
-    if prefix is not None and bn.training and torch.is_grad_enabled() and (h.requires_grad or weight.requires_grad):
+    if prefix is not None and bn.training and torch.is_grad_enabled() and not torch.jit.is_tracing() and (
+            h.requires_grad or weight.requires_grad):
         return recomputed_pool_batch_norm(prefix, bn, h, weight)
     if bn is not None:
         return scaled_batch_norm(bn, run_parts(op, h, skip_first, True), weight)

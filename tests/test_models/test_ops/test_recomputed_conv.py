@@ -1,0 +1,84 @@
+"""DepthwisePointwise against torch's own convs: values, first and second derivatives, and what it stores."""
+import pytest
+import torch
+import torch.nn as nn
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from mmdarts.models.ops import DilatedConv2d, depthwise_pointwise
+
+
+def convs(kernel, stride, padding, dilation, channels=3, out=4):
+    torch.manual_seed(0)
+    depthwise = DilatedConv2d(channels, channels, kernel, stride, padding, dilation, groups=channels, bias=False)
+    pointwise = nn.Conv2d(channels, out, 1, bias=False)
+    return depthwise.double(), pointwise.double()
+
+
+GEOMETRIES = [(3, 1, 1, 1), (5, 2, 2, 1), (3, 1, 2, 2), (3, 2, 2, 2), (5, 2, 4, 2)]  # (3,2,2,2): subsampled
+
+
+@pytest.mark.parametrize('geometry', GEOMETRIES)
+@pytest.mark.parametrize('layout', [torch.contiguous_format, torch.channels_last], ids=['nchw', 'channels_last'])
+def test_values_and_gradients_equal_the_plain_convs(geometry, layout):
+    depthwise, pointwise = convs(*geometry)
+    x = torch.randn(2, 3, 7, 7, dtype=torch.double).contiguous(memory_format=layout).requires_grad_(True)
+    out = depthwise_pointwise(x, depthwise, pointwise)
+    expected = nn.functional.conv2d(
+        nn.functional.conv2d(x, depthwise.weight, None, depthwise.stride, depthwise.padding, depthwise.dilation, 3),
+        pointwise.weight)
+    torch.testing.assert_close(out, expected, rtol=0, atol=1e-12)
+    g = torch.randn_like(out)
+    params = (x, depthwise.weight, pointwise.weight)
+    for a, b in zip(torch.autograd.grad(out, params, g), torch.autograd.grad(expected, params, g)):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+
+
+class Pair(nn.Module):
+    def __init__(self, depthwise, pointwise):
+        super().__init__()
+        self.depthwise, self.pointwise = depthwise, pointwise
+
+    def forward(self, x):
+        return depthwise_pointwise(x, self.depthwise, self.pointwise)
+
+
+@pytest.mark.parametrize('geometry', [(3, 1, 1, 1), (3, 2, 2, 2)])
+def test_first_and_second_derivatives_by_finite_differences(geometry):
+    """Twice differentiable (hvp='exact' builds a graph of the backward), checked by torch's finite differences."""
+    pair = Pair(*convs(*geometry, channels=2, out=2))
+
+    def f(x, depthwise_weight, pointwise_weight):
+        weights = {'depthwise.weight': depthwise_weight, 'pointwise.weight': pointwise_weight}
+        return torch.func.functional_call(pair, weights, (x, ))
+
+    inputs = (torch.randn(1, 2, 5, 5, dtype=torch.double, requires_grad=True),
+              pair.depthwise.weight.detach().clone().requires_grad_(True),
+              pair.pointwise.weight.detach().clone().requires_grad_(True))
+    assert torch.autograd.gradcheck(f, inputs)
+    assert torch.autograd.gradgradcheck(f, inputs)
+
+
+def test_stores_only_its_input_and_recomputes_only_for_the_pointwise_weight_gradient():
+    depthwise, pointwise = convs(3, 1, 1, 1)
+    x = torch.randn(2, 3, 6, 6, dtype=torch.double, requires_grad=True)
+    saved = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
+        out = depthwise_pointwise(x, depthwise, pointwise)
+    assert [t.shape for t in saved] == [x.shape, depthwise.weight.shape, pointwise.weight.shape]
+    calls = []
+
+    class Count(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            calls.append(func.__name__)
+            return func(*args, **(kwargs or {}))
+
+    with Count():
+        torch.autograd.grad(out, pointwise.weight, torch.ones_like(out))
+    assert 'convolution.default' in calls  # the depthwise output, recomputed
+    calls.clear()
+    for conv in (depthwise, pointwise):  # as in the α-only passes: weights that need no gradient
+        conv.weight.requires_grad_(False)
+    out = depthwise_pointwise(x, depthwise, pointwise)
+    with Count():
+        torch.autograd.grad(out, x, torch.ones_like(out))
+    assert 'convolution.default' not in calls and calls.count('convolution_backward.default') == 2
