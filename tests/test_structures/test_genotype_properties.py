@@ -51,7 +51,7 @@ MUTATIONS = [
     ('drop an edge', lambda d: d['normal'].pop(), 'expected 2 per node|in_degree list counts|non-empty list'),
     ('unknown op', lambda d: d['reduce'].__setitem__(0, ['conv_13x13', 0]), "unknown op 'conv_13x13'"),
     ('input from the future', lambda d: d['normal'].__setitem__(0, [d['normal'][0][0], 99]), 'out of range'),
-    ('negative input', lambda d: d['reduce'].__setitem__(1, [d['reduce'][1][0], -1]), 'out of range'),
+    ('negative input', lambda d: d['reduce'].__setitem__(-1, [d['reduce'][-1][0], -1]), 'out of range'),
     ('concat out of range', lambda d: d['normal_concat'].append(99), 'must be distinct and in'),
     ('missing key', lambda d: d.pop('normal_concat'), "missing key 'normal_concat'"),
     ('op not a string', lambda d: d['normal'].__setitem__(0, [3, 0]), 'expected \\[op name, input state\\]'),
