@@ -37,7 +37,10 @@ def parse_args(argv=None):
     parser.add_argument('--hvp', choices=['finite_difference', 'exact', 'both'], default='finite_difference')
     parser.add_argument('--memory-format', choices=['auto', 'channels_last', 'contiguous'], default='auto')
     parser.add_argument('--baseline', action='store_true', help='also time the straightforward implementation')
-    parser.add_argument('--repeat', type=int, default=1, help='rounds of all measurements, interleaved')
+    parser.add_argument('--repeat', type=int, default=1, help='rounds of all measurements, interleaved (0: none)')
+    parser.add_argument('--paired', type=int, default=0, metavar='N',
+                        help='also time mmdarts against the baseline in one process, N alternating step pairs '
+                        'per order (the ratio then sees the same machine load)')
     parser.add_argument('--live-memory', action='store_true',
                         help='also measure peak memory with every tensor its own mapping (CPU)')
     parser.add_argument('--json', help='write the figures to this file')
@@ -104,6 +107,8 @@ def measure(args, variant: Dict) -> Dict:
         return dict(inputs=images, data_samples=[DataSample().set_gt_label(int(y)) for y in labels])
 
     data = dict(train=raw_batch(), arch=raw_batch())
+    if variant['impl'] == 'paired':
+        return measure_paired(args, variant, model, cfg, data)
     if variant['impl'] in ('plain', 'alpha_pass'):
         prepared = model.data_preprocessor(data['train'], True)
         prepared['inputs'] = model.formatted(prepared['inputs'])
@@ -152,6 +157,37 @@ def measure(args, variant: Dict) -> Dict:
     else:
         result.update(peak_memory_mb=_rss_mb('VmHWM'), base_memory_mb=base)
     return result
+
+
+def measure_paired(args, variant: Dict, model, cfg, data: Dict) -> Dict:
+    """mmdarts and the straightforward step timed in turns in one process: step pairs see the same load."""
+    import copy
+
+    import torch
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import DefaultScope
+
+    from mmdarts.testing import StraightforwardDarts
+
+    twin = copy.deepcopy(model)
+    with DefaultScope.overwrite_default_scope('mmdarts'):
+        wrappers = build_optim_wrapper(model, cfg.optim_wrapper.to_dict())
+        twin_wrappers = build_optim_wrapper(twin, cfg.optim_wrapper.to_dict())
+    baseline = StraightforwardDarts(twin, twin_wrappers['architecture'].optimizer, twin_wrappers['mutator'].optimizer)
+    train, arch = (twin.data_preprocessor(data[k], True) for k in ('train', 'arch'))
+    steps = dict(mmdarts=lambda: model.train_step(data, wrappers), straightforward=lambda: baseline.step(train, arch))
+    times: Dict[str, List[float]] = dict(mmdarts=[], straightforward=[])
+    for pair in range(args.warmup + args.paired):
+        for impl in (('mmdarts', 'straightforward') if pair % 2 else ('straightforward', 'mmdarts')):
+            start = time.perf_counter()
+            steps[impl]()
+            if args.device == 'cuda':
+                torch.cuda.synchronize()
+            if pair >= args.warmup:
+                times[impl].append(time.perf_counter() - start)
+    ratios = [a / b for a, b in zip(times['mmdarts'], times['straightforward'])]
+    return dict(variant, ratio=statistics.median(ratios), ratios=ratios, times=times, batch=args.batch,
+                device=args.device, threads=torch.get_num_threads())
 
 
 def name(result: Dict) -> str:
@@ -203,15 +239,21 @@ def main():
     live = [None] * len(todo)
     if args.live_memory and args.device == 'cpu':
         live = [run_one(v, dict(MALLOC_MMAP_THRESHOLD_='131072')) for v in todo]
-    results = [combine(r, lv) for r, lv in zip(rounds, live)]
+    results = [combine(r, lv) for r, lv in zip(rounds, live) if r]  # --repeat 0: the paired ratio only
     sys.stdout.write('median over rounds:\n')
     for r in results:
         extra = f" live {r['live_peak_memory_mb']:6.0f} MB" if 'live_peak_memory_mb' in r else ''
         sys.stdout.write(f"{name(r):38s} {r['seconds']:8.3f} s/step {r['images_per_second']:8.1f} img/s "
                          f"peak {r['peak_memory_mb']:8.0f} MB{extra}\n")
+    paired = []
+    for order in (['1', '2'] if args.order == 'both' else [args.order]) if args.paired else []:
+        paired.append(run_one(dict(impl='paired', order=order, hvp=None)))
+        sys.stdout.write(f"paired, order {order}: mmdarts / straightforward = {paired[-1]['ratio']:.3f} (median of "
+                         f"{len(paired[-1]['ratios'])} step pairs: "
+                         f"{', '.join(f'{r:.3f}' for r in paired[-1]['ratios'])})\n")
     if args.json:
         with open(args.json, 'w') as f:
-            json.dump(dict(config=args.config, argv=sys.argv[1:], results=results), f, indent=2)
+            json.dump(dict(config=args.config, argv=sys.argv[1:], results=results, paired=paired), f, indent=2)
 
 
 if __name__ == '__main__':

@@ -14,3 +14,18 @@ def test_benchmark_times_the_real_step(tmp_path):
     assert [(r['impl'], r['order']) for r in results] == [('plain', None), ('alpha_pass', None), ('mmdarts', '1')]
     assert all(r['seconds'] > 0 and r['peak_memory_mb'] > 0 and r['images_per_second'] > 0 for r in results)
     assert 'mmdarts order 1' in result.stdout
+
+
+def test_paired_ratio_times_both_steps_in_turns(tmp_path):
+    out = tmp_path / 'paired.json'
+    result = run_python([osp.join(REPO, 'tools/benchmark.py'), osp.join(REPO, 'configs/darts_digits_demo.py'),
+                         '--order', '2', '--paired', '2', '--repeat', '0', '--warmup', '0', '--size', '8',
+                         '--batch', '4', '--json', str(out)], timeout=200)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    report = json.loads(out.read_text())
+    assert report['results'] == []
+    (paired, ) = report['paired']
+    assert paired['order'] == '2' and len(paired['times']['mmdarts']) == len(paired['times']['straightforward']) == 2
+    ratios = [a / b for a, b in zip(paired['times']['mmdarts'], paired['times']['straightforward'])]
+    assert paired['ratios'] == ratios and min(ratios) <= paired['ratio'] <= max(ratios)
+    assert 'paired, order 2: mmdarts / straightforward' in result.stdout
