@@ -14,7 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmdarts.models import Darts
-from mmdarts.models.ops import DilatedConv2d, DilConv, FactorizedReduce
+from mmdarts.models.ops import DilatedConv2d, DilConv, FactorizedReduce, SepConv
 from mmdarts.models.utils import MixedOp
 
 
@@ -40,6 +40,17 @@ class PaperDilConv(DilConv):
         return h if skip_bn else bn(h)
 
 
+class PaperSepConv(SepConv):
+    """Two DilConvs one after the other, as torch computes them."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.Sequential.forward(self, x)
+
+    def forward_parts(self, x: torch.Tensor, skip_act: bool = False, skip_bn: bool = False) -> torch.Tensor:
+        first, second = self
+        return second.forward_parts(first.forward_parts(x, skip_act, False), False, skip_bn)
+
+
 def use_paper_ops(model: nn.Module) -> None:
     """Turns mmdarts' faster exact ops of ``model`` into the paper's plain ones, in place (same parameters)."""
     for module in model.modules():
@@ -51,6 +62,8 @@ def use_paper_ops(model: nn.Module) -> None:
             module.__class__ = PaperFactorizedReduce
         elif type(module) is DilConv:
             module.__class__ = PaperDilConv
+        elif type(module) is SepConv:
+            module.__class__ = PaperSepConv
 
 
 class StraightforwardDarts:

@@ -5,10 +5,12 @@ Five evaluations at five different points, each used once: L_train at (w, α) fo
 no grad), or instead of the last two, a double backward through the first (``hvp='exact'``). The weights
 w', w⁺, w⁻ are tensors handed to ``functional_call``: the model is never copied and its weights never written.
 """
+from contextlib import nullcontext
 from typing import Callable, Dict, List, Tuple
 
 import torch
 
+from ..ops import twice_differentiable
 from ..utils import (
     exact_hvp,
     finite_difference_epsilon,
@@ -32,7 +34,8 @@ def second_order_arch_gradients(model, train_batch: Dict, arch_batch: Dict, weig
     names, weights = model._weights()
     lr, momentums, decays, buffers = sgd_hyperparameters(weight_optimizer, weights)
     exact = model.hvp == 'exact'  # then the virtual pass keeps its graph for the double backward
-    loss_train, _ = model.loss_and_log(train_batch, detach_alpha=not exact)
+    with twice_differentiable() if exact else nullcontext():
+        loss_train, _ = model.loss_and_log(train_batch, detach_alpha=not exact)
     record(("virtual step's L_train(w, α)", loss_train.detach()))
     grads_train = torch.autograd.grad(loss_train, weights, create_graph=exact)
     virtual = virtual_step(weights, [g.detach() for g in grads_train], buffers, lr, momentums, decays)  # Eq. 6

@@ -8,10 +8,18 @@ from .darts_ops import (
     build_activation,
 )
 from .dilated_conv import DilatedConv2d, subsampled_geometry
-from .recomputed_conv import DepthwisePointwise, depthwise_pointwise
+from .recomputed_conv import (
+    DepthwisePointwise,
+    NormReluDepthwisePointwise,
+    batch_norm_momentum,
+    depthwise_pointwise,
+    norm_relu_depthwise_pointwise,
+    twice_differentiable,
+)
 
 __all__ = [
     'DARTS_PRIMITIVES', 'build_candidate_op', 'check_primitives', 'ActConvBN', 'DilConv', 'FactorizedReduce',
     'SepConv', 'Zero', 'build_activation', 'DilatedConv2d', 'subsampled_geometry',
-    'DepthwisePointwise', 'depthwise_pointwise'
+    'DepthwisePointwise', 'depthwise_pointwise', 'NormReluDepthwisePointwise', 'norm_relu_depthwise_pointwise',
+    'batch_norm_momentum', 'twice_differentiable'
 ]

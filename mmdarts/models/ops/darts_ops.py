@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 
 from .dilated_conv import DilatedConv2d
-from .recomputed_conv import depthwise_pointwise
+from .recomputed_conv import depthwise_pointwise, norm_relu_depthwise_pointwise
 
 
 def build_activation(act_cfg: Optional[Dict]) -> nn.Module:
@@ -80,6 +80,20 @@ class SepConv(nn.Sequential):
         super().__init__(
             DilConv(in_channels, in_channels, kernel_size, stride, padding, 1, affine, act_cfg),
             DilConv(in_channels, out_channels, kernel_size, 1, padding, 1, affine, act_cfg))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_parts(x)
+
+    def forward_parts(self, x: torch.Tensor, skip_act: bool = False, skip_bn: bool = False) -> torch.Tensor:
+        """The forward, optionally without its first activation (given an activated input) or its final BN.
+        Between the halves, BN - ReLU - depthwise - pointwise store only the BN's output
+        (:func:`norm_relu_depthwise_pointwise`)."""
+        first, second = self
+        act, depthwise, pointwise, bn = first
+        z = depthwise_pointwise(x if skip_act else act(x), depthwise, pointwise)
+        act2, depthwise2, pointwise2, bn2 = second
+        h = norm_relu_depthwise_pointwise(z, bn, act2, depthwise2, pointwise2)
+        return h if skip_bn else bn2(h)
 
 
 class FactorizedReduce(nn.Module):

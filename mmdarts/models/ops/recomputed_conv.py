@@ -6,7 +6,9 @@ stored activations). :class:`DepthwisePointwise` recomputes h in the backward in
 pointwise weight gradient is asked for (the α-only passes never recompute it). Same values and gradients;
 twice differentiable (the backward is made of differentiable ops, so ``hvp='exact'`` can build a graph of it).
 """
-from typing import Optional, Tuple
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Iterator, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -28,54 +30,145 @@ def _pointwise(h: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     return torch.ops.aten.convolution(h, weight, None, [1, 1], [0, 0], [1, 1], False, [0, 0], 1)
 
 
+def _layout(t: torch.Tensor) -> torch.memory_format:
+    if t.is_contiguous(memory_format=torch.channels_last) and not t.is_contiguous():
+        return torch.channels_last
+    return torch.contiguous_format
+
+
+def _backward(ctx, grad: torch.Tensor, x: torch.Tensor, need_x: bool, depthwise_weight: torch.Tensor,
+              pointwise_weight: torch.Tensor) -> Tuple[Optional[torch.Tensor], ...]:
+    """∇x, ∇depthwise weight, ∇pointwise weight of pointwise(depthwise(x)), recomputing depthwise(x) only for the
+    pointwise weight gradient; made of differentiable ops."""
+    _, need_depthwise, need_pointwise = ctx.needs_input_grad[:3]
+    step, stride, padding, dilation, groups = ctx.geometry
+    if need_pointwise:
+        h = _depthwise(x, depthwise_weight, ctx.geometry)  # the recomputation
+    else:  # only its shape and layout are read
+        h = torch.empty(ctx.h_shape, dtype=x.dtype, device=x.device, memory_format=ctx.h_format)
+    grad_h, grad_pointwise, _ = torch.ops.aten.convolution_backward(
+        grad, h, pointwise_weight, None, [1, 1], [0, 0], [1, 1], False, [0, 0], 1,
+        [need_x or need_depthwise, need_pointwise, False])
+    grad_x = grad_depthwise = None
+    if need_x or need_depthwise:
+        source = _strided(x, step)
+        grad_source, grad_depthwise, _ = torch.ops.aten.convolution_backward(
+            grad_h, source, depthwise_weight, None, stride, padding, dilation, False, [0, 0], groups,
+            [need_x, need_depthwise, False])
+        if need_x and step is not None:
+            grad_x = torch.zeros_like(x)
+            grad_x[:, :, ::step[0], ::step[1]] = grad_source
+        else:
+            grad_x = grad_source
+    return grad_x, grad_depthwise, grad_pointwise
+
+
+def _forward(ctx, x: torch.Tensor, depthwise_weight: torch.Tensor, pointwise_weight: torch.Tensor,
+             geometry: Geometry) -> torch.Tensor:
+    h = _depthwise(x, depthwise_weight, geometry)
+    ctx.geometry, ctx.h_shape, ctx.h_format = geometry, h.shape, _layout(h)
+    return _pointwise(h, pointwise_weight)
+
+
 class DepthwisePointwise(torch.autograd.Function):
     """pointwise(depthwise(x)) that stores x, the two weights and nothing else."""
 
     @staticmethod
     def forward(ctx, x, depthwise_weight, pointwise_weight, geometry):
-        h = _depthwise(x, depthwise_weight, geometry)
         ctx.save_for_backward(x, depthwise_weight, pointwise_weight)
-        ctx.geometry = geometry
-        ctx.h_shape = h.shape
-        ctx.h_format = torch.channels_last if h.is_contiguous(memory_format=torch.channels_last) and not \
-            h.is_contiguous() else torch.contiguous_format
-        return _pointwise(h, pointwise_weight)
+        return _forward(ctx, x, depthwise_weight, pointwise_weight, geometry)
 
     @staticmethod
     def backward(ctx, grad):
         x, depthwise_weight, pointwise_weight = ctx.saved_tensors
-        need_x, need_depthwise, need_pointwise = ctx.needs_input_grad[:3]
-        step, stride, padding, dilation, groups = ctx.geometry
-        if need_pointwise:
-            h = _depthwise(x, depthwise_weight, ctx.geometry)  # the recomputation
-        else:  # only its shape and layout are read
-            h = torch.empty(ctx.h_shape, dtype=x.dtype, device=x.device, memory_format=ctx.h_format)
-        grad_h, grad_pointwise, _ = torch.ops.aten.convolution_backward(
-            grad, h, pointwise_weight, None, [1, 1], [0, 0], [1, 1], False, [0, 0], 1,
-            [need_x or need_depthwise, need_pointwise, False])
-        grad_x = grad_depthwise = None
-        if need_x or need_depthwise:
-            source = _strided(x, step)
-            grad_source, grad_depthwise, _ = torch.ops.aten.convolution_backward(
-                grad_h, source, depthwise_weight, None, stride, padding, dilation, False, [0, 0], groups,
-                [need_x, need_depthwise, False])
-            if need_x and step is not None:
-                grad_x = torch.zeros_like(x)
-                grad_x[:, :, ::step[0], ::step[1]] = grad_source
-            else:
-                grad_x = grad_source
-        return grad_x, grad_depthwise, grad_pointwise, None
+        return _backward(ctx, grad, x, ctx.needs_input_grad[0], depthwise_weight, pointwise_weight) + (None, )
+
+
+class NormReluDepthwisePointwise(torch.autograd.Function):
+    """pointwise(depthwise(relu(bn(z)))) for a training-mode, affine-free bn (the middle of a separable conv) that
+    stores only y = bn(z): relu(y) and ReLU's mask come from y, and so does BN's backward (y is the normalised z).
+    One stored activation instead of two (z for the BN, relu(y) for the convs). Once differentiable: inside
+    :func:`twice_differentiable` (``hvp='exact'``) the plain ops run instead."""
+
+    @staticmethod
+    def forward(ctx, z, depthwise_weight, pointwise_weight, geometry, running_mean, running_var, momentum, eps):
+        y, _, invstd = torch.native_batch_norm(z, None, None, running_mean, running_var, True, momentum, eps)
+        ctx.save_for_backward(y, depthwise_weight, pointwise_weight)
+        ctx.invstd, ctx.eps = invstd, eps
+        return _forward(ctx, torch.relu(y), depthwise_weight, pointwise_weight, geometry)
+
+    @staticmethod
+    def backward(ctx, grad):
+        if torch.is_grad_enabled():
+            raise RuntimeError('NormReluDepthwisePointwise is differentiable once; run passes that need a double '
+                               'backward inside mmdarts.models.ops.twice_differentiable()')
+        y, depthwise_weight, pointwise_weight = ctx.saved_tensors
+        need_z = ctx.needs_input_grad[0]
+        grad_r, grad_depthwise, grad_pointwise = _backward(ctx, grad, torch.relu(y), need_z, depthwise_weight,
+                                                           pointwise_weight)
+        grad_z = None
+        if need_z:
+            grad_y = torch.ops.aten.threshold_backward(grad_r, y, 0)
+            # BN's backward at its normalised output: input y, mean 0, 1/std 1, and the true 1/std as the scale.
+            ones = torch.ones_like(ctx.invstd)
+            grad_z, _, _ = torch.ops.aten.native_batch_norm_backward(
+                grad_y, y, ctx.invstd, None, None, torch.zeros_like(ones), ones, True, ctx.eps, [True, False, False])
+        return grad_z, grad_depthwise, grad_pointwise, None, None, None, None, None
+
+
+_TWICE_DIFFERENTIABLE: ContextVar[bool] = ContextVar('mmdarts_twice_differentiable', default=False)
+
+
+@contextmanager
+def twice_differentiable() -> Iterator[None]:
+    """Inside, the ops store what a double backward needs (``Darts(hvp='exact')``'s virtual pass)."""
+    token = _TWICE_DIFFERENTIABLE.set(True)
+    try:
+        yield
+    finally:
+        _TWICE_DIFFERENTIABLE.reset(token)
+
+
+def batch_norm_momentum(bn: nn.BatchNorm2d) -> float:
+    """The momentum of this forward, counting the batch as ``nn.BatchNorm2d.forward`` does."""
+    momentum = 0.0 if bn.momentum is None else bn.momentum
+    if bn.training and bn.track_running_stats and bn.num_batches_tracked is not None:
+        bn.num_batches_tracked.add_(1)
+        momentum = 1.0 / float(bn.num_batches_tracked) if bn.momentum is None else bn.momentum
+    return momentum
+
+
+def _geometry(x: torch.Tensor, depthwise: DilatedConv2d, pointwise: nn.Conv2d) -> Optional[Geometry]:
+    """The depthwise conv's computed geometry if the pair can run as one function storing less, else None."""
+    wanted = torch.is_grad_enabled() and not torch.jit.is_tracing() and (  # traced: counters see the aten convs
+        x.requires_grad or depthwise.weight.requires_grad or pointwise.weight.requires_grad)
+    if not wanted or not isinstance(depthwise, DilatedConv2d):
+        return None
+    plain = (depthwise.bias is not None or pointwise.bias is not None or pointwise.kernel_size != (1, 1)
+             or pointwise.stride != (1, 1) or pointwise.padding != (0, 0) or pointwise.dilation != (1, 1)
+             or pointwise.groups != 1 or pointwise.padding_mode != 'zeros')
+    return None if plain else depthwise.computed_geometry(x)
 
 
 def depthwise_pointwise(x: torch.Tensor, depthwise: DilatedConv2d, pointwise: nn.Conv2d) -> torch.Tensor:
     """``pointwise(depthwise(x))`` for bias-free convs, the pointwise one 1x1 with stride 1, storing only x for
     the backward (through :class:`DepthwisePointwise`) when a gradient is needed."""
-    geometry = depthwise.computed_geometry(x)
-    wanted = torch.is_grad_enabled() and not torch.jit.is_tracing() and (  # traced: counters see the aten convs
-        x.requires_grad or depthwise.weight.requires_grad or pointwise.weight.requires_grad)
-    plain = (geometry is None or depthwise.bias is not None or pointwise.bias is not None
-             or pointwise.kernel_size != (1, 1) or pointwise.stride != (1, 1) or pointwise.padding != (0, 0)
-             or pointwise.dilation != (1, 1) or pointwise.groups != 1 or pointwise.padding_mode != 'zeros')
-    if plain or not wanted:
+    geometry = _geometry(x, depthwise, pointwise)
+    if geometry is None:
         return pointwise(depthwise(x))
     return DepthwisePointwise.apply(x, depthwise.weight, pointwise.weight, geometry)
+
+
+def norm_relu_depthwise_pointwise(z: torch.Tensor, bn: nn.Module, act: nn.Module, depthwise: DilatedConv2d,
+                                  pointwise: nn.Conv2d) -> torch.Tensor:
+    """``pointwise(depthwise(act(bn(z))))``, storing only bn(z) (:class:`NormReluDepthwisePointwise`) where bn
+    is a training-mode affine-free ``nn.BatchNorm2d`` and act an ``nn.ReLU``, outside
+    :func:`twice_differentiable`; otherwise :func:`depthwise_pointwise` after the two modules."""
+    geometry = _geometry(z, depthwise, pointwise)
+    if (geometry is None or _TWICE_DIFFERENTIABLE.get() or type(bn) is not nn.BatchNorm2d or bn.affine
+            or not bn.training or type(act) is not nn.ReLU):
+        return depthwise_pointwise(act(bn(z)), depthwise, pointwise)
+    tracked = bn.track_running_stats
+    return NormReluDepthwisePointwise.apply(z, depthwise.weight, pointwise.weight, geometry,
+                                            bn.running_mean if tracked else None,
+                                            bn.running_var if tracked else None, batch_norm_momentum(bn), bn.eps)

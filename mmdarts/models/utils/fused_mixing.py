@@ -18,7 +18,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.modules.utils import _pair
 
-from ..ops import DilConv, FactorizedReduce
+from ..ops import DilConv, FactorizedReduce, SepConv, batch_norm_momentum
 
 
 def first_leaf(module: nn.Module) -> nn.Module:
@@ -57,7 +57,7 @@ def foldable_batch_norm(op: nn.Module) -> Optional[nn.BatchNorm2d]:
 
 def run_parts(module: nn.Module, x: torch.Tensor, skip_first: bool, skip_last: bool) -> torch.Tensor:
     """Runs ``module`` on ``x`` leaving out its first leaf (``x`` is already activated) and/or its last leaf."""
-    if isinstance(module, (FactorizedReduce, DilConv)):
+    if isinstance(module, (FactorizedReduce, DilConv, SepConv)):
         return module.forward_parts(x, skip_first, skip_last)
     if isinstance(module, nn.Sequential):
         last = len(module) - 1
@@ -67,19 +67,10 @@ def run_parts(module: nn.Module, x: torch.Tensor, skip_first: bool, skip_last: b
     return x if skip_first or skip_last else module(x)
 
 
-def _batch_norm_momentum(bn: nn.BatchNorm2d) -> float:
-    """The momentum of this forward, counting the batch as ``nn.BatchNorm2d.forward`` does."""
-    momentum = 0.0 if bn.momentum is None else bn.momentum
-    if bn.training and bn.track_running_stats and bn.num_batches_tracked is not None:
-        bn.num_batches_tracked.add_(1)
-        momentum = 1.0 / float(bn.num_batches_tracked) if bn.momentum is None else bn.momentum
-    return momentum
-
-
 def recomputed_pool_batch_norm(pool: nn.Module, bn: nn.BatchNorm2d, x: torch.Tensor, scale: torch.Tensor
                                ) -> torch.Tensor:
     """``scale * bn(pool(x))`` for a training-mode, affine-free ``bn``, storing only x for the backward."""
-    momentum = _batch_norm_momentum(bn)
+    momentum = batch_norm_momentum(bn)
     tracked = bn.track_running_stats
     weight = scale.expand(x.shape[1]).contiguous()  # contiguous: see scaled_batch_norm
     return RecomputedPoolBatchNorm.apply(x, weight, pool, bn.running_mean if tracked else None,
@@ -89,7 +80,7 @@ def recomputed_pool_batch_norm(pool: nn.Module, bn: nn.BatchNorm2d, x: torch.Ten
 def scaled_batch_norm(bn: nn.BatchNorm2d, x: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     """``scale * bn(x)`` for an affine-free ``bn``, as one batch norm whose affine scale is ``scale``: the same
     statistics, running-statistics update and output as ``nn.BatchNorm2d.forward`` followed by the product."""
-    momentum = _batch_norm_momentum(bn)
+    momentum = batch_norm_momentum(bn)
     use_batch_stats = bn.training or (bn.running_mean is None and bn.running_var is None)
     use_running = not bn.training or bn.track_running_stats
     # A contiguous scale vector: torch 2.13's CPU batch-norm backward on channels-last inputs reads an expanded

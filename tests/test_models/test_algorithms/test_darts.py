@@ -9,6 +9,7 @@ from torch.func import functional_call
 
 from mmdarts.models import Darts
 from mmdarts.models.mutators import mixed_op_weights
+from mmdarts.testing.straightforward import use_paper_ops
 
 
 def labels(b):
@@ -69,11 +70,14 @@ def exact_hypergradient(model: Darts, train, val, optimizer):
     """d/dα L_val(w'(α), α) through the virtual step, by autograd with create_graph (no finite differences)."""
     group = optimizer.param_groups[0]
     lr, mu, wd = group['lr'], group['momentum'], group['weight_decay']
+    buffers = [optimizer.state[w]['momentum_buffer'] for w in model.architecture.parameters()]
+    model = copy.deepcopy(model)
+    use_paper_ops(model)  # torch's own ops throughout: none of mmdarts' recomputations
     names = [n for n, _ in model.architecture.named_parameters()]
     weights = list(model.architecture.parameters())
     alphas = list(model.mutator.alphas.values())
     grads = torch.autograd.grad(plain_loss(model, train), weights, create_graph=True)
-    w_prime = [w - lr * (g + wd * w + mu * optimizer.state[w]['momentum_buffer']) for w, g in zip(weights, grads)]
+    w_prime = [w - lr * (g + wd * w + mu * buf) for w, g, buf in zip(weights, grads, buffers)]
     loss_val = plain_loss(model, val, params=dict(zip(names, w_prime)))
     return list(torch.autograd.grad(loss_val, alphas))
 

@@ -82,3 +82,44 @@ def test_stores_only_its_input_and_recomputes_only_for_the_pointwise_weight_grad
     with Count():
         torch.autograd.grad(out, x, torch.ones_like(out))
     assert 'convolution.default' not in calls and calls.count('convolution_backward.default') == 2
+
+
+@pytest.mark.parametrize('tracked', [True, False], ids=['tracking', 'frozen'])
+@pytest.mark.parametrize('layout', [torch.contiguous_format, torch.channels_last], ids=['nchw', 'channels_last'])
+def test_separable_conv_middle_equals_bn_relu_convs(tracked, layout):
+    """BN - ReLU - depthwise - pointwise from the BN's output alone: same values, gradients and BN statistics."""
+    from mmdarts.models.ops import norm_relu_depthwise_pointwise
+    depthwise, pointwise = convs(3, 1, 1, 1)
+    bn, reference_bn = (nn.BatchNorm2d(3, affine=False).double() for _ in range(2))
+    for m in (bn, reference_bn):
+        m.track_running_stats = tracked
+    z = torch.randn(4, 3, 6, 6, dtype=torch.double).contiguous(memory_format=layout).requires_grad_(True)
+    saved = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
+        out = norm_relu_depthwise_pointwise(z, bn, nn.ReLU(), depthwise, pointwise)
+    assert sum(t.numel() >= z.numel() for t in saved) == 1  # the BN's output only
+    expected = pointwise(depthwise(torch.relu(reference_bn(z))))
+    torch.testing.assert_close(out, expected, rtol=0, atol=1e-12)
+    g = torch.randn_like(out)
+    params = (z, depthwise.weight, pointwise.weight)
+    for a, b in zip(torch.autograd.grad(out, params, g), torch.autograd.grad(expected, params, g)):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    for a, b in zip(bn.buffers(), reference_bn.buffers()):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+
+
+def test_separable_conv_middle_is_plain_where_a_double_backward_is_wanted():
+    from mmdarts.models.ops import norm_relu_depthwise_pointwise, twice_differentiable
+    depthwise, pointwise = convs(3, 1, 1, 1)
+    bn = nn.BatchNorm2d(3, affine=False).double()
+    z = torch.randn(4, 3, 5, 5, dtype=torch.double, requires_grad=True)
+    out = norm_relu_depthwise_pointwise(z, bn, nn.ReLU(), depthwise, pointwise)
+    with pytest.raises(RuntimeError, match='twice_differentiable'):
+        torch.autograd.grad(out.sum(), depthwise.weight, create_graph=True)
+    with twice_differentiable():
+        out = norm_relu_depthwise_pointwise(z, bn, nn.ReLU(), depthwise, pointwise)
+    (grad, ) = torch.autograd.grad(out.square().sum(), depthwise.weight, create_graph=True)
+    assert grad.requires_grad
+    affine = nn.BatchNorm2d(3).double()  # an affine BN (retraining) is not inverted from its output
+    out = norm_relu_depthwise_pointwise(z, affine, nn.ReLU(), depthwise, pointwise)
+    assert type(out.grad_fn).__name__ == 'DepthwisePointwiseBackward'
