@@ -108,7 +108,7 @@ def measure(args, variant: Dict) -> Dict:
 
     data = dict(train=raw_batch(), arch=raw_batch())
     if variant['impl'] == 'paired':
-        return measure_paired(args, variant, model, cfg, data)
+        return measure_paired(args, variant, model, wrappers, cfg, data)
     if variant['impl'] in ('plain', 'alpha_pass'):
         prepared = model.data_preprocessor(data['train'], True)
         prepared['inputs'] = model.formatted(prepared['inputs'])
@@ -159,7 +159,7 @@ def measure(args, variant: Dict) -> Dict:
     return result
 
 
-def measure_paired(args, variant: Dict, model, cfg, data: Dict) -> Dict:
+def measure_paired(args, variant: Dict, model, wrappers, cfg, data: Dict) -> Dict:
     """mmdarts and the straightforward step timed in turns in one process: step pairs see the same load."""
     import copy
 
@@ -171,7 +171,6 @@ def measure_paired(args, variant: Dict, model, cfg, data: Dict) -> Dict:
 
     twin = copy.deepcopy(model)
     with DefaultScope.overwrite_default_scope('mmdarts'):
-        wrappers = build_optim_wrapper(model, cfg.optim_wrapper.to_dict())
         twin_wrappers = build_optim_wrapper(twin, cfg.optim_wrapper.to_dict())
     baseline = StraightforwardDarts(twin, twin_wrappers['architecture'].optimizer, twin_wrappers['mutator'].optimizer)
     train, arch = (twin.data_preprocessor(data[k], True) for k in ('train', 'arch'))
