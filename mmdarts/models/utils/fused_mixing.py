@@ -130,13 +130,10 @@ class RecomputedPoolBatchNorm(torch.autograd.Function):
 
 
 def recomputable_prefix(op: nn.Module) -> Optional[nn.Module]:
-    """The part of ``op`` before its final BN if it is a parameter- and buffer-free module (a pool), else None."""
+    """The pool of a pool-then-BN candidate (the part before its final BN, recomputed in the backward), else None."""
     if not (isinstance(op, nn.Sequential) and len(op) == 2):
         return None
-    prefix = op[0]
-    if any(True for _ in prefix.parameters()) or any(True for _ in prefix.buffers()):
-        return None
-    return prefix if isinstance(prefix, (nn.MaxPool2d, nn.AvgPool2d)) else None
+    return op[0] if isinstance(op[0], (nn.MaxPool2d, nn.AvgPool2d)) else None
 
 
 def fused_candidate(op: nn.Module, x: torch.Tensor, weight: torch.Tensor, activated: Optional[torch.Tensor]
