@@ -89,11 +89,10 @@ class SepConv(nn.Sequential):
         Between the halves, BN - ReLU - depthwise - pointwise store only the BN's output
         (:func:`norm_relu_depthwise_pointwise`)."""
         first, second = self
-        act, depthwise, pointwise, bn = first
-        z = depthwise_pointwise(x if skip_act else act(x), depthwise, pointwise)
-        act2, depthwise2, pointwise2, bn2 = second
-        h = norm_relu_depthwise_pointwise(z, bn, act2, depthwise2, pointwise2)
-        return h if skip_bn else bn2(h)
+        z = first.forward_parts(x, skip_act, skip_bn=True)
+        act, depthwise, pointwise, bn = second
+        h = norm_relu_depthwise_pointwise(z, first[3], act, depthwise, pointwise)
+        return h if skip_bn else bn(h)
 
 
 class FactorizedReduce(nn.Module):

@@ -9,6 +9,18 @@ import torch.nn.functional as F
 Geometry = Tuple[Optional[Tuple[int, int]], Tuple[int, int], Tuple[int, int], Tuple[int, int], int]
 
 
+def subsampled(x: torch.Tensor, step: Optional[Tuple[int, int]]) -> torch.Tensor:
+    """Every ``step``-th row and column of ``x`` (a view), or x itself for no step."""
+    return x if step is None else x[:, :, ::step[0], ::step[1]]
+
+
+def conv_with_geometry(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor],
+                       geometry: Geometry) -> torch.Tensor:
+    """The conv of ``x`` as :meth:`DilatedConv2d.computed_geometry` describes it."""
+    step, stride, padding, dilation, groups = geometry
+    return F.conv2d(subsampled(x, step), weight, bias, stride, padding, dilation, groups)
+
+
 def subsampled_geometry(stride: Tuple[int, int], padding, dilation: Tuple[int, int]
                         ) -> Optional[Tuple[int, int]]:
     """The padding of the undilated conv on ``x[..., ::d, ::d]`` that equals a conv whose stride and dilation
@@ -43,7 +55,6 @@ class DilatedConv2d(nn.Conv2d):
 
     def _conv_forward(self, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]):
         geometry = self.computed_geometry(input)
-        if geometry is None or geometry[0] is None:
+        if geometry is None:
             return super()._conv_forward(input, weight, bias)
-        step, stride, padding, dilation, groups = geometry
-        return F.conv2d(input[:, :, ::step[0], ::step[1]], weight, bias, stride, padding, dilation, groups)
+        return conv_with_geometry(input, weight, bias, geometry)

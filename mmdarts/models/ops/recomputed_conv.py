@@ -1,10 +1,12 @@
-"""A depthwise conv followed by a pointwise conv that stores only its input for the backward.
+"""Depthwise-then-pointwise convs that store less for the backward than torch's ops do.
 
 The pointwise conv's weight gradient needs the depthwise output h; storing it costs one activation per
-:class:`~mmdarts.models.ops.DilConv` (six per edge of the DARTS search space, about 40 % of a search pass's
-stored activations). :class:`DepthwisePointwise` recomputes h in the backward instead, and only when the
-pointwise weight gradient is asked for (the α-only passes never recompute it). Same values and gradients;
-twice differentiable (the backward is made of differentiable ops, so ``hvp='exact'`` can build a graph of it).
+:class:`~mmdarts.models.ops.DilConv` (six per edge of the DARTS search space). :class:`DepthwisePointwise` stores
+only the input and recomputes h in the backward, only when the pointwise weight gradient is asked for (the
+α-only passes never recompute it); twice differentiable. :class:`NormReluDepthwisePointwise` (the middle of a
+separable conv) also takes the BN and ReLU before it and stores only the BN's output; differentiable once, so
+passes that need a double backward run inside :func:`twice_differentiable`. Same values and gradients as
+torch's ops.
 """
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -13,17 +15,11 @@ from typing import Iterator, Optional, Tuple
 import torch
 import torch.nn as nn
 
-from .dilated_conv import DilatedConv2d, Geometry
-
-
-def _strided(x: torch.Tensor, step: Optional[Tuple[int, int]]) -> torch.Tensor:
-    return x if step is None else x[:, :, ::step[0], ::step[1]]
+from .dilated_conv import DilatedConv2d, Geometry, conv_with_geometry, subsampled
 
 
 def _depthwise(x: torch.Tensor, weight: torch.Tensor, geometry: Geometry) -> torch.Tensor:
-    step, stride, padding, dilation, groups = geometry
-    return torch.ops.aten.convolution(_strided(x, step), weight, None, stride, padding, dilation, False, [0, 0],
-                                      groups)
+    return conv_with_geometry(x, weight, None, geometry)
 
 
 def _pointwise(h: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -51,7 +47,7 @@ def _backward(ctx, grad: torch.Tensor, x: torch.Tensor, need_x: bool, depthwise_
         [need_x or need_depthwise, need_pointwise, False])
     grad_x = grad_depthwise = None
     if need_x or need_depthwise:
-        source = _strided(x, step)
+        source = subsampled(x, step)
         grad_source, grad_depthwise, _ = torch.ops.aten.convolution_backward(
             grad_h, source, depthwise_weight, None, stride, padding, dilation, False, [0, 0], groups,
             [need_x, need_depthwise, False])
