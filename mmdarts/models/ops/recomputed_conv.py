@@ -15,7 +15,7 @@ from typing import Iterator, Optional, Tuple
 import torch
 import torch.nn as nn
 
-from .dilated_conv import DilatedConv2d, Geometry, conv_with_geometry, subsampled
+from .dilated_conv import DilatedConv2d, Geometry, conv_with_geometry, stride_one_input_gradient, subsampled
 
 
 def _depthwise(x: torch.Tensor, weight: torch.Tensor, geometry: Geometry) -> torch.Tensor:
@@ -35,7 +35,8 @@ def _layout(t: torch.Tensor) -> torch.memory_format:
 def _backward(ctx, grad: torch.Tensor, x: torch.Tensor, need_x: bool, depthwise_weight: torch.Tensor,
               pointwise_weight: torch.Tensor) -> Tuple[Optional[torch.Tensor], ...]:
     """∇x, ∇depthwise weight, ∇pointwise weight of pointwise(depthwise(x)), recomputing depthwise(x) only for the
-    pointwise weight gradient; made of differentiable ops."""
+    pointwise weight gradient, and ∇x of a stride-1 depthwise conv as a conv (:func:`stride_one_input_gradient`);
+    made of differentiable ops."""
     _, need_depthwise, need_pointwise = ctx.needs_input_grad[:3]
     step, stride, padding, dilation, groups = ctx.geometry
     if need_pointwise:
@@ -48,9 +49,13 @@ def _backward(ctx, grad: torch.Tensor, x: torch.Tensor, need_x: bool, depthwise_
     grad_x = grad_depthwise = None
     if need_x or need_depthwise:
         source = subsampled(x, step)
-        grad_source, grad_depthwise, _ = torch.ops.aten.convolution_backward(
-            grad_h, source, depthwise_weight, None, stride, padding, dilation, False, [0, 0], groups,
-            [need_x, need_depthwise, False])
+        grad_source = stride_one_input_gradient(grad_h, depthwise_weight, ctx.geometry) if need_x else None
+        native_x = need_x and grad_source is None
+        if native_x or need_depthwise:
+            native_source, grad_depthwise, _ = torch.ops.aten.convolution_backward(
+                grad_h, source, depthwise_weight, None, stride, padding, dilation, False, [0, 0], groups,
+                [native_x, need_depthwise, False])
+            grad_source = native_source if native_x else grad_source
         if need_x and step is not None:
             grad_x = torch.zeros_like(x)
             grad_x[:, :, ::step[0], ::step[1]] = grad_source

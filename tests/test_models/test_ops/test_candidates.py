@@ -84,6 +84,27 @@ def test_dilated_conv_equals_the_plain_conv_in_value_and_gradients(size, kernel,
     assert subsampled == (stride == dilation > 1 and padding % dilation == 0)
 
 
+@pytest.mark.parametrize('kernel, padding, dilation, multiplier', [
+    ((3, 3), (1, 1), (1, 1), 1), ((5, 5), (4, 4), (2, 2), 1), ((3, 5), (0, 3), (1, 2), 1), ((3, 3), (2, 2), (2, 2), 2)])
+def test_stride_one_input_gradient_is_the_conv_with_the_flipped_kernel(kernel, padding, dilation, multiplier):
+    """The depthwise backward the recomputing convs use: torch's own ∇x of the conv, to rounding."""
+    from mmdarts.models.ops.dilated_conv import stride_one_input_gradient
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 9, 8, dtype=torch.double, requires_grad=True)
+    weight = torch.randn(3 * multiplier, 1, *kernel, dtype=torch.double)
+    out = nn.functional.conv2d(x, weight, None, 1, padding, dilation, 3)
+    g = torch.randn_like(out)
+    got = stride_one_input_gradient(g, weight, (None, (1, 1), padding, dilation, 3))
+    torch.testing.assert_close(got, torch.autograd.grad(out, x, g)[0], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize('stride, padding', [((2, 2), (1, 1)), ((1, 1), (3, 1))])
+def test_stride_one_input_gradient_declines_what_it_does_not_compute(stride, padding):
+    from mmdarts.models.ops.dilated_conv import stride_one_input_gradient
+    g, weight = torch.randn(1, 3, 4, 4), torch.randn(3, 1, 3, 3)  # stride 2, or padding 3 > d(k - 1) = 2
+    assert stride_one_input_gradient(g, weight, (None, stride, padding, (1, 1), 3)) is None
+
+
 def test_dil_conv_uses_the_subsampled_conv_with_the_state_dict_of_a_plain_conv():
     from mmdarts.models.ops import DilatedConv2d
     op = build_candidate_op('dil_conv_5x5', 4, 2, False, dict(type='ReLU'))
