@@ -13,6 +13,7 @@ from .recomputed_conv import (
     NormReluDepthwisePointwise,
     batch_norm_momentum,
     depthwise_pointwise,
+    memory_layout,
     norm_relu_depthwise_pointwise,
     twice_differentiable,
 )
@@ -21,5 +22,5 @@ __all__ = [
     'DARTS_PRIMITIVES', 'build_candidate_op', 'check_primitives', 'ActConvBN', 'DilConv', 'FactorizedReduce',
     'SepConv', 'Zero', 'build_activation', 'DilatedConv2d', 'subsampled_geometry',
     'DepthwisePointwise', 'depthwise_pointwise', 'NormReluDepthwisePointwise', 'norm_relu_depthwise_pointwise',
-    'batch_norm_momentum', 'twice_differentiable'
+    'batch_norm_momentum', 'memory_layout', 'twice_differentiable'
 ]

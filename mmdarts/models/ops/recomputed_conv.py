@@ -26,7 +26,8 @@ def _pointwise(h: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     return torch.ops.aten.convolution(h, weight, None, [1, 1], [0, 0], [1, 1], False, [0, 0], 1)
 
 
-def _layout(t: torch.Tensor) -> torch.memory_format:
+def memory_layout(t: torch.Tensor) -> torch.memory_format:
+    """``torch.channels_last`` for a tensor dense in that layout (and not also contiguous), else contiguous."""
     if t.is_contiguous(memory_format=torch.channels_last) and not t.is_contiguous():
         return torch.channels_last
     return torch.contiguous_format
@@ -67,7 +68,7 @@ def _backward(ctx, grad: torch.Tensor, x: torch.Tensor, need_x: bool, depthwise_
 def _forward(ctx, x: torch.Tensor, depthwise_weight: torch.Tensor, pointwise_weight: torch.Tensor,
              geometry: Geometry) -> torch.Tensor:
     h = _depthwise(x, depthwise_weight, geometry)
-    ctx.geometry, ctx.h_shape, ctx.h_format = geometry, h.shape, _layout(h)
+    ctx.geometry, ctx.h_shape, ctx.h_format = geometry, h.shape, memory_layout(h)
     return _pointwise(h, pointwise_weight)
 
 

@@ -10,6 +10,10 @@ cheaper without changing a number it computes:
 - a candidate that is a parameter-free op (the pools) followed by that BN needs to keep only its input for the
   backward (the cell state, kept anyway): the pool's output and a max pool's int64 indices are recomputed in the
   backward instead of stored, a fifth of a search pass's stored activations.
+
+And one fact of torch on CPU: an edge's output gradient can arrive as a strided slice (``torch.cat``'s backward
+for the cell's last node), and BN's CPU backward runs 8-12x slower on that than on a dense tensor; each folded BN
+of the edge would pay it, so :func:`dense_gradient` makes it dense once per edge.
 """
 from typing import Callable, Optional, Tuple
 
@@ -18,7 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.modules.utils import _pair
 
-from ..ops import DilConv, FactorizedReduce, SepConv, batch_norm_momentum
+from ..ops import DilConv, FactorizedReduce, SepConv, batch_norm_momentum, memory_layout
 
 
 def first_leaf(module: nn.Module) -> nn.Module:
@@ -149,6 +153,26 @@ def fused_candidate(op: nn.Module, x: torch.Tensor, weight: torch.Tensor, activa
     if bn is not None:
         return scaled_batch_norm(bn, run_parts(op, h, skip_first, True), weight)
     return weight * (run_parts(op, h, True, False) if skip_first else op(h))
+
+
+class DenseGradient(torch.autograd.Function):
+    """The identity, whose backward hands on its gradient dense in the forward input's memory layout (a copy only
+    where it was not). Twice differentiable."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.layout = memory_layout(x)
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.contiguous(memory_format=ctx.layout)
+
+
+def dense_gradient(x: torch.Tensor) -> torch.Tensor:
+    """``x``, with its gradient made dense on the way back (see :class:`DenseGradient`); x itself where no
+    gradient flows."""
+    return DenseGradient.apply(x) if x.requires_grad and torch.is_grad_enabled() else x
 
 
 def split_activation(op: nn.Module) -> Tuple[Optional[str], Optional[nn.Module]]:

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from mmdarts.structures import cell_edges
 
 from ..ops import ActConvBN, FactorizedReduce, Zero, build_candidate_op
-from .fused_mixing import fused_candidate, split_activation
+from .fused_mixing import dense_gradient, fused_candidate, split_activation
 
 
 class MixedOp(nn.Module):
@@ -66,7 +66,7 @@ class MixedOp(nn.Module):
                 activated = cache[key]
             y = fused_candidate(self.ops[k], x, weights[k], activated)
             out = y if out is None else out + y
-        return out
+        return dense_gradient(out)
 
 
 class SearchCell(nn.Module):

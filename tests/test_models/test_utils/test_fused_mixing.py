@@ -5,10 +5,11 @@ import pytest
 import torch
 import torch.nn as nn
 from helpers import batch, tiny_darts
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from mmdarts.models.ops import build_candidate_op
 from mmdarts.models.utils import MixedOp
-from mmdarts.models.utils.fused_mixing import foldable_batch_norm, shareable_activation
+from mmdarts.models.utils.fused_mixing import dense_gradient, foldable_batch_norm, shareable_activation
 
 
 def set_reference(model, value):
@@ -80,3 +81,36 @@ def test_pool_candidates_store_only_their_input_for_the_backward():
         torch.testing.assert_close(a, b)
     for a, b in zip(op.buffers(), literal.buffers()):
         torch.testing.assert_close(a, b)
+
+
+def test_dense_gradient_is_the_identity_with_a_dense_gradient():
+    x = torch.randn(2, 6, 5, 5, dtype=torch.double).contiguous(memory_format=torch.channels_last).requires_grad_()
+    y = dense_gradient(x)
+    assert torch.equal(y, x)
+    cat = torch.cat([y, torch.zeros_like(y)], dim=1)  # its backward hands y a strided slice
+    (grad, ) = torch.autograd.grad(cat, x, torch.randn_like(cat), create_graph=True)
+    assert grad.is_contiguous(memory_format=torch.channels_last)
+    assert torch.autograd.gradgradcheck(dense_gradient, (x, ))
+    assert dense_gradient(x.detach()) is not None and not dense_gradient(x.detach()).requires_grad
+
+
+@pytest.mark.parametrize('layout', [torch.contiguous_format, torch.channels_last], ids=['nchw', 'channels_last'])
+def test_batch_norms_of_a_search_pass_get_dense_gradients(layout):
+    """The cell's concatenation hands its last node strided gradient slices; BN's CPU backward is many times
+    slower on those (docs/benchmarks.md), so no BN backward of the fused mix may receive one."""
+    model = tiny_darts(channels=4, layers=3, nodes=3)
+    b = batch()
+    b['inputs'] = b['inputs'].contiguous(memory_format=layout)
+    loss, _ = model.loss_and_log(b)
+    grad_layouts = []
+
+    class Record(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func.__name__.startswith('native_batch_norm_backward'):
+                grad = args[0]
+                grad_layouts.append(grad.is_contiguous() or grad.is_contiguous(memory_format=torch.channels_last))
+            return func(*args, **(kwargs or {}))
+
+    with Record():
+        torch.autograd.grad(loss, list(model.parameters()))
+    assert len(grad_layouts) > 20 and all(grad_layouts)
