@@ -13,7 +13,7 @@ from mmdarts.utils import all_reduce_mean_
 
 from ..regularizers import regularized_arch_gradients
 from ..utils import all_finite, frozen_running_stats
-from .second_order import second_order_arch_gradients
+from .second_order import pass_gradients, second_order_arch_gradients
 
 Batch = Dict[str, object]
 
@@ -126,14 +126,16 @@ class Darts(BaseModel):
                      weights: Optional[Dict[str, torch.Tensor]] = None,
                      detach_alpha: bool = False) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
         """The classifier's loss on a preprocessed ``batch``, with the weights replaced by ``weights``
-        (name -> tensor, through ``functional_call``) if given, and α detached if asked."""
+        (name -> tensor, through ``functional_call``) if given, and α detached if asked; and the log of
+        ``parse_losses``, detached (a log kept for later must not keep the pass's graph alive)."""
         with self.supernet.arch_weights(self.mutator.arch_weights(detach=detach_alpha)):
             if weights is None:
                 losses = self.architecture(batch['inputs'], batch['data_samples'], mode='loss')
             else:
                 losses = functional_call(self.architecture, weights, (batch['inputs'], batch['data_samples']),
                                          {'mode': 'loss'}, strict=False)
-        return self.parse_losses(losses)
+        loss, log_vars = self.parse_losses(losses)
+        return loss, {name: value.detach() for name, value in log_vars.items()}  # the log keeps no graph alive
 
     def _weights(self) -> Tuple[List[str], List[nn.Parameter]]:
         named = [(n, p) for n, p in self.architecture.named_parameters() if p.requires_grad]
@@ -155,9 +157,9 @@ class Darts(BaseModel):
         with frozen_running_stats(self.architecture):
             if not self.unroll:  # weights that need no grad: no op stores or recomputes for their gradients
                 names, weights = self._weights()
-                loss_val, log_vars = self.loss_and_log(arch_batch, {n: w.detach() for n, w in zip(names, weights)})
-                record(('L_val(w, α)', loss_val.detach()))
-                return self._regularized(list(torch.autograd.grad(loss_val, alphas)), log_vars, record)
+                grads, log_vars = pass_gradients(self, arch_batch, {n: w.detach() for n, w in zip(names, weights)},
+                                                 alphas, 'L_val(w, α)', record)
+                return self._regularized(list(grads), log_vars, record)
             if weight_optimizer is None:
                 raise ValueError('Darts(unroll=True).arch_gradients needs the weight optimizer (its lr, momentum '
                                  'and weight decay define the virtual step)')

@@ -1,5 +1,6 @@
 """Every α and weight gradient of Darts checked against an independent computation (float64 where exact)."""
 import copy
+import weakref
 
 import pytest
 import torch
@@ -202,6 +203,29 @@ def test_train_step_is_algorithm_1(unroll):
         for (name, b), c in zip(model.named_buffers(), reference.buffers()):
             torch.testing.assert_close(b, c, rtol=1e-5, atol=1e-6, msg=f'step {step}: buffer {name}')
         assert all(a.grad is None for a in model.mutator.parameters())
+
+
+@pytest.mark.parametrize('unroll,hvp', [(False, 'finite_difference'), (True, 'finite_difference'), (True, 'exact')])
+def test_each_pass_graph_is_released_before_the_next_pass(monkeypatch, unroll, hvp):
+    """A pass's loss (and with it its autograd graph) kept alive into the next pass fragments the heap (CPU RSS
+    +12 % then): every earlier loss must be gone when a pass starts, and no log returned keeps a graph."""
+    original = Darts.loss_and_log
+    earlier = []
+
+    def watched(self, *args, **kwargs):
+        alive = [k for k, ref in enumerate(earlier) if ref() is not None]
+        assert not alive, f'pass {len(earlier)} started with the loss of pass(es) {alive} still alive'
+        loss, log_vars = original(self, *args, **kwargs)
+        assert not any(v.requires_grad for v in log_vars.values())
+        earlier.append(weakref.ref(loss))
+        return loss, log_vars
+
+    monkeypatch.setattr(Darts, 'loss_and_log', watched)
+    model = tiny_darts(unroll=unroll)
+    model.hvp = hvp
+    log = model.train_step(dict(train=raw_batch(seed=1), arch=raw_batch(seed=2)), optim_wrappers(model))
+    assert len(earlier) == (5 if unroll and hvp != 'exact' else 3 if unroll else 2)
+    assert not any(v.requires_grad for v in log.values())
 
 
 def test_train_step_rejects_bad_inputs():
