@@ -30,7 +30,7 @@ def pass_gradients(model, batch: Dict, weights: Optional[Dict[str, torch.Tensor]
     The loss and its graph are released on return (with ``create_graph``, the gradients keep what their own graph
     needs). A graph kept into the next pass keeps thousands of small allocations alive among that pass's
     activations and fragments the heap: on CPU, with losses and logs kept to the end of the step, the
-    second-order step's peak RSS was 2060 MB instead of 1200 MB (``docs/benchmarks.md``).
+    second-order step's peak RSS was 2000-2075 MB instead of 1200 MB (``docs/benchmarks.md``).
     """
     loss, log_vars = model.loss_and_log(batch, weights, detach_alpha=detach_alpha)
     record((name, loss.detach()))
@@ -58,16 +58,17 @@ def second_order_arch_gradients(model, train_batch: Dict, arch_batch: Dict, weig
         del grads_train
     grads, log_vars = pass_gradients(model, arch_batch, dict(zip(names, virtual)), alphas + virtual,
                                      "L_val(w', α)", record)
-    del virtual
     grads_val, dw = grads[:len(alphas)], grads[len(alphas):]
-    del grads
+    del virtual, grads  # dw alone holds ∇w' from here, until w± are made
     if exact:
         hvp = exact_hvp(grads_train, alphas, dw)
     else:
         epsilon = finite_difference_epsilon(dw, model.epsilon_scale)
-        perturbed = dict(zip(('L_train(w+, α)', 'L_train(w-, α)'), perturb(weights, dw, epsilon)))
+        w_plus, w_minus = perturb(weights, dw, epsilon)
         del dw
-        grads_pm = [pass_gradients(model, train_batch, dict(zip(names, perturbed.pop(name))), alphas, name, record)[0]
-                    for name in list(perturbed)]
-        hvp = finite_difference_hvp(*grads_pm, epsilon)  # Eq. 8
+        grads_plus, _ = pass_gradients(model, train_batch, dict(zip(names, w_plus)), alphas, 'L_train(w+, α)', record)
+        del w_plus
+        grads_minus, _ = pass_gradients(model, train_batch, dict(zip(names, w_minus)), alphas, 'L_train(w-, α)',
+                                        record)
+        hvp = finite_difference_hvp(grads_plus, grads_minus, epsilon)  # Eq. 8
     return unrolled_arch_gradient(grads_val, hvp, lr), log_vars  # Eq. 7
