@@ -207,8 +207,9 @@ def test_train_step_is_algorithm_1(unroll):
 
 @pytest.mark.parametrize('unroll,hvp', [(False, 'finite_difference'), (True, 'finite_difference'), (True, 'exact')])
 def test_each_pass_graph_is_released_before_the_next_pass(monkeypatch, unroll, hvp):
-    """A pass's loss (and with it its autograd graph) kept alive into the next pass fragments the heap (CPU RSS
-    +12 % then): every earlier loss must be gone when a pass starts, and no log returned keeps a graph."""
+    """A pass's loss (and with it its autograd graph) kept alive into the next pass fragments the heap (the
+    second-order step's CPU RSS was 2000-2075 MB then, 1200 MB without): every earlier loss must be gone when a
+    pass starts, and no log returned keeps a graph."""
     original = Darts.loss_and_log
     earlier = []
 
