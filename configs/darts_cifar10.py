@@ -8,3 +8,5 @@ _base_ = [
     '_base_/default_runtime.py',
 ]
 model = dict(unroll=True)
+# A fixed seed: the same search, and an epoch redone after --resume, gives the same genotype.
+randomness = dict(seed=0, deterministic=False)

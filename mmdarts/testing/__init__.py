@@ -4,3 +4,6 @@ __all__ = ['write_fake_cifar10']
 from .straightforward import StraightforwardDarts  # noqa: E402
 
 __all__ += ['StraightforwardDarts']
+from .image_folder import write_digit_folders  # noqa: E402
+
+__all__ += ['write_digit_folders']

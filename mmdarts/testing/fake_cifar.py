@@ -11,24 +11,25 @@ def write_fake_cifar10(root: str, num_train: int = 100, num_test: int = 20, seed
     """Writes random images in CIFAR-10's on-disk format (``cifar-10-batches-py``, pickled dicts with str keys
     ``'data'`` of shape ``(N, 3072)`` uint8 and ``'labels'``), training images spread over the five batch files.
 
-    Labels are learnable: each class has its own mean colour. Returns the folder to use as ``data_root``.
+    Labels are balanced as in the real data (every class ``n // 10`` or ``n // 10 + 1`` times, in random order) and
+    learnable: each class has its own mean colour. Returns the folder to use as ``data_root``.
     """
     rng = np.random.RandomState(seed)
     folder = osp.join(root, 'cifar-10-batches-py')
     os.makedirs(folder, exist_ok=True)
 
-    def batch(n: int) -> dict:
-        labels = rng.randint(0, 10, size=n)
+    def batch(labels: np.ndarray) -> dict:
+        n = len(labels)
         means = (labels[:, None] * 25 + 5).astype(np.float64)
         data = np.clip(rng.normal(means, 40., size=(n, 3072)), 0, 255).astype(np.uint8)
         return {'data': data, 'labels': [int(x) for x in labels]}
 
-    sizes = [len(part) for part in np.array_split(np.arange(num_train), len(CIFAR10_TRAIN_FILES))]
-    for name, n in zip(CIFAR10_TRAIN_FILES, sizes):
+    train_labels = rng.permutation(np.arange(num_train) % 10)
+    for name, labels in zip(CIFAR10_TRAIN_FILES, np.array_split(train_labels, len(CIFAR10_TRAIN_FILES))):
         with open(osp.join(folder, name), 'wb') as f:
-            pickle.dump(batch(n), f)
+            pickle.dump(batch(labels), f)
     with open(osp.join(folder, 'test_batch'), 'wb') as f:
-        pickle.dump(batch(num_test), f)
+        pickle.dump(batch(rng.permutation(np.arange(num_test) % 10)), f)
     with open(osp.join(folder, 'batches.meta'), 'wb') as f:
         pickle.dump({'label_names': ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse',
                                      'ship', 'truck']}, f)

@@ -36,21 +36,24 @@ def test_local_cifar_names_missing_files(cifar_root, tmp_path):
         LocalCIFAR10(data_root=cifar_root, download=True)
 
 
-def test_subset_halves_are_disjoint_and_cover(cifar_root):
-    first = SubsetDataset(dict(type='LocalCIFAR10', data_root=cifar_root, split='train'), 0.0, 0.5)
-    second = SubsetDataset(dict(type='LocalCIFAR10', data_root=cifar_root, split='train'), 0.5, 1.0)
+def test_contiguous_halves_are_index_ranges(cifar_root):
+    first = SubsetDataset(dict(type='LocalCIFAR10', data_root=cifar_root, split='train'), 0.0, 0.5, 'contiguous')
+    second = SubsetDataset(dict(type='LocalCIFAR10', data_root=cifar_root, split='train'), 0.5, 1.0, 'contiguous')
     full = LocalCIFAR10(data_root=cifar_root, split='train')
     assert len(first) == len(second) == 25
     images = [d.get_data_info(i)['img'] for d in (first, second) for i in range(len(d))]
     assert all(np.array_equal(a, full.get_data_info(i)['img']) for i, a in enumerate(images))
     assert first.metainfo['classes'][0] == 'airplane'
+    assert len(SubsetDataset(list(range(10)), 2, 7, 'contiguous', require_all_classes=False)) == 5
 
 
 def test_subset_refuses_bad_ranges():
     with pytest.raises(ValueError, match='expected 0 <= start < end <= 4'):
-        SubsetDataset(list(range(4)), 0.5, 0.25)
+        SubsetDataset(list(range(4)), 0.5, 0.25, 'contiguous', require_all_classes=False)
     with pytest.raises(ValueError, match='must lie in'):
-        SubsetDataset(list(range(4)), 0, 1.5)
+        SubsetDataset(list(range(4)), 0, 1.5, 'contiguous', require_all_classes=False)
+    with pytest.raises(ValueError, match="mode must be one of"):
+        SubsetDataset(list(range(4)), 0, 1.0, 'random')
 
 
 def test_digits_splits():

@@ -1,5 +1,7 @@
 # CIFAR-10 for the DARTS search (Liu et al., 2019, Sec. 3.1.1): the 50k training images split into two disjoint,
 # deterministic halves, the first trains the weights, the second α; the supernet is validated on the second half.
+# The halves are drawn class by class (SubsetDataset mode='stratified', the same seed for all three), so each
+# holds every class in its share; mode='contiguous' cuts index ranges instead.
 dataset_type = 'CIFAR10'  # mmpretrain's: downloads into data_root if absent
 data_root = 'data/cifar10'
 data_preprocessor = dict(
@@ -23,7 +25,9 @@ train_dataloader = dict(
         type='SubsetDataset',
         dataset=dict(type=dataset_type, data_root=data_root, split='train', pipeline=train_pipeline),
         start=0.0,
-        end=0.5),
+        end=0.5,
+        mode='stratified',
+        seed=0),
     sampler=dict(type='DefaultSampler', shuffle=True),
 )
 # Read by DartsSearchLoop: the batches of the α step.
@@ -34,7 +38,9 @@ arch_dataloader = dict(
         type='SubsetDataset',
         dataset=dict(type=dataset_type, data_root=data_root, split='train', pipeline=train_pipeline),
         start=0.5,
-        end=1.0),
+        end=1.0,
+        mode='stratified',
+        seed=0),
     sampler=dict(type='DefaultSampler', shuffle=True),
 )
 val_dataloader = dict(
@@ -44,7 +50,9 @@ val_dataloader = dict(
         type='SubsetDataset',
         dataset=dict(type=dataset_type, data_root=data_root, split='train', pipeline=test_pipeline),
         start=0.5,
-        end=1.0),
+        end=1.0,
+        mode='stratified',
+        seed=0),
     sampler=dict(type='DefaultSampler', shuffle=False),
 )
 val_evaluator = dict(type='Accuracy', topk=(1, ))

@@ -7,6 +7,7 @@ from mmengine.dist import get_rank
 from mmengine.runner import EpochBasedTrainLoop
 from torch.utils.data import DataLoader
 
+from mmdarts.datasets import check_disjoint_parts
 from mmdarts.registry import LOOPS
 
 
@@ -63,6 +64,8 @@ class DartsSearchLoop(EpochBasedTrainLoop):
         if len(arch_dataloader) == 0:
             raise ValueError('DartsSearchLoop: arch_dataloader is empty (its dataset is smaller than one batch?)')
         self.arch_dataloader = arch_dataloader
+        check_disjoint_parts(self.dataloader.dataset, arch_dataloader.dataset, 'train_dataloader.dataset',
+                             'arch_dataloader.dataset')
         self._arch_iter: Optional[Iterator] = None
 
     def _next_arch_batch(self):
