@@ -1,0 +1,56 @@
+"""The model's classes against the data's, before a run trains (issue: 3 classes for 4, 10 for 4)."""
+from unittest.mock import MagicMock
+
+import pytest
+from helpers import tiny_darts
+from mmengine.runner import BaseLoop
+from torch.utils.data import DataLoader
+
+from mmdarts.datasets import SubsetDataset
+from mmdarts.engine import DatasetCheckHook
+from mmdarts.testing import write_digit_folders
+
+
+class Loop(BaseLoop):
+    def run(self):
+        pass
+
+
+@pytest.fixture(scope='module')
+def folder(tmp_path_factory):
+    return write_digit_folders(str(tmp_path_factory.mktemp('digits')), per_class=8)
+
+
+def runner_with(model, dataset, loop='_train_loop'):
+    runner = MagicMock()
+    runner.model = model
+    for attr in ('_train_loop', '_val_loop', '_test_loop'):
+        setattr(runner, attr, None)
+    setattr(runner, loop, Loop(runner, DataLoader(dataset)))
+    return runner
+
+
+@pytest.mark.parametrize('num_classes', [3, 10])
+@pytest.mark.parametrize('loop,field', [('_train_loop', 'train_dataloader'), ('_test_loop', 'test_dataloader')])
+def test_a_head_for_other_classes_is_refused_naming_both(folder, num_classes, loop, field):
+    half = SubsetDataset(dict(type='CustomDataset', data_root=folder, pipeline=[]), 0.0, 0.5)
+    runner = runner_with(tiny_darts(num_classes=num_classes), half, loop)
+    with pytest.raises(ValueError, match=rf"model.architecture.head.num_classes={num_classes}, but {field}.dataset "
+                                         r"\(SubsetDataset\) holds 4 classes \['0', '1', '2', '3'\]; set "):
+        DatasetCheckHook().before_run(runner)
+    DatasetCheckHook().before_run(runner_with(tiny_darts(num_classes=4), half, loop))
+
+
+def test_the_arch_loader_and_the_preprocessor_are_checked(folder):
+    half = SubsetDataset(dict(type='CustomDataset', data_root=folder, pipeline=[]), 0.0, 0.5)
+    runner = runner_with(tiny_darts(num_classes=4), half)
+    runner._train_loop.arch_dataloader = DataLoader(list(range(3)))  # no classes known: nothing to check
+    DatasetCheckHook().before_run(runner)
+    runner._train_loop.arch_dataloader = DataLoader(SubsetDataset(
+        dict(type='Digits', split='all', pipeline=[]), 0.5, 1.0))
+    with pytest.raises(ValueError, match=r'num_classes=4, but arch_dataloader.dataset \(SubsetDataset\) holds 10'):
+        DatasetCheckHook().before_run(runner)
+    runner = runner_with(tiny_darts(num_classes=4), half)
+    runner.model.data_preprocessor.num_classes = 5
+    with pytest.raises(ValueError, match=r'data_preprocessor.num_classes=5 but model.architecture.head.num_classes'):
+        DatasetCheckHook().before_run(runner)
