@@ -9,8 +9,7 @@ _base_ = [
 model = dict(
     unroll=True,
     architecture=dict(
-        backbone=dict(base_channels=8, num_layers=5, num_nodes=4, stem_multiplier=2, in_channels=1),
-        head=dict(in_channels=128)))  # 4 nodes * 32 channels after two reductions
+        backbone=dict(base_channels=8, num_layers=5, num_nodes=4, stem_multiplier=2, in_channels=1)))
 data_preprocessor = dict(num_classes=10, mean=[85.0], std=[100.0], to_rgb=False)
 
 dataset_type = 'Digits'

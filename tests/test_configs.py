@@ -9,6 +9,7 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope, init_default_scope
 
 from mmdarts.registry import DATASETS, MODELS
+from mmdarts.utils.config_checks import complete_model_config
 
 CONFIGS = sorted(p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True) if '_base_' not in p)
 
@@ -25,6 +26,7 @@ def test_config_builds_and_runs(path):
     cfg = Config.fromfile(path)
     assert cfg.default_scope == 'mmdarts'
     init_default_scope('mmdarts')
+    complete_model_config(cfg)  # as the tools do: head channels derived from the backbone
     model_cfg = cfg.model.to_dict()
     model_cfg.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
     model = MODELS.build(model_cfg).eval()
@@ -38,6 +40,7 @@ def test_config_builds_and_runs(path):
     assert logits.shape == (2, classifier.head.num_classes)
     assert classifier.head.num_classes == cfg.data_preprocessor.num_classes
     if search:
+        assert isinstance(cfg.randomness.seed, int)  # the same search gives the same genotype
         assert cfg.optim_wrapper.constructor == 'DartsOptimWrapperConstructor'
         assert cfg.train_cfg.type == 'DartsSearchLoop' and 'arch_dataloader' in cfg
         assert any(h['type'] == 'GenotypeExportHook' for h in cfg.custom_hooks)
@@ -72,8 +75,10 @@ def test_paper_settings_of_the_cifar10_search():
     adam = cfg.optim_wrapper.mutator.optimizer
     assert (adam.type, adam.lr, tuple(adam.betas), adam.weight_decay) == ('Adam', 3e-4, (0.5, 0.999), 1e-3)
     assert cfg.param_scheduler.architecture[0].eta_min == 0.001 and cfg.param_scheduler.mutator == []
-    halves = (cfg.train_dataloader.dataset, cfg.arch_dataloader.dataset)
-    assert [(d.start, d.end) for d in halves] == [(0.0, 0.5), (0.5, 1.0)]
+    halves = (cfg.train_dataloader.dataset, cfg.arch_dataloader.dataset, cfg.val_dataloader.dataset)
+    assert [(d.start, d.end, d.mode, d.seed) for d in halves] == [(0.0, 0.5, 'stratified', 0),
+                                                                  (0.5, 1.0, 'stratified', 0),
+                                                                  (0.5, 1.0, 'stratified', 0)]
     assert Config.fromfile(osp.join(REPO, 'configs/darts_cifar10_first_order.py')).model.unroll is False
 
 

@@ -1,5 +1,6 @@
 # The paper's CIFAR evaluation network (Sec. 3.2): 20 cells of 36 initial channels, auxiliary tower (weight 0.4)
-# at 2/3 depth, drop path 0.2 raised linearly by DropPathScheduleHook. Another genotype:
+# at 2/3 depth, drop path 0.2 raised linearly by DropPathScheduleHook. The head's channels follow the backbone
+# (another genotype, base_channels or num_layers needs nothing else). Another genotype:
 #   --cfg-options model.backbone.genotype=work_dirs/darts_cifar10/genotype.json
 model = dict(
     type='ImageClassifier',
@@ -15,8 +16,7 @@ model = dict(
     head=dict(
         type='DartsAuxClsHead',
         num_classes=10,
-        in_channels=576,  # 4 concatenated nodes * 144 channels in the last cells
-        aux_in_channels=576,
+        # in_channels and aux_in_channels are derived from the backbone (576 and 576 for 4 nodes, 36 channels)
         aux_weight=0.4,
         aux_pool_stride=3,
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0),

@@ -13,8 +13,7 @@ model = dict(
     head=dict(
         type='DartsAuxClsHead',
         num_classes=1000,
-        in_channels=768,  # 4 nodes * 192 channels
-        aux_in_channels=768,
+        # in_channels and aux_in_channels are derived from the backbone (768 and 768: 4 nodes * 192 channels)
         aux_weight=0.4,
         aux_pool_stride=2,
         aux_batch_norm=False,  # as the paper's code (its ImageNet tower has no BN after the 2x2 conv)

@@ -1,4 +1,6 @@
 # The paper's search supernet (Sec. 3.1.1): 8 cells, 16 initial channels, 4 nodes, the 8 DARTS primitives.
+# The head's in_channels follow the backbone (num_nodes * 4 * base_channels): a smaller search is
+# --cfg-options model.architecture.backbone.base_channels=8 model.architecture.backbone.num_layers=5
 model = dict(
     type='Darts',
     unroll=True,
@@ -18,7 +20,6 @@ model = dict(
         head=dict(
             type='LinearClsHead',
             num_classes=10,
-            in_channels=256,  # num_nodes * 4 * base_channels after two reductions
             loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
             topk=(1, ))),
     mutator=dict(type='DiffMutator', init_std=1e-3),

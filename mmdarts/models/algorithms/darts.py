@@ -1,3 +1,4 @@
+import copy
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -12,7 +13,7 @@ from mmdarts.registry import MODELS
 from mmdarts.utils import all_reduce_mean_
 
 from ..regularizers import regularized_arch_gradients
-from ..utils import all_finite, frozen_running_stats
+from ..utils import all_finite, complete_head_channels, frozen_running_stats
 from .second_order import pass_gradients, second_order_arch_gradients
 
 Batch = Dict[str, object]
@@ -72,6 +73,8 @@ class Darts(BaseModel):
         if nonfinite not in ('raise', 'skip'):
             raise ValueError(f"Darts: nonfinite must be 'raise' or 'skip', got {nonfinite!r}")
         if isinstance(architecture, dict):
+            # the head's in_channels derived from the supernet when left out, checked when given
+            architecture = complete_head_channels(copy.deepcopy(architecture), 'model.architecture')
             # A top-level `data_preprocessor` of the config (mmpretrain's habit) reaches the classifier.
             if data_preprocessor is not None:
                 architecture = dict(architecture, data_preprocessor=architecture.get('data_preprocessor',

@@ -8,7 +8,7 @@ from mmdarts.registry import CANDIDATE_OPS, MODELS
 from mmdarts.structures import load_genotype
 
 from ..utils import AugmentCell, check_input_size
-from ..utils.network_checks import check_ints, check_out_indices, reduction_layers
+from ..utils.network_checks import cell_channels, check_ints, check_out_indices, constructor_arguments, reduction_layers
 
 STEMS = ('cifar', 'imagenet')
 
@@ -73,28 +73,23 @@ class DartsNet(BaseModule):
         self.out_indices = check_out_indices(out_indices, num_layers, 'DartsNet')
         self.reduction_layers = reduction_layers(num_layers)
 
-        channels = base_channels
         if stem == 'cifar':
-            stem_channels = stem_multiplier * channels
+            stem_channels = stem_multiplier * base_channels
             self.stem = nn.Sequential(
                 nn.Conv2d(in_channels, stem_channels, 3, padding=1, bias=False), nn.BatchNorm2d(stem_channels))
             self.stem1 = None
             prev_prev, prev, reduction_prev = stem_channels, stem_channels, False
         else:
+            c = base_channels
             self.stem = nn.Sequential(
-                nn.Conv2d(in_channels, channels // 2, 3, stride=2, padding=1, bias=False),
-                nn.BatchNorm2d(channels // 2), nn.ReLU(inplace=True),
-                nn.Conv2d(channels // 2, channels, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(channels))
+                nn.Conv2d(in_channels, c // 2, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(c // 2),
+                nn.ReLU(inplace=True), nn.Conv2d(c // 2, c, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(c))
             self.stem1 = nn.Sequential(
-                nn.ReLU(inplace=True), nn.Conv2d(channels, channels, 3, stride=2, padding=1, bias=False),
-                nn.BatchNorm2d(channels))
-            prev_prev, prev, reduction_prev = channels, channels, True
+                nn.ReLU(inplace=True), nn.Conv2d(c, c, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(c))
+            prev_prev, prev, reduction_prev = c, c, True
         self.cells = nn.ModuleList()
         self.out_channels: List[int] = []
-        for i in range(num_layers):
-            reduction = i in self.reduction_layers
-            if reduction:
-                channels *= 2
+        for channels, reduction in cell_channels(base_channels, num_layers):
             cell_type = 'reduce' if reduction else 'normal'
             cell = AugmentCell(
                 getattr(self.genotype, cell_type), getattr(self.genotype, f'{cell_type}_concat'), prev_prev, prev,
@@ -103,6 +98,19 @@ class DartsNet(BaseModule):
             prev_prev, prev, reduction_prev = prev, cell.out_channels, reduction
             self.out_channels.append(prev)
         self.aux_channels = self.out_channels[self.aux_index]
+
+    @classmethod
+    def feature_channels(cls, **kwargs) -> Tuple[List[int], Optional[int]]:
+        """The channels of each output of a network built with ``kwargs``, without building it (the genotype is
+        read for its cells' concatenated nodes), and of the auxiliary output (None without ``auxiliary``). Heads
+        left without ``in_channels`` / ``aux_in_channels`` get these (see ``complete_head_channels``)."""
+        args = constructor_arguments(cls, kwargs, 'DartsNet')
+        genotype = load_genotype(args['genotype'], primitives=sorted(CANDIDATE_OPS.module_dict),
+                                 where='DartsNet: genotype')
+        out = [c * len(getattr(genotype, f"{'reduce' if r else 'normal'}_concat"))
+               for c, r in cell_channels(args['base_channels'], args['num_layers'])]
+        picked = sorted(check_out_indices(args['out_indices'], args['num_layers'], 'DartsNet'))
+        return [out[i] for i in picked], (out[2 * args['num_layers'] // 3] if args['auxiliary'] else None)
 
     @property
     def current_drop_path_prob(self) -> float:

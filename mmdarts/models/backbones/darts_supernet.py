@@ -10,7 +10,7 @@ from mmdarts.structures import CELL_TYPES, cell_edges
 
 from ..ops import DARTS_PRIMITIVES, check_primitives
 from ..utils import SearchCell, check_input_size
-from ..utils.network_checks import check_ints, check_out_indices, reduction_layers
+from ..utils.network_checks import cell_channels, check_ints, check_out_indices, constructor_arguments, reduction_layers
 
 
 @MODELS.register_module()
@@ -59,23 +59,28 @@ class DartsSupernet(BaseModule):
         self.out_indices = check_out_indices(out_indices, num_layers, 'DartsSupernet')
         self.reduction_layers = reduction_layers(num_layers)
 
-        channels = base_channels
-        stem_channels = stem_multiplier * channels
+        stem_channels = stem_multiplier * base_channels
         self.stem = nn.Sequential(
             nn.Conv2d(in_channels, stem_channels, 3, padding=1, bias=False), nn.BatchNorm2d(stem_channels))
         prev_prev, prev, reduction_prev = stem_channels, stem_channels, False
         self.cells = nn.ModuleList()
         self.out_channels: List[int] = []
-        for i in range(num_layers):
-            reduction = i in self.reduction_layers
-            if reduction:
-                channels *= 2
+        for channels, reduction in cell_channels(base_channels, num_layers):
             self.cells.append(
                 SearchCell(num_nodes, prev_prev, prev, channels, reduction, reduction_prev, self.primitives, act_cfg,
                            partial_channels))
             prev_prev, prev, reduction_prev = prev, num_nodes * channels, reduction
             self.out_channels.append(prev)
         self._arch_weights: Optional[Dict[str, torch.Tensor]] = None
+
+    @classmethod
+    def feature_channels(cls, **kwargs) -> Tuple[List[int], None]:
+        """The channels of each output of a supernet built with ``kwargs``, without building it, and None (no
+        auxiliary output). Heads left without ``in_channels`` get the last (see ``complete_head_channels``)."""
+        args = constructor_arguments(cls, kwargs, 'DartsSupernet')
+        out = [args['num_nodes'] * c for c, _ in cell_channels(args['base_channels'], args['num_layers'])]
+        picked = sorted(check_out_indices(args['out_indices'], args['num_layers'], 'DartsSupernet'))
+        return [out[i] for i in picked], None
 
     @property
     def search_space(self) -> Dict[str, Tuple[int, int]]:

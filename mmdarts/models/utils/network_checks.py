@@ -1,5 +1,6 @@
 """Argument checks and the cell layout shared by the search and the retrained networks."""
-from typing import List, Sequence, Tuple, Union
+import inspect
+from typing import Any, Dict, List, Sequence, Tuple, Union
 
 
 def check_ints(where: str, minimum: int = 1, **values) -> None:
@@ -24,3 +25,25 @@ def check_out_indices(out_indices: Union[int, Sequence[int]], num_layers: int, w
 def reduction_layers(num_layers: int) -> List[int]:
     """The cells that halve the resolution: at 1/3 and 2/3 of the depth (Liu et al., 2019, Sec. 3.1.1)."""
     return sorted({num_layers // 3, 2 * num_layers // 3})
+
+
+def cell_channels(base_channels: int, num_layers: int) -> List[Tuple[int, bool]]:
+    """``(node channels, reduction)`` of each cell: the channels double at each reduction cell."""
+    reductions = reduction_layers(num_layers)
+    layout, channels = [], base_channels
+    for i in range(num_layers):
+        channels *= 2 if i in reductions else 1
+        layout.append((channels, i in reductions))
+    return layout
+
+
+def constructor_arguments(cls: type, kwargs: Dict[str, Any], where: str) -> Dict[str, Any]:
+    """``kwargs`` completed with the defaults of ``cls.__init__``, as the constructor would see them."""
+    try:
+        bound = inspect.signature(cls.__init__).bind(None, **kwargs)
+    except TypeError as error:
+        raise ValueError(f'{where}: {error} ({cls.__name__})') from None
+    bound.apply_defaults()
+    arguments = dict(bound.arguments)
+    arguments.pop('self', None)
+    return arguments
