@@ -8,6 +8,7 @@ from mmengine.registry import init_default_scope
 import mmdarts  # noqa: F401
 from mmdarts.registry import MODELS
 from mmdarts.utils.complexity import count_model
+from mmdarts.utils.config_checks import complete_model_config, merge_options
 
 
 def parse_args():
@@ -22,12 +23,12 @@ def parse_args():
 def main():
     args = parse_args()
     cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_options(cfg, args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmdarts'))
     if cfg.model.get('type') in ('Darts', 'mmdarts.Darts'):
         raise SystemExit('tools/get_flops.py counts a network, not a search supernet: use a retrain config '
                          '(e.g. configs/darts_cifar10_retrain.py with model.backbone.genotype=...)')
+    complete_model_config(cfg)  # head channels derived from the backbone
     model = MODELS.build(cfg.model)
     if args.shape is None:
         size = (224, 224) if cfg.model.get('backbone', {}).get('stem') == 'imagenet' else (32, 32)

@@ -7,6 +7,7 @@ from mmengine.config import Config, DictAction
 
 import mmdarts  # noqa: F401  (stack fixes and registries, before mmengine builds anything)
 from mmdarts.utils import run_runner
+from mmdarts.utils.config_checks import check_config, merge_options
 
 
 def parse_args():
@@ -31,8 +32,11 @@ def main():
         raise FileNotFoundError(f'checkpoint {args.checkpoint!r} does not exist')
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_options(cfg, args.cfg_options)  # a test loader defined as the val loader follows its overrides
+    try:
+        check_config(cfg, loaders=('test_dataloader', ))  # bad input stops here, naming the field
+    except (ValueError, FileNotFoundError) as error:
+        raise SystemExit(f'{type(error).__name__}: {error}') from None
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
@@ -42,7 +46,7 @@ def main():
     if args.out:
         cfg.test_evaluator = [cfg.test_evaluator] if isinstance(cfg.test_evaluator, dict) else cfg.test_evaluator
         cfg.test_evaluator.append(dict(type='DumpResults', out_file_path=args.out))
-    run_runner(cfg, args.launcher, 'test')
+    run_runner(cfg, args.launcher, 'test', checkpoint=args.checkpoint)
 
 
 if __name__ == '__main__':

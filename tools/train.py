@@ -8,8 +8,8 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import MMLogger
 
 import mmdarts  # noqa: F401  (stack fixes and registries, before mmengine builds anything)
-from mmdarts.utils import find_resumable_checkpoint, run_runner
-from mmdarts.utils.config_checks import check_config
+from mmdarts.utils import choose_resume_checkpoint, run_runner
+from mmdarts.utils.config_checks import check_config, merge_options
 
 
 def parse_args():
@@ -63,22 +63,28 @@ def merge_args(cfg: Config, args) -> Config:
         cfg.resume, cfg.load_from = True, args.resume
     if args.auto_scale_lr:
         cfg.setdefault('auto_scale_lr', {})['enable'] = True
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_options(cfg, args.cfg_options)  # a test loader defined as the val loader follows its overrides
     return cfg
 
 
 def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
-    check_config(cfg)  # bad input stops here, before anything trains
+    try:
+        check_config(cfg)  # bad input stops here, before anything trains
+    except (ValueError, FileNotFoundError) as error:
+        raise SystemExit(f'{type(error).__name__}: {error}') from None
     if args.resume == 'auto':
         # The newest complete checkpoint: a run killed while writing one resumes from the one before.
-        cfg.load_from = find_resumable_checkpoint(cfg.work_dir)
+        cfg.load_from, skipped = choose_resume_checkpoint(cfg.work_dir)
+        logger = MMLogger.get_current_instance()
+        for note in skipped:
+            logger.warning(f'--resume: passed over {note}')
         if cfg.load_from is None:
             cfg.resume = False
-            MMLogger.get_current_instance().warning(
-                f'--resume: no complete checkpoint in {cfg.work_dir}; starting anew')
+            logger.warning(f'--resume: no complete checkpoint in {cfg.work_dir}; starting anew')
+        else:
+            logger.info(f'--resume: resuming from {cfg.load_from}')
     run_runner(cfg, args.launcher, 'train')
 
 

@@ -5,8 +5,9 @@ import os.path as osp
 import re
 import tempfile
 import zipfile
-from typing import List, Optional, Union
+from typing import List, Optional, Tuple, Union
 
+import torch
 from mmengine.fileio.backends import LocalBackend, register_backend
 
 
@@ -61,17 +62,68 @@ def _numbered(work_dir: str) -> List[str]:
     return sorted(files, key=lambda p: (number(p), osp.getmtime(p)), reverse=True)
 
 
-def find_resumable_checkpoint(work_dir: str) -> Optional[str]:
-    """The checkpoint ``--resume`` should continue from: the one ``last_checkpoint`` names if it is complete,
-    else the newest complete ``epoch_*.pth`` / ``iter_*.pth``; None if there is none."""
+def _inside(path: str, folder: str) -> bool:
+    path, folder = osp.realpath(path), osp.realpath(folder)
+    return osp.commonpath([path, folder]) == folder
+
+
+def choose_resume_checkpoint(work_dir: str) -> Tuple[Optional[str], List[str]]:
+    """The checkpoint ``--resume`` continues from, and a note for each file passed over, newest first.
+
+    The one ``last_checkpoint`` names if it lies in ``work_dir`` and is complete; a name outside ``work_dir``
+    (the work dir was moved or copied: mmengine writes absolute paths) is looked for by its file name inside it.
+    Otherwise, and for a truncated file, the newest complete ``epoch_*.pth`` / ``iter_*.pth`` of ``work_dir``.
+    None if there is none.
+    """
+    skipped: List[str] = []
     candidates = []
     last = osp.join(work_dir, 'last_checkpoint')
     if osp.isfile(last):
         with open(last) as f:
             named = f.read().strip()
+        if named and not osp.isabs(named):
+            named = osp.join(work_dir, named)
+        if named and not _inside(named, work_dir):
+            moved = osp.join(work_dir, osp.basename(named))
+            skipped.append(f'{named}: named by last_checkpoint but outside the work dir (moved or copied?); '
+                           f'looked for {osp.basename(named)} in {work_dir} instead')
+            named = moved
         if named:
-            candidates.append(named if osp.isabs(named) else osp.join(work_dir, osp.basename(named)))
-    for path in candidates + _numbered(work_dir):
+            candidates.append(named)
+    for path in candidates + [p for p in _numbered(work_dir) if p not in candidates]:
         if is_complete_checkpoint(path):
-            return path
-    return None
+            return path, skipped
+        why = 'does not exist' if not osp.exists(path) else 'incomplete (a truncated write: no zip directory)'
+        skipped.append(f'{path}: {why}')
+    return None, skipped
+
+
+def find_resumable_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint ``--resume`` should continue from (:func:`choose_resume_checkpoint`), or None."""
+    return choose_resume_checkpoint(work_dir)[0]
+
+
+def check_checkpoint_fits(model: torch.nn.Module, path: str, hint: str = '') -> None:
+    """The weights of checkpoint ``path`` must be those of ``model``: same names, same shapes.
+
+    mmengine loads checkpoints non-strictly and only warns, so a checkpoint of another architecture (another
+    genotype, other channels) would be tested as a half-random network and give a meaningless score.
+
+    Raises:
+        ValueError: with the counts and first examples of missing, unexpected and reshaped weights, and ``hint``.
+    """
+    from mmengine.runner.checkpoint import _load_checkpoint
+    checkpoint = _load_checkpoint(path, map_location='cpu')
+    saved = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else {}
+    saved = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in saved.items()}
+    own = model.state_dict()
+    missing = [k for k in own if k not in saved]
+    unexpected = [k for k in saved if k not in own]
+    reshaped = [f'{k}: {tuple(saved[k].shape)} in the checkpoint, {tuple(own[k].shape)} in the model'
+                for k in own if k in saved and hasattr(saved[k], 'shape') and saved[k].shape != own[k].shape]
+    if not (missing or unexpected or reshaped):
+        return
+    parts = [f'{len(items)} {what} (e.g. {items[:3]})' for what, items in
+             (('weights missing from it', missing), ('weights the model lacks', unexpected),
+              ('weights of another shape', reshaped)) if items]
+    raise ValueError(f'checkpoint {path} does not fit the model of this config: {"; ".join(parts)}. {hint}'.strip())

@@ -1,6 +1,8 @@
-"""Checks of a config made before anything is built, so bad input stops a run before it trains."""
+"""What the tools do to a config before anything is built: checks, so bad input stops a run before it trains,
+fields derived from others, and command-line overrides that reach the loaders a config defines alike."""
+import copy
 import os.path as osp
-from typing import Any, Iterator, Tuple
+from typing import Any, Dict, Iterator, Optional, Sequence, Tuple
 
 # Dataset types that create their data_root and download into it when `download` is not False.
 DOWNLOADING_DATASETS = {'CIFAR10', 'CIFAR100', 'MNIST', 'FashionMNIST'}
@@ -21,16 +23,20 @@ def _datasets(cfg: Any, where: str) -> Iterator[Tuple[str, dict]]:
                 yield from _datasets(item, f'{where}.{key}[{i}]')
 
 
-def check_data_roots(cfg) -> None:
-    """Every dataset's ``data_root`` must exist, unless the dataset downloads into it.
+def _kind(cfg: Any) -> str:
+    return str(cfg.get('type', '')).split('.')[-1] if isinstance(cfg, dict) else ''
+
+
+def check_data_roots(cfg, loaders: Sequence[str] = LOADERS) -> None:
+    """Every dataset's ``data_root`` of ``loaders`` must exist, unless the dataset downloads into it.
 
     Raises:
         FileNotFoundError: naming the config field and the missing folder.
     """
-    for loader in LOADERS:
+    for loader in loaders:
         for where, dataset in _datasets((cfg.get(loader) or {}).get('dataset'), f'{loader}.dataset'):
             root = dataset.get('data_root')
-            kind = str(dataset.get('type', '')).split('.')[-1]
+            kind = _kind(dataset)
             downloads = kind in DOWNLOADING_DATASETS and dataset.get('download', True)
             if root and not downloads and not osp.exists(osp.expanduser(root)):
                 raise FileNotFoundError(f'{where}.data_root={root!r} does not exist (dataset type {kind!r})')
@@ -38,8 +44,7 @@ def check_data_roots(cfg) -> None:
 
 def check_search_config(cfg) -> None:
     """A search config (model type Darts) needs both optimizers and the arch loader."""
-    model_type = str(cfg.get('model', {}).get('type', '')).split('.')[-1]
-    if model_type != 'Darts':
+    if _kind(cfg.get('model')) != 'Darts':
         return
     optim = cfg.get('optim_wrapper') or {}
     missing = [k for k in ('architecture', 'mutator') if not optim.get(k)]
@@ -52,6 +57,51 @@ def check_search_config(cfg) -> None:
         raise ValueError('a DARTS search needs the batches of the α step: set a top-level `arch_dataloader`')
 
 
-def check_config(cfg) -> None:
+def inline_genotype_file(model: dict, where: str = 'model') -> None:
+    """A ``DartsNet`` genotype given as a file is read into the config (its path kept in ``meta['file']``): the
+    config the run saves in its work dir, and each checkpoint's copy of it, then hold the architecture itself
+    and do not depend on the search's work dir staying where it was."""
+    backbone = model.get('backbone')
+    genotype = backbone.get('genotype') if _kind(backbone) == 'DartsNet' else None
+    if not isinstance(genotype, str) or not osp.isfile(osp.expanduser(genotype)):
+        return  # a published name, a dict, or a missing file (DartsNet names it)
+    from mmdarts.structures import Genotype
+    data = Genotype.from_file(osp.expanduser(genotype)).to_dict()
+    data['meta'] = dict(data.get('meta', {}), file=osp.abspath(osp.expanduser(genotype)))
+    backbone['genotype'] = data
+
+
+def complete_model_config(cfg) -> None:
+    """Fills what the model config leaves to be derived: a classifier's head channels from its DARTS backbone
+    (``complete_head_channels``; ``Darts`` does this for its supernet itself) and a genotype file read in
+    (:func:`inline_genotype_file`)."""
+    model = cfg.get('model')
+    if not isinstance(model, dict) or _kind(model) == 'Darts':
+        return
+    from mmdarts.models.utils import complete_head_channels
+    inline_genotype_file(model)
+    complete_head_channels(model, 'model')
+
+
+def merge_options(cfg, options: Optional[Dict[str, Any]]) -> None:
+    """``--cfg-options`` merged into ``cfg``; a ``test_dataloader`` (``test_evaluator``) that the config defines
+    as its ``val_dataloader`` (``val_evaluator``), as ``test_dataloader = val_dataloader`` does, follows the
+    overrides of the val one unless the options set it themselves."""
+    if not options:
+        return
+    following = [(val, test) for val, test in (('val_dataloader', 'test_dataloader'),
+                                               ('val_evaluator', 'test_evaluator'))
+                 if cfg.get(val) is not None and cfg.get(test) == cfg.get(val)]
+    cfg.merge_from_dict(options)
+    for val, test in following:
+        touched = {key.split('.')[0] for key in options}
+        if val in touched and test not in touched:
+            cfg[test] = copy.deepcopy(cfg[val])
+
+
+def check_config(cfg, loaders: Sequence[str] = LOADERS) -> None:
+    """The tools' checks and derived fields, before anything is built: a search's optimizers and arch loader,
+    the data roots of ``loaders``, the model's derived fields (:func:`complete_model_config`)."""
     check_search_config(cfg)
-    check_data_roots(cfg)
+    check_data_roots(cfg, loaders)
+    complete_model_config(cfg)

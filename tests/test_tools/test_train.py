@@ -17,7 +17,7 @@ from mmdarts.testing import write_fake_cifar10
 def tiny_options(data_root: str, epochs: int, extra=()):
     opts = [f'train_cfg.max_epochs={epochs}', 'model.architecture.backbone.base_channels=4',
             'model.architecture.backbone.num_layers=3', 'model.architecture.backbone.num_nodes=2',
-            'model.architecture.head.in_channels=32', 'default_hooks.logger.interval=1', 'randomness.seed=0']
+            'default_hooks.logger.interval=1', 'randomness.seed=0']  # the head's channels follow the backbone
     for loader in ('train_dataloader', 'arch_dataloader', 'val_dataloader'):
         opts += [f'{loader}.dataset.dataset.type=LocalCIFAR10', f'{loader}.dataset.dataset.data_root={data_root}',
                  f'{loader}.batch_size=8', f'{loader}.num_workers=0']
@@ -67,6 +67,7 @@ def test_search_writes_genotypes_and_resumes(cifar_root, tmp_path):
     result = train('configs/darts_cifar10.py', work_dir, tiny_options(cifar_root, 3), ['--resume'])
     log = result.stdout + result.stderr
     assert 'resumed epoch: 2' in log, log[-3000:]
+    assert f'--resume: resuming from {work_dir}/epoch_2.pth' in log
     assert osp.isfile(osp.join(work_dir, 'genotype_epoch_3.json'))
     resumed = alphas(osp.join(work_dir, 'epoch_3.pth'))
     # the search went on from the saved α: one more epoch of Adam steps at lr 3e-4 moves α only a little
@@ -93,7 +94,7 @@ def test_search_then_retrain_then_test(cifar_root, tmp_path):
     train('configs/darts_cifar10_first_order.py', search_dir, tiny_options(cifar_root, 1))
     genotype_file = osp.join(search_dir, 'genotype.json')
     options = ['--cfg-options', f'model.backbone.genotype={genotype_file}', 'model.backbone.base_channels=4',
-               'model.backbone.num_layers=3', 'model.head.in_channels=32', 'model.head.aux_in_channels=32',
+               'model.backbone.num_layers=3',
                'train_cfg.max_epochs=2', 'default_hooks.logger.interval=1']
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         options += [f'{loader}.dataset.type=LocalCIFAR10', f'{loader}.dataset.data_root={cifar_root}',
@@ -130,7 +131,7 @@ def test_distributed_retraining_with_the_standard_wrapper(cifar_root, tmp_path):
     """mmpretrain's side: MMDistributedDataParallel on CPU processes (device_ids=None), identical weights."""
     work_dir = str(tmp_path / 'retrain')
     options = ['--cfg-options', 'model.backbone.base_channels=4', 'model.backbone.num_layers=3',
-               'model.head.in_channels=64', 'model.head.aux_in_channels=64', 'train_cfg.max_epochs=1']
+               'train_cfg.max_epochs=1']
     for loader in ('train_dataloader', 'val_dataloader'):
         options += [f'{loader}.dataset.type=LocalCIFAR10', f'{loader}.dataset.data_root={cifar_root}',
                     f'{loader}.batch_size=8', f'{loader}.num_workers=0']

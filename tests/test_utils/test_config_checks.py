@@ -1,7 +1,11 @@
+import os.path as osp
+
 import pytest
+from helpers import REPO
 from mmengine.config import Config
 
-from mmdarts.utils.config_checks import check_config
+from mmdarts.structures import PUBLISHED_GENOTYPES, Genotype
+from mmdarts.utils.config_checks import check_config, complete_model_config, merge_options
 
 
 def search_cfg(**overrides):
@@ -39,3 +43,36 @@ def test_search_needs_an_arch_loader():
     cfg.pop('arch_dataloader')
     with pytest.raises(ValueError, match='arch_dataloader'):
         check_config(cfg)
+
+
+def test_the_test_loader_follows_val_overrides_where_the_config_defines_it_so():
+    """`test_dataloader = val_dataloader` in a config is a copy once read; --cfg-options on val must reach it."""
+    cfg = Config.fromfile(osp.join(REPO, 'configs/darts_custom_retrain.py'))
+    merge_options(cfg, {'val_dataloader.dataset.data_root': 'data/mine/val'})
+    assert cfg.test_dataloader.dataset.data_root == 'data/mine/val'
+    merge_options(cfg, {'val_dataloader.batch_size': 7, 'test_dataloader.batch_size': 3})  # set apart: kept
+    assert (cfg.val_dataloader.batch_size, cfg.test_dataloader.batch_size) == (7, 3)
+    cfg = Config.fromfile(osp.join(REPO, 'configs/darts_cifar10_retrain.py'))
+    cfg.test_dataloader = dict(cfg.test_dataloader, batch_size=5)  # a test loader of its own: untouched
+    merge_options(cfg, {'val_dataloader.dataset.data_root': 'elsewhere'})
+    assert cfg.test_dataloader.dataset.data_root == 'data/cifar10'
+
+
+def test_tools_check_only_the_loaders_they_use(tmp_path):
+    cfg = Config.fromfile(osp.join(REPO, 'configs/darts_custom_retrain.py'))
+    with pytest.raises(FileNotFoundError, match=r"^test_dataloader.dataset.data_root='data/custom/val' does not"):
+        check_config(cfg, loaders=('test_dataloader', ))
+
+
+def test_a_genotype_file_is_read_into_the_config(tmp_path):
+    path = tmp_path / 'genotype.json'
+    Genotype.from_dict(PUBLISHED_GENOTYPES['DARTS_V1']).to_file(str(path))
+    cfg = Config.fromfile(osp.join(REPO, 'configs/darts_cifar10_retrain.py'))
+    cfg.model.backbone.genotype = str(path)
+    complete_model_config(cfg)
+    genotype = cfg.model.backbone.genotype
+    assert genotype['meta']['file'] == str(path)
+    assert Genotype.from_dict(genotype) == Genotype.from_dict(PUBLISHED_GENOTYPES['DARTS_V1'])
+    path.unlink()  # the search's work dir moved: the config (and each checkpoint's copy of it) still builds
+    assert cfg.model.head.in_channels == 576 and cfg.model.head.aux_in_channels == 576
+    Config.fromstring(cfg.pretty_text, '.py')  # the dumped form reads back
