@@ -1,9 +1,12 @@
 import json
 from unittest.mock import MagicMock, patch
 
+import pytest
+import torch
 from helpers import tiny_darts
 
 from mmdarts.engine import GenotypeExportHook
+from mmdarts.engine.hooks.genotype_export_hook import op_weight_spread
 
 
 def runner_at(tmp_path, epoch, max_epochs=10):
@@ -36,3 +39,29 @@ def test_only_the_main_process_writes(tmp_path):
     with patch('mmdarts.engine.hooks.genotype_export_hook.is_main_process', return_value=False):
         GenotypeExportHook().after_train_epoch(runner_at(tmp_path, epoch=0))
     assert not list(tmp_path.iterdir())
+
+
+def test_op_weight_spread():
+    uniform = torch.full((5, 8), 0.125)
+    assert op_weight_spread({'normal': uniform, 'reduce': uniform}) == 0
+    decided = uniform.clone()
+    decided[2, :2] = torch.tensor([0.15, 0.10])  # one edge: 0.05 apart around a mean of 0.125
+    assert op_weight_spread({'normal': uniform, 'reduce': decided}) == pytest.approx(0.4)
+
+
+@pytest.mark.parametrize('moved', [False, True])
+def test_the_end_of_search_summary(tmp_path, moved):
+    runner = runner_at(tmp_path, epoch=4)
+    with torch.no_grad():
+        for alpha in runner.model.mutator.parameters():
+            alpha.copy_(torch.randn_like(alpha) * (1. if moved else 1e-3))
+    hook = GenotypeExportHook(draw=False)
+    hook.after_train_epoch(runner)
+    hook.after_val_epoch(runner, {'accuracy/top1': 71.5})
+    hook.after_train(runner)
+    summary = runner.logger.info.call_args_list[-1].args[0]
+    assert f'Genotype: {tmp_path / "genotype.json"} (epoch 5;' in summary
+    assert "the α half in the search configs): {'accuracy/top1': 71.5}" in summary
+    assert runner.logger.warning.called is not moved
+    if not moved:
+        assert 'α is still nearly uniform after 5 epochs' in runner.logger.warning.call_args.args[0]

@@ -1,6 +1,7 @@
 import os.path as osp
-from typing import Optional
+from typing import Dict, Optional
 
+import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
@@ -9,6 +10,14 @@ from mmdarts.registry import HOOKS
 from mmdarts.structures import CELL_TYPES, cell_edges
 from mmdarts.utils import format_weight_table
 from mmdarts.visualization import op_totals, write_search_pictures
+
+
+def op_weight_spread(weights: Dict[str, torch.Tensor]) -> float:
+    """How far α has moved from a tie: the largest, over the edges of every cell, of (max − min) / mean of the
+    edge's op weights. 0 for uniform weights (every op of every edge alike); 0.1 when the strongest op of the
+    most decided edge weighs 10 % of the mean more than its weakest."""
+    spreads = [(w.amax(dim=-1) - w.amin(dim=-1)) / w.mean(dim=-1).clamp_min(1e-12) for w in weights.values()]
+    return float(torch.cat([s.reshape(-1) for s in spreads]).max()) if spreads else 0.
 
 
 @HOOKS.register_module()
@@ -23,22 +32,58 @@ class GenotypeExportHook(Hook):
     W&B, as configured), with scalars ``arch/{cell}/{op}``: each op's weight summed over the edges, so a search
     collapsing to skip connections shows as a rising curve. Only the main process writes.
 
+    At the end of the search it logs a summary: where the final genotype and pictures are, the supernet's last
+    top-1 (on the val loader: the α half in the search configs), and a warning when α is still nearly uniform
+    (:func:`op_weight_spread` below ``uniform_tolerance``): the genotype is then a tie-break, a sign of bad data
+    (a half without some classes), too few epochs, or an α learning rate too low.
+
     Args:
         interval (int): epochs between exports. Defaults to 1.
         out_dir (str, optional): where to write. Defaults to the runner's work dir.
         log_weights (bool): also log the softmax(α) table of each cell type. Defaults to True.
         draw (bool): write and send the pictures. Defaults to True.
+        uniform_tolerance (float): the op-weight spread under which the summary warns. Defaults to 0.05.
     """
     priority = 'LOW'
 
     def __init__(self, interval: int = 1, out_dir: Optional[str] = None, log_weights: bool = True,
-                 draw: bool = True):
+                 draw: bool = True, uniform_tolerance: float = 0.05):
         if not isinstance(interval, int) or interval < 1:
             raise ValueError(f'GenotypeExportHook: interval must be a positive integer, got {interval!r}')
         self.interval = interval
         self.out_dir = out_dir
         self.log_weights = log_weights
         self.draw = draw
+        self.uniform_tolerance = uniform_tolerance
+        self._last_metrics: Optional[dict] = None
+        self._last_export: Optional[int] = None
+
+    def after_val_epoch(self, runner, metrics: Optional[Dict[str, float]] = None) -> None:
+        self._last_metrics = dict(metrics or {})
+
+    def after_train(self, runner) -> None:
+        """The end-of-search summary (see the class docstring)."""
+        if not is_main_process() or self._last_export is None:
+            return
+        out_dir = self.out_dir or runner.work_dir
+        epoch = self._last_export
+        lines = [f'Search finished. Genotype: {osp.join(out_dir, "genotype.json")} (epoch {epoch}; every epoch in '
+                 f'genotype_epoch_{{N}}.json)']
+        if self.draw:
+            lines.append(f'Pictures: {osp.join(out_dir, f"genotype_epoch_{epoch}_{{normal,reduce}}.png")}, '
+                         f'alpha_epoch_{epoch}_{{normal,reduce}}.png, alpha_evolution_{{normal,reduce}}.png')
+        top1 = {k: v for k, v in (self._last_metrics or {}).items() if 'top1' in k}
+        lines.append(f'Supernet on the val loader (the α half in the search configs): {top1}' if top1 else
+                     'Supernet accuracy: no validation ran (val_dataloader / --no-validate)')
+        runner.logger.info('\n'.join(lines))
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        spread = op_weight_spread(model.mutator.selection_weights())
+        if spread < self.uniform_tolerance:
+            runner.logger.warning(
+                f'α is still nearly uniform after {epoch} epochs: on every edge the op weights differ by less than '
+                f'{self.uniform_tolerance:.0%} of their mean (largest spread {spread:.1%}), so the genotype is '
+                'close to a tie-break. Signs of: a search half without some classes (bad data or split), too '
+                'few epochs or steps, an α learning rate too low.')
 
     def after_train_epoch(self, runner) -> None:
         if not self.every_n_epochs(runner, self.interval) and not self.is_last_train_epoch(runner):
@@ -51,6 +96,7 @@ class GenotypeExportHook(Hook):
         if mutator is None or not hasattr(mutator, 'derive_genotype'):
             raise TypeError(f'GenotypeExportHook needs a model with a DARTS mutator (mmdarts.Darts), '
                             f'got {type(model).__name__}')
+        self._last_export = epoch
         genotype = mutator.derive_genotype()
         genotype.meta = dict(epoch=epoch, primitives=list(mutator.primitives))
         if is_main_process():
