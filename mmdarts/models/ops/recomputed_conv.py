@@ -6,11 +6,13 @@ only the input and recomputes h in the backward, only when the pointwise weight 
 α-only passes never recompute it); twice differentiable. :class:`NormReluDepthwisePointwise` (the middle of a
 separable conv) also takes the BN and ReLU before it and stores only the BN's output; differentiable once, so
 passes that need a double backward run inside :func:`twice_differentiable`. Same values and gradients as
-torch's ops.
+torch's ops, under autocast too: a Function's backward runs outside autocast, so the wrappers hand it inputs and
+weights already cast as autocast would cast a conv's (:func:`autocast_like`); the casts' own backward returns each
+weight's gradient in the weight's dtype.
 """
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Iterator, Optional, Tuple
+from typing import Callable, Iterator, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -131,6 +133,30 @@ def twice_differentiable() -> Iterator[None]:
         _TWICE_DIFFERENTIABLE.reset(token)
 
 
+def autocast_dtype(x: torch.Tensor) -> Optional[torch.dtype]:
+    """The dtype autocast runs a conv of ``x`` in on its device, or None outside autocast (or for non-float x)."""
+    device = x.device.type
+    if not x.is_floating_point() or not torch.is_autocast_enabled(device):
+        return None
+    return torch.get_autocast_dtype(device)
+
+
+def autocast_like(function: Callable, cast: Sequence[torch.Tensor], *rest) -> torch.Tensor:
+    """``function(*cast, *rest)``, where autocast is on for the first tensor's device: with the tensors of ``cast``
+    (the input and the conv weights) cast to the dtype autocast computes a conv in, and autocast off inside.
+
+    A custom autograd Function's forward sees autocast, but its backward does not: given float32 weights and a
+    half-precision gradient, its convs' backward fails (``Input type (CPUBFloat16Type) and weight type
+    (torch.FloatTensor) should be the same``). Casting before the Function, as autocast casts a conv's inputs, makes
+    both directions run in one dtype; autograd takes each gradient back to its tensor's own dtype. ``rest`` (BN
+    running statistics among them, updated in place) is passed as it is."""
+    dtype = autocast_dtype(cast[0])
+    if dtype is None:
+        return function(*cast, *rest)
+    with torch.autocast(cast[0].device.type, enabled=False):
+        return function(*(t.to(dtype) for t in cast), *rest)
+
+
 def batch_norm_momentum(bn: nn.BatchNorm2d) -> float:
     """The momentum of this forward, counting the batch as ``nn.BatchNorm2d.forward`` does."""
     momentum = 0.0 if bn.momentum is None else bn.momentum
@@ -158,7 +184,7 @@ def depthwise_pointwise(x: torch.Tensor, depthwise: DilatedConv2d, pointwise: nn
     geometry = _geometry(x, depthwise, pointwise)
     if geometry is None:
         return pointwise(depthwise(x))
-    return DepthwisePointwise.apply(x, depthwise.weight, pointwise.weight, geometry)
+    return autocast_like(DepthwisePointwise.apply, (x, depthwise.weight, pointwise.weight), geometry)
 
 
 def norm_relu_depthwise_pointwise(z: torch.Tensor, bn: nn.Module, act: nn.Module, depthwise: DilatedConv2d,
@@ -171,6 +197,6 @@ def norm_relu_depthwise_pointwise(z: torch.Tensor, bn: nn.Module, act: nn.Module
             or not bn.training or type(act) is not nn.ReLU):
         return depthwise_pointwise(act(bn(z)), depthwise, pointwise)
     tracked = bn.track_running_stats
-    return NormReluDepthwisePointwise.apply(z, depthwise.weight, pointwise.weight, geometry,
-                                            bn.running_mean if tracked else None,
-                                            bn.running_var if tracked else None, batch_norm_momentum(bn), bn.eps)
+    return autocast_like(NormReluDepthwisePointwise.apply, (z, depthwise.weight, pointwise.weight), geometry,
+                         bn.running_mean if tracked else None, bn.running_var if tracked else None,
+                         batch_norm_momentum(bn), bn.eps)
