@@ -13,7 +13,7 @@ from mmdarts.registry import MODELS
 from mmdarts.utils import all_reduce_mean_
 
 from ..regularizers import regularized_arch_gradients
-from ..utils import all_finite, complete_head_channels, frozen_running_stats
+from ..utils import all_finite, complete_head_channels, frozen_running_stats, full_precision
 from .second_order import pass_gradients, second_order_arch_gradients
 
 Batch = Dict[str, object]
@@ -154,10 +154,13 @@ class Darts(BaseModel):
         First order: ∇α L_val(w, α). Second order (Eq. 7-8): see :mod:`mmdarts.models.utils.arch_gradient`, with
         the virtual step using ``weight_optimizer``'s lr, momentum buffers and weight decay. No parameter's
         ``.grad`` and no buffer is changed. ``pass_losses``, if given, receives ``(pass name, loss)`` of each pass.
+        Every pass runs in float32: autocast off, no TF32 (:func:`~mmdarts.models.utils.full_precision`).
         """
         alphas = list(self.mutator.parameters())
         record = pass_losses.append if pass_losses is not None else (lambda item: None)
-        with frozen_running_stats(self.architecture):
+        # float32 whatever the caller set (an AMP weight step's autocast, cuDNN's default TF32): Eq. 8's ±ε
+        # differences lie below the rounding of TF32 and of half precision (see full_precision)
+        with frozen_running_stats(self.architecture), full_precision():
             if not self.unroll:  # weights that need no grad: no op stores or recomputes for their gradients
                 names, weights = self._weights()
                 grads, log_vars = pass_gradients(self, arch_batch, {n: w.detach() for n, w in zip(names, weights)},
@@ -203,7 +206,10 @@ class Darts(BaseModel):
         if weight_wrapper.should_update():
             grads = [p.grad for p in self._weights()[1] if p.grad is not None]
             all_reduce_mean_(grads)
-            if all_finite(iteration, 'weight step', [("weight step's L_train(w, α)", loss.detach())], grads,
+            # Scaled gradients (AMP) overflow now and then by design: GradScaler then skips the step and lowers its
+            # scale. Only the loss is checked here; an unscaled weight step's gradients are checked too.
+            checked = [] if getattr(weight_wrapper, 'loss_scaler', None) is not None else grads
+            if all_finite(iteration, 'weight step', [("weight step's L_train(w, α)", loss.detach())], checked,
                           'weight gradient', self.nonfinite):
                 weight_wrapper.step()
             weight_wrapper.zero_grad()
@@ -213,9 +219,10 @@ class Darts(BaseModel):
 
     def _arch_step(self, train_batch: Batch, arch_batch: Batch, weight_wrapper: OptimWrapper,
                    arch_wrapper: OptimWrapper, iteration: int) -> Dict[str, torch.Tensor]:
-        """The α step: its gradient, averaged over ranks, applied by the mutator's optimizer if finite."""
+        """The α step: its gradient (:meth:`arch_gradients`, in float32), averaged over ranks, applied by the
+        mutator's optimizer if finite."""
         pass_losses: List[Tuple[str, torch.Tensor]] = []
-        with weight_wrapper.optim_context(self.architecture), self.mutator.fixed_sample():
+        with self.mutator.fixed_sample():
             arch_grads, arch_log = self.arch_gradients(train_batch, arch_batch, weight_wrapper.optimizer,
                                                        pass_losses)
         all_reduce_mean_(arch_grads)
