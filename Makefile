@@ -3,13 +3,18 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup test lint demo clean
+.PHONY: setup test test-gpu lint demo clean
 
 setup:
 	PYTHON=$(PYTHON) VENV=$(VENV) bash tools/setup_env.sh
 
 test:
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} $(PY) -m pytest tests -q -p no:cacheprovider $(PYTEST_ARGS)
+
+# The tests marked `cuda` (skipped without CUDA, so CI stays CPU-only), on a GPU machine:
+#   bash .device/gpu_env.sh make test-gpu PY=python3   (see tools/gpu_checks.sh)
+test-gpu:
+	$(PY) -m pytest tests -q -p no:cacheprovider -m cuda -rA $(PYTEST_ARGS)
 
 lint:
 	$(VENV)/bin/ruff check mmdarts tools tests configs

@@ -43,6 +43,12 @@ def parse_args(argv=None):
                         'per order (the ratio then sees the same machine load)')
     parser.add_argument('--live-memory', action='store_true',
                         help='also measure peak memory with every tensor its own mapping (CPU)')
+    parser.add_argument('--amp', choices=['float16', 'bfloat16'],
+                        help="the weight step in mixed precision (mmengine's AmpOptimWrapper, as tools/train.py --amp; "
+                        'the α step stays float32); GPU only')
+    parser.add_argument('--precision', action='store_true',
+                        help='also report the second-order α gradient against float64 '
+                        '(mmdarts.testing.precision_report)')
     parser.add_argument('--json', help='write the figures to this file')
     parser.add_argument('--one', help=argparse.SUPPRESS)  # internal: measure one variant, print its JSON
     return parser.parse_args(argv)
@@ -95,7 +101,10 @@ def measure(args, variant: Dict) -> Dict:
         if variant['hvp']:
             model_cfg['hvp'] = variant['hvp']
         model = MODELS.build(model_cfg).to(args.device).train()
-        wrappers = build_optim_wrapper(model, cfg.optim_wrapper.to_dict())
+        optim_cfg = cfg.optim_wrapper.to_dict()
+        if args.amp:
+            optim_cfg['architecture'].update(type='AmpOptimWrapper', loss_scale='dynamic', dtype=args.amp)
+        wrappers = build_optim_wrapper(model, optim_cfg)
     num_classes = cfg.model.architecture.head.num_classes
     channels = cfg.model.architecture.backbone.get('in_channels', 3)
     g = torch.Generator().manual_seed(0)
@@ -107,6 +116,10 @@ def measure(args, variant: Dict) -> Dict:
         return dict(inputs=images, data_samples=[DataSample().set_gt_label(int(y)) for y in labels])
 
     data = dict(train=raw_batch(), arch=raw_batch())
+    if variant['impl'] == 'precision':
+        from mmdarts.testing import precision_report
+        train, arch = (model.data_preprocessor(data[k], True) for k in ('train', 'arch'))
+        return dict(variant, report=precision_report(model, train, arch), batch=args.batch, device=args.device)
     if variant['impl'] == 'paired':
         return measure_paired(args, variant, model, wrappers, cfg, data)
     if variant['impl'] in ('plain', 'alpha_pass'):
@@ -121,7 +134,8 @@ def measure(args, variant: Dict) -> Dict:
                 loss, _ = model.loss_and_log(prepared, detached)
                 torch.autograd.grad(loss, alphas)
                 return
-            loss, _ = model.loss_and_log(prepared)
+            with torch.autocast(args.device, dtype=getattr(torch, args.amp or 'float32'), enabled=bool(args.amp)):
+                loss, _ = model.loss_and_log(prepared)
             loss.backward()
             model.zero_grad(set_to_none=True)
     elif variant['impl'] == 'mmdarts':
@@ -151,7 +165,8 @@ def measure(args, variant: Dict) -> Dict:
         times.append(time.perf_counter() - start)
     median = statistics.median(times)
     result = dict(variant, seconds=median, times=times, images_per_second=args.batch / median, batch=args.batch,
-                  device=args.device, threads=torch.get_num_threads(), memory_format=args.memory_format)
+                  device=args.device, threads=torch.get_num_threads(), memory_format=args.memory_format,
+                  amp=args.amp)
     if cuda:
         result.update(peak_memory_mb=torch.cuda.max_memory_allocated() / 2**20)
     else:
@@ -187,6 +202,13 @@ def measure_paired(args, variant: Dict, model, wrappers, cfg, data: Dict) -> Dic
     ratios = [a / b for a, b in zip(times['mmdarts'], times['straightforward'])]
     return dict(variant, ratio=statistics.median(ratios), ratios=ratios, times=times, batch=args.batch,
                 device=args.device, threads=torch.get_num_threads())
+
+
+def device_name(device: str) -> str:
+    import torch
+    if device == 'cuda' and torch.cuda.is_available():
+        return torch.cuda.get_device_name()
+    return f'CPU, {os.cpu_count()} cores'
 
 
 def name(result: Dict) -> str:
@@ -226,6 +248,8 @@ def main():
     if args.one:
         print('RESULT ' + json.dumps(measure(args, json.loads(args.one))), flush=True)
         return
+    if args.amp and args.device == 'cpu':
+        sys.exit("--amp: mmengine's AmpOptimWrapper trains on GPUs only; use --device cuda")
     todo = variants(args)
     rounds: List[List[Dict]] = [[] for _ in todo]
     for round_index in range(args.repeat):
@@ -250,9 +274,14 @@ def main():
         sys.stdout.write(f"paired, order {order}: mmdarts / straightforward = {paired[-1]['ratio']:.3f} (median of "
                          f"{len(paired[-1]['ratios'])} step pairs: "
                          f"{', '.join(f'{r:.3f}' for r in paired[-1]['ratios'])})\n")
+    precision = run_one(dict(impl='precision', order='2', hvp=None)) if args.precision else None
+    if precision is not None:
+        sys.stdout.write('second-order α gradient against float64 (relative 2-norm errors): '
+                         + ', '.join(f'{k} {v:.4f}' for k, v in precision['report'].items()) + '\n')
     if args.json:
         with open(args.json, 'w') as f:
-            json.dump(dict(config=args.config, argv=sys.argv[1:], results=results, paired=paired), f, indent=2)
+            json.dump(dict(config=args.config, argv=sys.argv[1:], results=results, paired=paired,
+                           precision=precision, device_name=device_name(args.device)), f, indent=2)
 
 
 if __name__ == '__main__':

@@ -7,3 +7,6 @@ __all__ += ['StraightforwardDarts']
 from .image_folder import write_digit_folders  # noqa: E402
 
 __all__ += ['write_digit_folders']
+from .precision_reference import alpha_gradient_and_term, precision_report  # noqa: E402
+
+__all__ += ['alpha_gradient_and_term', 'precision_report']

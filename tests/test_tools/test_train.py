@@ -156,3 +156,32 @@ def test_amp_without_gpu_is_refused_with_the_reason(tmp_path):
     result = run_python([osp.join(REPO, 'tools/train.py'), osp.join(REPO, 'configs/darts_cifar10.py'), '--amp',
                          '--work-dir', str(tmp_path)], timeout=120)
     assert result.returncode != 0 and 'AmpOptimWrapper trains on GPUs' in result.stderr
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize('config,extra', [
+    ('configs/darts_cifar10.py', []),  # second order, Eq. 8, float16 weight step
+    ('configs/darts_cifar10.py', ['model.hvp=exact']),
+    ('configs/darts_cifar10_first_order.py', []),
+    ('configs/darts_cifar10.py', ['optim_wrapper.architecture.dtype=bfloat16']),
+], ids=['second_order', 'exact_hvp', 'first_order', 'bfloat16'])
+def test_amp_search_on_cuda(cifar_root, tmp_path, config, extra):
+    """--amp: the weight step in mixed precision under GradScaler, the α step in float32 (README, Precision)."""
+    work_dir = str(tmp_path / 'amp')
+    result = train(config, work_dir, tiny_options(cifar_root, 2, extra), ['--amp'])
+    assert 'AmpOptimWrapper' in result.stdout + result.stderr
+    assert Genotype.from_file(osp.join(work_dir, 'genotype.json'), num_nodes=2).meta['epoch'] == 2
+    saved = alphas(osp.join(work_dir, 'epoch_2.pth'))
+    assert all(torch.isfinite(v).all() and v.abs().max() > 0 for v in saved.values())
+
+
+@pytest.mark.cuda
+def test_amp_retrain_on_cuda(cifar_root, tmp_path):
+    options = ['--cfg-options', 'model.backbone.base_channels=4', 'model.backbone.num_layers=3',
+               'train_cfg.max_epochs=1', 'default_hooks.logger.interval=1']
+    for loader in ('train_dataloader', 'val_dataloader'):
+        options += [f'{loader}.dataset.type=LocalCIFAR10', f'{loader}.dataset.data_root={cifar_root}',
+                    f'{loader}.batch_size=8', f'{loader}.num_workers=0']
+    result = train('configs/darts_cifar10_retrain.py', str(tmp_path / 'retrain'), options, ['--amp'])
+    log = result.stdout + result.stderr
+    assert 'loss_aux' in log and re.search(r'accuracy/top1: \d', log)
