@@ -1,9 +1,11 @@
 """mmdarts: Differentiable Architecture Search (Liu et al., ICLR 2019) for OpenMMLab 2.0."""
 from .utils.checkpoint_files import register_atomic_local_backend
-from .utils.compat import ensure_torchvision_importable, register_checkpoint_loader
+from .utils.compat import ensure_torchvision_importable, patch_mmengine_config, register_checkpoint_loader
 
-# Before anything imports torchvision (mmpretrain's models and datasets do): see utils/compat.py.
+# Before anything imports torchvision (mmpretrain's models and datasets do): see mmdarts_startup.py, whose .pth file
+# does the same at interpreter start where mmdarts is installed, for tools that do not import mmdarts first.
 TORCHVISION_STATUS = ensure_torchvision_importable()
+patch_mmengine_config()  # configs may inherit 'mmdarts::darts_cifar10.py'
 register_checkpoint_loader()
 register_atomic_local_backend()  # a kill never leaves a truncated checkpoint
 

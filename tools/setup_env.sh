@@ -19,5 +19,14 @@ has torchvision || "${PIP[@]}" torchvision==0.28.0
 "${PIP[@]}" mmengine==0.10.7
 has mmcv || "${PIP[@]}" mmcv-lite==2.1.0
 "${PIP[@]}" mmpretrain==1.2.0 scikit-learn pytest hypothesis ruff 'setuptools>=77.0.3,<81'
+# mim (OpenMMLab's launcher: `mim train mmdarts ...`), pinned, without the dependencies it never imports
+# (opendatalab -> openxlab pins setuptools==60.2.0, which torch 2.13 and `mmpretrain::` inheritance refuse).
+"${PIP[@]}" colorama==0.4.6 pandas==3.1.1 requests==2.34.2 tabulate==0.10.0
+"${PIP[@]}" --no-deps openmim==0.3.9
+# editable: mmdarts/.mim links to configs/ and tools/ (setup.py)
 "${PIP[@]}" --no-deps --no-build-isolation -e .
+# mmdarts-startup.pth: the torchvision fix and `mmdarts::` configs at every interpreter start here, for tools that
+# do not import mmdarts first (mim, mmpretrain's tools); a wheel install ships this file itself.
+"$PY" -m mmdarts_startup
+"$PY" -c "import torchvision" # works at interpreter start, before mmdarts is imported
 "$PY" -c "import mmdarts, torch; print('mmdarts', mmdarts.__version__, 'torch', torch.__version__)"

@@ -1,59 +1,17 @@
 """Fixes for traps of the pinned stack (see the README's "Stack notes"), applied once at ``import mmdarts``.
 
-Each fix is a no-op where the stack already works, and says what it did through its return value.
+Each fix is a no-op where the stack already works, and says what it did through its return value. The two that
+must also hold for tools that never import mmdarts (the torchvision fix, ``mmdarts::`` config paths) live in the
+top-level module ``mmdarts_startup``, which ``mmdarts-startup.pth`` runs at interpreter start.
 """
-import glob
-import importlib.util
 import os.path as osp
-from typing import Callable, Optional
 
 import torch
 
-# Keeps the schema definitions alive: a torch.library.Library removes its definitions when collected.
-_TORCHVISION_LIBRARY: Optional[torch.library.Library] = None
-_TORCHVISION_SCHEMAS = ('nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor',
-                        'qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor')
+from mmdarts_startup import TORCHVISION_SCHEMAS, ensure_torchvision_importable, patch_mmengine_config
 
-
-def _torchvision_ops_defined() -> bool:
-    try:
-        torch.ops.torchvision.nms
-    except (AttributeError, RuntimeError):
-        return False
-    return True
-
-
-def ensure_torchvision_importable(load_library: Callable[[str], None] = torch.ops.load_library) -> str:
-    """Makes ``import torchvision`` work with a torch it was not built for.
-
-    A CUDA build of torchvision beside a CPU torch cannot load its compiled ops, yet registers fake kernels for
-    ``torchvision::nms`` and ``qnms`` unguarded, so ``import torchvision`` (and with it ``mmpretrain.models``) raises
-    ``operator torchvision::nms does not exist``. This first tries to load torchvision's own ``_C`` library; only if
-    that fails does it define the two operator schemas, without kernels, so pure-Python torchvision imports. Its
-    compiled ops stay unavailable (mmdarts uses none).
-
-    Returns:
-        str: ``'absent'`` (no torchvision), ``'native'`` (its ops were already there), ``'loaded'`` (its library
-        loaded) or ``'schemas'`` (the library did not load; schemas defined).
-    """
-    global _TORCHVISION_LIBRARY
-    spec = importlib.util.find_spec('torchvision')
-    if spec is None or spec.origin is None:
-        return 'absent'
-    if _torchvision_ops_defined():
-        return 'native'
-    for lib in sorted(glob.glob(osp.join(osp.dirname(spec.origin), '_C*.so')) +
-                      glob.glob(osp.join(osp.dirname(spec.origin), '_C*.pyd'))):
-        try:
-            load_library(lib)
-        except (OSError, RuntimeError):
-            continue
-        if _torchvision_ops_defined():
-            return 'loaded'
-    _TORCHVISION_LIBRARY = torch.library.Library('torchvision', 'DEF')
-    for schema in _TORCHVISION_SCHEMAS:
-        _TORCHVISION_LIBRARY.define(schema)
-    return 'schemas'
+__all__ = ['TORCHVISION_SCHEMAS', 'ensure_torchvision_importable', 'patch_mmengine_config', 'load_local_checkpoint',
+           'register_checkpoint_loader']
 
 
 def load_local_checkpoint(filename: str, map_location=None):

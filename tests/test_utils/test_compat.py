@@ -23,14 +23,15 @@ def test_torchvision_fix_is_a_no_op_where_ops_exist():
 def test_torchvision_fix_prefers_the_real_library():
     """With a library that loads (here a stand-in that defines the ops), no schemas are defined by mmdarts."""
     code = f'''
-import importlib.util, torch
-spec = importlib.util.spec_from_file_location("compat", {os.path.join(REPO, "mmdarts/utils/compat.py")!r})
-compat = importlib.util.module_from_spec(spec); spec.loader.exec_module(compat)
+import importlib.util, sys, torch
+sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "StartupFinder"]  # mmdarts-startup.pth's
+spec = importlib.util.spec_from_file_location("startup", {os.path.join(REPO, "mmdarts_startup.py")!r})
+startup = importlib.util.module_from_spec(spec); spec.loader.exec_module(startup)
 libs = []
 def fake_load(path):
     lib = torch.library.Library("torchvision", "DEF"); libs.append(lib)
-    for s in compat._TORCHVISION_SCHEMAS: lib.define(s)
-print(compat.ensure_torchvision_importable(fake_load), compat._TORCHVISION_LIBRARY is None)
+    for s in startup.TORCHVISION_SCHEMAS: lib.define(s)
+print(startup.ensure_torchvision_importable(fake_load), startup._torchvision_library is None)
 '''
     result = run_python(['-c', code], timeout=60)
     assert result.returncode == 0, result.stderr[-2000:]
