@@ -17,7 +17,7 @@ test-gpu:
 	$(PY) -m pytest tests -q -p no:cacheprovider -m cuda -rA $(PYTEST_ARGS)
 
 lint:
-	$(VENV)/bin/ruff check mmdarts tools tests configs
+	$(VENV)/bin/ruff check mmdarts mmdarts_startup.py setup.py tools tests configs
 
 demo:
 	$(PY) tools/train.py configs/darts_digits_demo.py --work-dir work_dirs/darts_digits_demo

@@ -132,3 +132,6 @@ def test_a_wheel_installs_into_a_fresh_environment_and_runs_from_any_folder(proj
               python)
     assert 'loss_aux' in log and re.search(r'Epoch\(train\) +\[1\]\[1/1\]', log)
     assert f'{venv}' in log  # mim ran the tools the wheel installed
+    log = run([python, '-m', 'mim', 'test', 'mmdarts', 'retrain.py', '--checkpoint', 'work_dirs/retrain/epoch_1.pth',
+               '--work-dir', 'work_dirs/test'], project, python)
+    assert re.search(r'Epoch\(test\).*accuracy/top1: \d', log)
