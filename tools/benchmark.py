@@ -49,6 +49,9 @@ def parse_args(argv=None):
     parser.add_argument('--precision', action='store_true',
                         help='also report the second-order α gradient against float64 '
                         '(mmdarts.testing.precision_report)')
+    parser.add_argument('--count-ops', action='store_true',
+                        help='also count the ATen operator calls of one step of each variant (after the warm-up), '
+                        'the CPU-side proxy of GPU kernel launches')
     parser.add_argument('--json', help='write the figures to this file')
     parser.add_argument('--one', help=argparse.SUPPRESS)  # internal: measure one variant, print its JSON
     return parser.parse_args(argv)
@@ -151,6 +154,11 @@ def measure(args, variant: Dict) -> Dict:
     cuda = args.device == 'cuda'
     for _ in range(args.warmup):
         step()
+    counted = {}
+    if args.count_ops:
+        from mmdarts.testing import count_aten_calls
+        total, calls = count_aten_calls(step)
+        counted = dict(aten_calls=total, aten_top=dict(calls.most_common(12)))
     if cuda:
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
@@ -166,7 +174,7 @@ def measure(args, variant: Dict) -> Dict:
     median = statistics.median(times)
     result = dict(variant, seconds=median, times=times, images_per_second=args.batch / median, batch=args.batch,
                   device=args.device, threads=torch.get_num_threads(), memory_format=args.memory_format,
-                  amp=args.amp)
+                  amp=args.amp, **counted)
     if cuda:
         result.update(peak_memory_mb=torch.cuda.max_memory_allocated() / 2**20)
     else:
@@ -256,8 +264,9 @@ def main():
         for k, variant in enumerate(todo):
             rounds[k].append(run_one(variant))
             r = rounds[k][-1]
+            calls = f" {r['aten_calls']:7d} ATen calls" if 'aten_calls' in r else ''
             sys.stdout.write(f"[{round_index + 1}/{args.repeat}] {name(r):38s} {r['seconds']:8.3f} s/step "
-                             f"peak {r['peak_memory_mb']:8.0f} MB\n")
+                             f"peak {r['peak_memory_mb']:8.0f} MB{calls}\n")
             sys.stdout.flush()
     live = [None] * len(todo)
     if args.live_memory and args.device == 'cpu':
@@ -266,6 +275,7 @@ def main():
     sys.stdout.write('median over rounds:\n')
     for r in results:
         extra = f" live {r['live_peak_memory_mb']:6.0f} MB" if 'live_peak_memory_mb' in r else ''
+        extra += f" {r['aten_calls']:7d} ATen calls" if 'aten_calls' in r else ''
         sys.stdout.write(f"{name(r):38s} {r['seconds']:8.3f} s/step {r['images_per_second']:8.1f} img/s "
                          f"peak {r['peak_memory_mb']:8.0f} MB{extra}\n")
     paired = []

@@ -10,3 +10,6 @@ __all__ += ['write_digit_folders']
 from .precision_reference import alpha_gradient_and_term, precision_report  # noqa: E402
 
 __all__ += ['alpha_gradient_and_term', 'precision_report']
+from .op_count import AtenCallCounter, count_aten_calls  # noqa: E402
+
+__all__ += ['AtenCallCounter', 'count_aten_calls']
