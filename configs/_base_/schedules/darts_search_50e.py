@@ -3,7 +3,8 @@
 optim_wrapper = dict(
     constructor='DartsOptimWrapperConstructor',
     architecture=dict(
-        optimizer=dict(type='SGD', lr=0.025, momentum=0.9, weight_decay=3e-4),
+        # foreach: one call for all ~1,400 weight tensors instead of a loop (torch picks it on GPUs, not on CPUs)
+        optimizer=dict(type='SGD', lr=0.025, momentum=0.9, weight_decay=3e-4, foreach=True),
         clip_grad=dict(max_norm=5.0)),
     mutator=dict(optimizer=dict(type='Adam', lr=3e-4, betas=(0.5, 0.999), weight_decay=1e-3)),
 )

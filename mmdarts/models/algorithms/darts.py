@@ -1,5 +1,6 @@
 import copy
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from contextlib import contextmanager
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -17,6 +18,20 @@ from ..utils import all_finite, complete_head_channels, frozen_running_stats, fu
 from .second_order import pass_gradients, second_order_arch_gradients
 
 Batch = Dict[str, object]
+
+
+@contextmanager
+def weights_without_grad(weights: Sequence[torch.Tensor]) -> Iterator[None]:
+    """Inside, ``weights`` need no grad (their flags are restored on exit): a pass that differentiates only α
+    stores and recomputes nothing for them. Unlike detached copies, this costs no operator call per tensor."""
+    flags = [w.requires_grad for w in weights]
+    for w in weights:
+        w.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for w, flag in zip(weights, flags):
+            w.requires_grad_(flag)
 
 
 @MODELS.register_module()
@@ -162,9 +177,8 @@ class Darts(BaseModel):
         # differences lie below the rounding of TF32 and of half precision (see full_precision)
         with frozen_running_stats(self.architecture), full_precision():
             if not self.unroll:  # weights that need no grad: no op stores or recomputes for their gradients
-                names, weights = self._weights()
-                grads, log_vars = pass_gradients(self, arch_batch, {n: w.detach() for n, w in zip(names, weights)},
-                                                 alphas, 'L_val(w, α)', record)
+                with weights_without_grad(self._weights()[1]):
+                    grads, log_vars = pass_gradients(self, arch_batch, None, alphas, 'L_val(w, α)', record)
                 return self._regularized(list(grads), log_vars, record)
             if weight_optimizer is None:
                 raise ValueError('Darts(unroll=True).arch_gradients needs the weight optimizer (its lr, momentum '

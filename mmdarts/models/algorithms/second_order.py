@@ -53,7 +53,7 @@ def second_order_arch_gradients(model, train_batch: Dict, arch_batch: Dict, weig
     with twice_differentiable() if exact else nullcontext():
         grads_train, _ = pass_gradients(model, train_batch, None, weights, "virtual step's L_train(w, α)", record,
                                         detach_alpha=not exact, create_graph=exact)
-    virtual = virtual_step(weights, [g.detach() for g in grads_train], buffers, lr, momentums, decays)  # Eq. 6
+    virtual = virtual_step(weights, grads_train, buffers, lr, momentums, decays)  # Eq. 6 (no graph: no_grad)
     if not exact:
         del grads_train
     grads, log_vars = pass_gradients(model, arch_batch, dict(zip(names, virtual)), alphas + virtual,

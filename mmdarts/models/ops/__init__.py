@@ -12,6 +12,7 @@ from .recomputed_conv import (
     DepthwisePointwise,
     NormReluDepthwisePointwise,
     batch_norm_momentum,
+    batched_batch_norm_counters,
     depthwise_pointwise,
     memory_layout,
     norm_relu_depthwise_pointwise,
@@ -22,5 +23,5 @@ __all__ = [
     'DARTS_PRIMITIVES', 'build_candidate_op', 'check_primitives', 'ActConvBN', 'DilConv', 'FactorizedReduce',
     'SepConv', 'Zero', 'build_activation', 'DilatedConv2d', 'subsampled_geometry',
     'DepthwisePointwise', 'depthwise_pointwise', 'NormReluDepthwisePointwise', 'norm_relu_depthwise_pointwise',
-    'batch_norm_momentum', 'memory_layout', 'twice_differentiable'
+    'batch_norm_momentum', 'batched_batch_norm_counters', 'memory_layout', 'twice_differentiable'
 ]

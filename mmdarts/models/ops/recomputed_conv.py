@@ -12,7 +12,7 @@ weight's gradient in the weight's dtype.
 """
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Callable, Iterator, Optional, Sequence, Tuple
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -157,13 +157,36 @@ def autocast_like(function: Callable, cast: Sequence[torch.Tensor], *rest) -> to
         return function(*(t.to(dtype) for t in cast), *rest)
 
 
+_DEFERRED_COUNTERS: ContextVar[Optional[List[torch.Tensor]]] = ContextVar('mmdarts_bn_counters', default=None)
+
+
 def batch_norm_momentum(bn: nn.BatchNorm2d) -> float:
-    """The momentum of this forward, counting the batch as ``nn.BatchNorm2d.forward`` does."""
+    """The momentum of this forward, counting the batch as ``nn.BatchNorm2d.forward`` does (inside
+    :func:`batched_batch_norm_counters`, the count is added at its exit, with every other BN's, in one call)."""
     momentum = 0.0 if bn.momentum is None else bn.momentum
     if bn.training and bn.track_running_stats and bn.num_batches_tracked is not None:
-        bn.num_batches_tracked.add_(1)
-        momentum = 1.0 / float(bn.num_batches_tracked) if bn.momentum is None else bn.momentum
+        deferred = _DEFERRED_COUNTERS.get()
+        if deferred is not None and bn.momentum is not None:  # a fixed momentum does not read the count
+            deferred.append(bn.num_batches_tracked)
+        else:
+            bn.num_batches_tracked.add_(1)
+            momentum = 1.0 / float(bn.num_batches_tracked) if bn.momentum is None else bn.momentum
     return momentum
+
+
+@contextmanager
+def batched_batch_norm_counters() -> Iterator[None]:
+    """Inside, the ``num_batches_tracked`` increments of the BNs that go through :func:`batch_norm_momentum` are
+    collected and made at exit in one ``torch._foreach_add_`` call, not one call each (~900 in a supernet
+    forward). The counts end as they would have; only a momentum of None reads them, and it adds at once."""
+    token = _DEFERRED_COUNTERS.set([])
+    try:
+        yield
+    finally:
+        counters = _DEFERRED_COUNTERS.get()
+        _DEFERRED_COUNTERS.reset(token)
+        if counters:
+            torch._foreach_add_(counters, 1)
 
 
 def _geometry(x: torch.Tensor, depthwise: DilatedConv2d, pointwise: nn.Conv2d) -> Optional[Geometry]:

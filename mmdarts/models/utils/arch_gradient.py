@@ -5,11 +5,19 @@ Equations, with w the weights, α the architecture, ξ the weight learning rate:
   (7) ∇α L_val(w', α) − ξ ∇²α,w L_train(w, α) ∇w' L_val(w', α)
   (8) ∇²α,w L_train(w, α) v ≈ [∇α L_train(w⁺, α) − ∇α L_train(w⁻, α)] / (2ε),  w± = w ± ε v,  ε = 0.01 / ‖v‖
 """
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 
 Tensors = Sequence[torch.Tensor]
+
+
+def _groups(*keys: Sequence) -> Dict[tuple, List[int]]:
+    """Indices of the tensors that share each combination of ``keys`` (e.g. momentum and weight decay)."""
+    groups: Dict[tuple, List[int]] = {}
+    for i, key in enumerate(zip(*keys)):
+        groups.setdefault(key, []).append(i)
+    return groups
 
 
 @torch.no_grad()
@@ -18,14 +26,19 @@ def virtual_step(weights: Tensors, grads: Tensors, momentum_buffers: Sequence[Op
     """Eq. 6 with the weight optimizer's momentum and weight decay, as SGD would step (and the paper's code does):
     w' = w − ξ (μ·buf + ∇w L_train + λ·w). A missing momentum buffer (before the first step) counts as zero.
 
-    Returns new leaf tensors that require grad (∇w' L_val is needed); ``weights`` are left untouched.
+    Computed with ``torch._foreach_*`` ops, a few calls for all the tensors of a (μ, λ) group instead of several
+    per tensor (the supernet has ~1,400 weight tensors; each call is a kernel launch on a GPU). Returns new leaf
+    tensors that require grad (∇w' L_val is needed); ``weights`` are left untouched.
     """
-    out = []
-    for w, g, buf, mu, wd in zip(weights, grads, momentum_buffers, momentums, weight_decays):
-        d = g.add(w, alpha=wd) if wd else g.clone()
-        if buf is not None and mu:
-            d.add_(buf, alpha=mu)
-        out.append(torch.add(w, d, alpha=-lr).requires_grad_(True))
+    out: List[Optional[torch.Tensor]] = [None] * len(weights)
+    for (mu, wd, has_buffer), index in _groups(momentums, weight_decays,
+                                               [b is not None for b in momentum_buffers]).items():
+        w, g = [weights[i] for i in index], [grads[i] for i in index]
+        d = torch._foreach_add(g, w, alpha=wd) if wd else list(g)
+        if has_buffer and mu:
+            d = torch._foreach_add(d, [momentum_buffers[i] for i in index], alpha=mu)
+        for i, t in zip(index, torch._foreach_add(w, d, alpha=-lr)):
+            out[i] = t.requires_grad_(True)
     return out
 
 
@@ -35,16 +48,17 @@ def finite_difference_epsilon(vector: Tensors, scale: float = 0.01) -> torch.Ten
     A zero v gives a huge but finite ε: then w± = w and the product of Eq. 8 is exactly 0, not NaN.
     """
     dtype = torch.promote_types(vector[0].dtype, torch.float32)  # half types are summed in float32
-    norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(v.detach(), dtype=dtype) for v in vector]))
+    norms = torch._foreach_norm([v.detach() for v in vector] if vector[0].requires_grad else list(vector),
+                                2, dtype=dtype)
+    norm = torch.linalg.vector_norm(torch.stack(norms))
     return scale / norm.clamp_min(torch.finfo(torch.float32).tiny)
 
 
 @torch.no_grad()
 def perturb(weights: Tensors, vector: Tensors, epsilon: torch.Tensor) -> Tuple[List[torch.Tensor], List[torch.Tensor]]:
-    """w⁺ = w + ε v and w⁻ = w − ε v (Eq. 8), as new tensors that need no grad."""
-    plus = [w + epsilon.to(w.dtype) * v for w, v in zip(weights, vector)]
-    minus = [w - epsilon.to(w.dtype) * v for w, v in zip(weights, vector)]
-    return plus, minus
+    """w⁺ = w + ε v and w⁻ = w − ε v (Eq. 8), as new tensors that need no grad (``torch._foreach_*`` ops)."""
+    step = torch._foreach_mul(list(vector), epsilon.to(weights[0].dtype))
+    return torch._foreach_add(list(weights), step), torch._foreach_sub(list(weights), step)
 
 
 def finite_difference_hvp(grads_plus: Tensors, grads_minus: Tensors, epsilon: torch.Tensor) -> List[torch.Tensor]:

@@ -71,12 +71,28 @@ def run_parts(module: nn.Module, x: torch.Tensor, skip_first: bool, skip_last: b
     return x if skip_first or skip_last else module(x)
 
 
+def channel_scale(scale: torch.Tensor, channels: int) -> torch.Tensor:
+    """A mixing weight as a contiguous vector of one value per channel, BN's affine scale: ``scale`` itself when
+    it is one already (:class:`~mmdarts.models.utils.SearchCell` makes all of a cell's at once, in three calls
+    instead of two per candidate), else the 0-dim weight expanded."""
+    if scale.dim() == 1:
+        return scale
+    # A contiguous vector: torch 2.13's CPU batch-norm backward on channels-last inputs reads an expanded
+    # (stride-0) weight out of bounds and returns garbage input gradients (tests/.../test_fused_mixing.py).
+    return scale.expand(channels).contiguous()
+
+
+def scaled(scale: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``scale * x`` for a 0-dim weight or a per-channel vector of equal values (:func:`channel_scale`)."""
+    return (scale.view(-1, 1, 1) if scale.dim() == 1 else scale) * x
+
+
 def recomputed_pool_batch_norm(pool: nn.Module, bn: nn.BatchNorm2d, x: torch.Tensor, scale: torch.Tensor
                                ) -> torch.Tensor:
     """``scale * bn(pool(x))`` for a training-mode, affine-free ``bn``, storing only x for the backward."""
     momentum = batch_norm_momentum(bn)
     tracked = bn.track_running_stats
-    weight = scale.expand(x.shape[1]).contiguous()  # contiguous: see scaled_batch_norm
+    weight = channel_scale(scale, x.shape[1])
     return RecomputedPoolBatchNorm.apply(x, weight, pool, bn.running_mean if tracked else None,
                                          bn.running_var if tracked else None, momentum, bn.eps)
 
@@ -87,9 +103,7 @@ def scaled_batch_norm(bn: nn.BatchNorm2d, x: torch.Tensor, scale: torch.Tensor) 
     momentum = batch_norm_momentum(bn)
     use_batch_stats = bn.training or (bn.running_mean is None and bn.running_var is None)
     use_running = not bn.training or bn.track_running_stats
-    # A contiguous scale vector: torch 2.13's CPU batch-norm backward on channels-last inputs reads an expanded
-    # (stride-0) weight out of bounds and returns garbage input gradients (tests/.../test_fused_mixing.py).
-    weight = scale.expand(x.shape[1]).contiguous()
+    weight = channel_scale(scale, x.shape[1])
     return F.batch_norm(x, bn.running_mean if use_running else None, bn.running_var if use_running else None,
                         weight, None, use_batch_stats, momentum, bn.eps)
 
@@ -142,7 +156,8 @@ def recomputable_prefix(op: nn.Module) -> Optional[nn.Module]:
 
 def fused_candidate(op: nn.Module, x: torch.Tensor, weight: torch.Tensor, activated: Optional[torch.Tensor]
                     ) -> torch.Tensor:
-    """``weight * op(x)``, given ``activated`` = op's leading activation of x when it is shared (else None)."""
+    """``weight * op(x)``, given ``activated`` = op's leading activation of x when it is shared (else None);
+    ``weight`` is 0-dim or a per-channel vector of equal values (:func:`channel_scale`)."""
     skip_first = activated is not None
     h = activated if skip_first else x
     bn = foldable_batch_norm(op)
@@ -152,7 +167,7 @@ def fused_candidate(op: nn.Module, x: torch.Tensor, weight: torch.Tensor, activa
         return recomputed_pool_batch_norm(prefix, bn, h, weight)
     if bn is not None:
         return scaled_batch_norm(bn, run_parts(op, h, skip_first, True), weight)
-    return weight * (run_parts(op, h, True, False) if skip_first else op(h))
+    return scaled(weight, run_parts(op, h, True, False) if skip_first else op(h))
 
 
 class DenseGradient(torch.autograd.Function):

@@ -42,8 +42,10 @@ class MixedOp(nn.Module):
 
     def forward(self, x: torch.Tensor, weights: torch.Tensor,
                 activations: Optional[Dict[str, torch.Tensor]] = None) -> torch.Tensor:
-        """``weights``: one per op. ``activations``: leading activations of ``x`` already computed, by key; the
-        ones this edge computes are added, so edges reading the same state share them."""
+        """``weights``: one per op, shape ``(num_ops,)``, or each as a vector of its value per channel, shape
+        ``(num_ops, channels)`` (:func:`op_weight_vectors`; the literal sum of ``reference`` takes the first form).
+        ``activations``: leading activations of ``x`` already computed, by key; the ones this edge computes are
+        added, so edges reading the same state share them."""
         if self.partial > 1:
             return partial_channel_mix(self, x, weights, activations)
         return self.mix(x, weights, activations)
@@ -52,10 +54,12 @@ class MixedOp(nn.Module):
             activations: Optional[Dict[str, torch.Tensor]] = None) -> torch.Tensor:
         """Σ_o w_o · o(x) over the candidates."""
         if self.reference:
+            weights = weights[:, 0] if weights.dim() == 2 else weights
             return sum(w * op(x) for w, op in zip(weights, self.ops))
         if not self._computed:
             return self.ops[0](x)
         cache = {} if activations is None else activations
+        weights = weights.unbind(0)  # one call for all ops, not one indexing call per op
         out = None
         for k in self._computed:
             key, act = self._activations[k]
@@ -95,6 +99,7 @@ class SearchCell(nn.Module):
             self.preprocess0 = ActConvBN(prev_prev_channels, channels, 1, 1, 0, affine=False, act_cfg=act_cfg)
         self.preprocess1 = ActConvBN(prev_channels, channels, 1, 1, 0, affine=False, act_cfg=act_cfg)
         self.edges = cell_edges(num_nodes)
+        self.op_channels = channels // partial
         self.mixed_ops = nn.ModuleList(
             MixedOp(channels, 2 if reduction and j < 2 else 1, primitives, act_cfg, partial=partial)
             for _, j in self.edges)
@@ -105,11 +110,12 @@ class SearchCell(nn.Module):
         ``edge_weights``: optional ``(num_edges,)`` factors of each edge's output (PC-DARTS's edge normalisation)."""
         states: List[torch.Tensor] = [self.preprocess0(s0), self.preprocess1(s1)]
         activations: List[Dict[str, torch.Tensor]] = [{}, {}]  # shared leading activations of each state
+        rows = op_weight_vectors(weights, self.op_channels).unbind(0)
         k = 0
         for node in range(self.num_nodes):
             total = None
             for j in range(len(states)):
-                y = self.mixed_ops[k](states[j], weights[k], activations[j])
+                y = self.mixed_ops[k](states[j], rows[k], activations[j])
                 if edge_weights is not None:
                     y = edge_weights[k] * y
                 total = y if total is None else total + y
@@ -117,6 +123,14 @@ class SearchCell(nn.Module):
             states.append(total)
             activations.append({})
         return torch.cat(states[2:], dim=1)
+
+
+def op_weight_vectors(weights: torch.Tensor, channels: int) -> torch.Tensor:
+    """The op weights of a cell, ``(num_edges, num_ops)``, each repeated over ``channels``: a contiguous
+    ``(num_edges, num_ops, channels)`` tensor whose vectors are the affine scales of the BNs the weights are folded
+    into (:func:`~mmdarts.models.utils.fused_mixing.channel_scale`). Three operator calls for the whole cell, where
+    indexing and expanding each weight took three per candidate (each a kernel launch on a GPU)."""
+    return weights.unsqueeze(-1).expand(*weights.shape, channels).contiguous()
 
 
 def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:

@@ -135,15 +135,17 @@ def test_second_order_matches_exact_hypergradient_on_smooth_supernet():
     assert (first - exact).norm() / exact.norm() > 20 * (second - exact).norm() / exact.norm()
 
 
-def test_arch_gradients_leave_weights_buffers_and_grads_untouched(float64_setup):
+@pytest.mark.parametrize('unroll', [True, False], ids=['second_order', 'first_order'])
+def test_arch_gradients_leave_weights_buffers_and_grads_untouched(float64_setup, unroll):
     model, train, val = float64_setup
-    model.unroll = True
+    model.unroll = unroll
     optimizer = sgd(model)
     fill_momentum(model, optimizer)
     before = state_snapshot(model)
     model.arch_gradients(train, val, optimizer)
     assert_same_state(before, model)  # weights, α and every BN running statistic, bit for bit
     assert all(p.grad is None for p in model.parameters())
+    assert all(p.requires_grad for p in model.parameters())  # the first-order pass's switch is undone
 
 
 def test_zero_validation_gradient_gives_no_nan(float64_setup):

@@ -74,3 +74,32 @@ def test_sync_batchnorm_of_a_converted_supernet_is_frozen_too():
     with frozen_running_stats(model):
         assert not any(m.track_running_stats for m in bns)
     assert all(m.track_running_stats for m in bns)
+
+
+def test_eq6_and_eq8_make_a_fixed_number_of_calls_for_any_number_of_tensors():
+    """One call per group of tensors (torch._foreach_*), not one or more per tensor: the supernet has ~1,400 weight
+    tensors, and each call is a kernel launch on a GPU."""
+    from mmdarts.testing import count_aten_calls
+
+    def calls(n):
+        w = [torch.randn(3, 2) for _ in range(n)]
+        g = [torch.randn(3, 2) for _ in range(n)]
+        buf = [torch.randn(3, 2) for _ in range(n)]
+        total, _ = count_aten_calls(lambda: virtual_step(w, g, buf, 0.1, [0.9] * n, [3e-4] * n))
+        eps = finite_difference_epsilon(g)
+        more, _ = count_aten_calls(lambda: (finite_difference_epsilon(g), perturb(w, g, eps)))
+        return total + more
+
+    assert calls(10) == calls(100) <= 16
+
+
+def test_foreach_virtual_step_equals_the_per_tensor_formula():
+    torch.manual_seed(0)
+    w = [torch.randn(4, 3, dtype=torch.float64) for _ in range(5)]
+    g = [torch.randn(4, 3, dtype=torch.float64) for _ in range(5)]
+    buf = [torch.randn(4, 3, dtype=torch.float64), None, torch.randn(4, 3, dtype=torch.float64), None, None]
+    mus, wds = [0.9, 0.9, 0.5, 0., 0.9], [3e-4, 0., 3e-4, 1e-3, 0.]
+    out = virtual_step(w, g, buf, 0.025, mus, wds)
+    for wi, gi, bi, mu, wd, o in zip(w, g, buf, mus, wds, out):
+        d = gi + wd * wi + (mu * bi if bi is not None else 0)
+        assert torch.equal(o.detach(), wi - 0.025 * d) or torch.allclose(o.detach(), wi - 0.025 * d, 0, 1e-15)

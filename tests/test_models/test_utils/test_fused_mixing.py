@@ -114,3 +114,15 @@ def test_batch_norms_of_a_search_pass_get_dense_gradients(layout):
     with Record():
         torch.autograd.grad(loss, list(model.parameters()))
     assert len(grad_layouts) > 20 and all(grad_layouts)
+
+
+def test_op_weights_reach_the_candidates_in_a_few_calls_per_cell():
+    """A cell turns its (edges, ops) weights into per-channel BN scales at once and hands each edge a row: no
+    indexing call per candidate, and the BN counters are added in one call per forward."""
+    from mmdarts.testing import count_aten_calls
+    model = tiny_darts(channels=4, layers=3, nodes=3)
+    b = batch()
+    _, calls = count_aten_calls(lambda: model.loss_and_log(b))
+    assert calls['select'] == 0 and calls['_foreach_add_'] == 1
+    tracked = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d) and m.track_running_stats]
+    assert calls['add_'] < len(tracked) / 4  # only the BNs of the stem and the cells' preprocessing add their own
