@@ -91,3 +91,11 @@ def test_demo_datasets_build():
     assert len(train) + len(arch) == 1438 and len(val) == 359
     sample = train[0]
     assert sample['inputs'].shape == (1, 8, 8)
+
+
+def test_model_index_lists_every_config():
+    """mim and mmengine's `mmdarts::` lookup read model-index.yml (shipped in mmdarts/.mim)."""
+    from mmengine.fileio import load
+    index = load(osp.join(REPO, 'model-index.yml'))
+    listed = {m['Config'] for path in index['Import'] for m in load(osp.join(REPO, path))['Models']}
+    assert listed == {osp.relpath(p, REPO) for p in CONFIGS}
