@@ -61,7 +61,7 @@ def test_the_end_of_search_summary(tmp_path, moved):
     hook.after_train(runner)
     summary = runner.logger.info.call_args_list[-1].args[0]
     assert f'Genotype: {tmp_path / "genotype.json"} (epoch 5;' in summary
-    assert "the α half in the search configs): {'accuracy/top1': 71.5}" in summary
+    assert "the α half in the CIFAR search configs): {'accuracy/top1': 71.5}" in summary
     assert runner.logger.warning.called is not moved
     if not moved:
         assert 'α is still nearly uniform after 5 epochs' in runner.logger.warning.call_args.args[0]

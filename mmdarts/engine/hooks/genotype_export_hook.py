@@ -73,7 +73,7 @@ class GenotypeExportHook(Hook):
             lines.append(f'Pictures: {osp.join(out_dir, f"genotype_epoch_{epoch}_{{normal,reduce}}.png")}, '
                          f'alpha_epoch_{epoch}_{{normal,reduce}}.png, alpha_evolution_{{normal,reduce}}.png')
         top1 = {k: v for k, v in (self._last_metrics or {}).items() if 'top1' in k}
-        lines.append(f'Supernet on the val loader (the α half in the search configs): {top1}' if top1 else
+        lines.append(f'Supernet on the val loader (the α half in the CIFAR search configs): {top1}' if top1 else
                      'Supernet accuracy: no validation ran (val_dataloader / --no-validate)')
         runner.logger.info('\n'.join(lines))
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
