@@ -7,7 +7,7 @@ from mmengine.config import Config, DictAction
 
 import mmdarts  # noqa: F401  (stack fixes and registries, before mmengine builds anything)
 from mmdarts.utils import run_runner
-from mmdarts.utils.config_checks import check_config, merge_options
+from mmdarts.utils.config_checks import check_config_or_exit, merge_options
 
 
 def parse_args():
@@ -33,10 +33,7 @@ def main():
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     merge_options(cfg, args.cfg_options)  # a test loader defined as the val loader follows its overrides
-    try:
-        check_config(cfg, loaders=('test_dataloader', ))  # bad input stops here, naming the field
-    except (ValueError, FileNotFoundError) as error:
-        raise SystemExit(f'{type(error).__name__}: {error}') from None
+    check_config_or_exit(cfg, loaders=('test_dataloader', ))  # bad input stops here, naming the field
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:

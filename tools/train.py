@@ -9,7 +9,7 @@ from mmengine.logging import MMLogger
 
 import mmdarts  # noqa: F401  (stack fixes and registries, before mmengine builds anything)
 from mmdarts.utils import choose_resume_checkpoint, run_runner
-from mmdarts.utils.config_checks import check_config, merge_options
+from mmdarts.utils.config_checks import check_config_or_exit, merge_options
 
 
 def parse_args():
@@ -70,10 +70,7 @@ def merge_args(cfg: Config, args) -> Config:
 def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
-    try:
-        check_config(cfg)  # bad input stops here, before anything trains
-    except (ValueError, FileNotFoundError) as error:
-        raise SystemExit(f'{type(error).__name__}: {error}') from None
+    check_config_or_exit(cfg)  # bad input stops here, before anything trains
     if args.resume == 'auto':
         # The newest complete checkpoint: a run killed while writing one resumes from the one before.
         cfg.load_from, skipped = choose_resume_checkpoint(cfg.work_dir)

@@ -85,8 +85,8 @@ class SubsetDataset(Dataset):
         self.source = (dataset_name(self.dataset), length,
                        None if all_labels is None else hash(all_labels.tobytes()))
         if self.labels is not None:
-            counts = list(self.class_counts().values())
-            shown = self.class_counts() if len(counts) <= 20 else f'{min(counts)} to {max(counts)}'
+            counts = self.class_counts()
+            shown = counts if len(counts) <= 20 else f'{min(counts.values())} to {max(counts.values())}'
             print_log(f'{where}: {len(self)} samples, {mode}, per class {shown}', logger='current')
 
     @staticmethod

@@ -57,7 +57,7 @@ def check_search_config(cfg) -> None:
         raise ValueError('a DARTS search needs the batches of the α step: set a top-level `arch_dataloader`')
 
 
-def inline_genotype_file(model: dict, where: str = 'model') -> None:
+def inline_genotype_file(model: dict) -> None:
     """A ``DartsNet`` genotype given as a file is read into the config (its path kept in ``meta['file']``): the
     config the run saves in its work dir, and each checkpoint's copy of it, then hold the architecture itself
     and do not depend on the search's work dir staying where it was."""
@@ -93,8 +93,8 @@ def merge_options(cfg, options: Optional[Dict[str, Any]]) -> None:
                                                ('val_evaluator', 'test_evaluator'))
                  if cfg.get(val) is not None and cfg.get(test) == cfg.get(val)]
     cfg.merge_from_dict(options)
+    touched = {key.split('.')[0] for key in options}
     for val, test in following:
-        touched = {key.split('.')[0] for key in options}
         if val in touched and test not in touched:
             cfg[test] = copy.deepcopy(cfg[val])
 
@@ -105,3 +105,12 @@ def check_config(cfg, loaders: Sequence[str] = LOADERS) -> None:
     check_search_config(cfg)
     check_data_roots(cfg, loaders)
     complete_model_config(cfg)
+
+
+def check_config_or_exit(cfg, loaders: Sequence[str] = LOADERS) -> None:
+    """:func:`check_config` for the tools: bad input ends the program with the message that names the field,
+    not a traceback."""
+    try:
+        check_config(cfg, loaders)
+    except (ValueError, FileNotFoundError) as error:
+        raise SystemExit(f'{type(error).__name__}: {error}') from None

@@ -22,9 +22,8 @@ def _loaders(runner) -> Iterator[Tuple[str, Dataset]]:
 
 
 def model_num_classes(model) -> Tuple[Optional[int], str]:
-    """The classes the model predicts (its head's ``num_classes``) and the config field that sets them."""
-    if is_model_wrapper(model):
-        model = model.module
+    """The classes the (unwrapped) model predicts (its head's ``num_classes``) and the config field that sets
+    them."""
     classifier, field = model, 'model'
     if hasattr(model, 'architecture'):  # mmdarts.Darts
         classifier, field = model.architecture, 'model.architecture'
@@ -44,10 +43,10 @@ class DatasetCheckHook(Hook):
     priority = 'VERY_HIGH'
 
     def before_run(self, runner) -> None:
-        num_classes, field = model_num_classes(runner.model)
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        num_classes, field = model_num_classes(model)
         if num_classes is None:
             return
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         preprocessed = getattr(getattr(model, 'data_preprocessor', None), 'num_classes', None)
         if preprocessed is not None and preprocessed != num_classes:
             raise ValueError(f'data_preprocessor.num_classes={preprocessed} but {field}={num_classes}; '

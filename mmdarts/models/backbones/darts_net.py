@@ -13,6 +13,11 @@ from ..utils.network_checks import cell_channels, check_ints, check_out_indices,
 STEMS = ('cifar', 'imagenet')
 
 
+def auxiliary_index(num_layers: int) -> int:
+    """The cell whose output feeds the auxiliary tower: at 2/3 of the depth (Liu et al., 2019, Sec. 3.2)."""
+    return 2 * num_layers // 3
+
+
 @MODELS.register_module()
 class DartsNet(BaseModule):
     """A searched DARTS architecture trained from scratch (Liu et al., 2019, Sec. 3.2): ``num_layers`` cells of a
@@ -69,7 +74,7 @@ class DartsNet(BaseModule):
         self.drop_path_prob = drop_path_prob
         self.drop_path_factor = 1.  # set by DropPathScheduleHook
         self.auxiliary = auxiliary
-        self.aux_index = 2 * num_layers // 3
+        self.aux_index = auxiliary_index(num_layers)
         self.out_indices = check_out_indices(out_indices, num_layers, 'DartsNet')
         self.reduction_layers = reduction_layers(num_layers)
 
@@ -110,7 +115,7 @@ class DartsNet(BaseModule):
         out = [c * len(getattr(genotype, f"{'reduce' if r else 'normal'}_concat"))
                for c, r in cell_channels(args['base_channels'], args['num_layers'])]
         picked = sorted(check_out_indices(args['out_indices'], args['num_layers'], 'DartsNet'))
-        return [out[i] for i in picked], (out[2 * args['num_layers'] // 3] if args['auxiliary'] else None)
+        return [out[i] for i in picked], (out[auxiliary_index(args['num_layers'])] if args['auxiliary'] else None)
 
     @property
     def current_drop_path_prob(self) -> float:

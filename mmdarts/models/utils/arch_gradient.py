@@ -42,14 +42,14 @@ def virtual_step(weights: Tensors, grads: Tensors, momentum_buffers: Sequence[Op
     return out
 
 
+@torch.no_grad()
 def finite_difference_epsilon(vector: Tensors, scale: float = 0.01) -> torch.Tensor:
     """ε = scale / ‖v‖₂ over all tensors of v (footnote to Eq. 8), as a 0-dim tensor and without a host sync.
 
     A zero v gives a huge but finite ε: then w± = w and the product of Eq. 8 is exactly 0, not NaN.
     """
     dtype = torch.promote_types(vector[0].dtype, torch.float32)  # half types are summed in float32
-    norms = torch._foreach_norm([v.detach() for v in vector] if vector[0].requires_grad else list(vector),
-                                2, dtype=dtype)
+    norms = torch._foreach_norm(list(vector), 2, dtype=dtype)
     norm = torch.linalg.vector_norm(torch.stack(norms))
     return scale / norm.clamp_min(torch.finfo(torch.float32).tiny)
 
