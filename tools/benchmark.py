@@ -52,6 +52,10 @@ def parse_args(argv=None):
     parser.add_argument('--count-ops', action='store_true',
                         help='also count the ATen operator calls of one step of each variant (after the warm-up), '
                         'the CPU-side proxy of GPU kernel launches')
+    parser.add_argument('--cuda-graphs', choices=['on', 'off', 'both'], default='both',
+                        help="on CUDA: time the passes replayed as CUDA graphs (Darts' default), eagerly, or both")
+    parser.add_argument('--graph-backend', choices=['cuda', 'replay'], default='cuda',
+                        help="'replay': the graph variants on any device with mmdarts.testing.OpReplayPass (tests)")
     parser.add_argument('--json', help='write the figures to this file')
     parser.add_argument('--one', help=argparse.SUPPRESS)  # internal: measure one variant, print its JSON
     return parser.parse_args(argv)
@@ -60,10 +64,14 @@ def parse_args(argv=None):
 def variants(args) -> List[Dict]:
     orders = ['1', '2'] if args.order == 'both' else [args.order]
     hvps = ['finite_difference', 'exact'] if args.hvp == 'both' else [args.hvp]
-    out = [dict(impl='plain', order=None, hvp=None), dict(impl='alpha_pass', order=None, hvp=None)]
+    graphs = [False]
+    if args.device == 'cuda' or args.graph_backend == 'replay':
+        graphs = dict(on=[True], off=[False], both=[True, False])[args.cuda_graphs]
+    out = [dict(impl='plain', order=None, hvp=None, graphs=g) for g in ([False] if args.amp else graphs)]
+    out += [dict(impl='alpha_pass', order=None, hvp=None, graphs=g) for g in graphs]
     for order in orders:
         for hvp in (hvps if order == '2' else [None]):
-            out.append(dict(impl='mmdarts', order=order, hvp=hvp))
+            out += [dict(impl='mmdarts', order=order, hvp=hvp, graphs=g) for g in graphs]
         if args.baseline:
             out.append(dict(impl='straightforward', order=order, hvp=None))
     return out
@@ -100,7 +108,8 @@ def measure(args, variant: Dict) -> Dict:
     with DefaultScope.overwrite_default_scope('mmdarts'):
         model_cfg = cfg.model.to_dict()
         model_cfg.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
-        model_cfg.update(unroll=variant['order'] == '2', memory_format=args.memory_format)
+        model_cfg.update(unroll=variant['order'] == '2', memory_format=args.memory_format,
+                         cuda_graphs=bool(variant.get('graphs')))
         if variant['hvp']:
             model_cfg['hvp'] = variant['hvp']
         model = MODELS.build(model_cfg).to(args.device).train()
@@ -108,6 +117,8 @@ def measure(args, variant: Dict) -> Dict:
         if args.amp:
             optim_cfg['architecture'].update(type='AmpOptimWrapper', loss_scale='dynamic', dtype=args.amp)
         wrappers = build_optim_wrapper(model, optim_cfg)
+    if variant.get('graphs'):
+        model.pass_capturer = new_capturer(args)
     num_classes = cfg.model.architecture.head.num_classes
     channels = cfg.model.architecture.backbone.get('in_channels', 3)
     g = torch.Generator().manual_seed(0)
@@ -141,6 +152,9 @@ def measure(args, variant: Dict) -> Dict:
                 loss, _ = model.loss_and_log(prepared)
             loss.backward()
             model.zero_grad(set_to_none=True)
+
+        if variant.get('graphs'):
+            step = graphed_pass(new_capturer(args), model, prepared, variant['impl'], detached, alphas, weights)
     elif variant['impl'] == 'mmdarts':
         def step():
             model.train_step(data, wrappers)
@@ -152,16 +166,24 @@ def measure(args, variant: Dict) -> Dict:
             baseline.step(train, arch)
 
     cuda = args.device == 'cuda'
+    capturer = getattr(step, 'capturer', None) or getattr(model, 'pass_capturer', None)
     for _ in range(args.warmup):
         step()
+        capturer = capturer or getattr(model, 'pass_capturer', None)
+    for _ in range(12):  # with CUDA graphs: untimed steps until every pass is captured (a new signature warms up)
+        if not variant.get('graphs') or (capturer is not None and capturer.all_captured()):
+            break
+        step()
+        capturer = capturer or getattr(model, 'pass_capturer', None)
     counted = {}
-    if args.count_ops:
+    if args.count_ops and not variant.get('graphs'):  # a replay is one call; the count measures eager structure
         from mmdarts.testing import count_aten_calls
         total, calls = count_aten_calls(step)
         counted = dict(aten_calls=total, aten_top=dict(calls.most_common(12)))
     if cuda:
         torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
+        if not variant.get('graphs'):  # a graph's memory is allocated at capture: its peak includes the warm-up
+            torch.cuda.reset_peak_memory_stats()
     base = _rss_mb('VmRSS')
     _reset_peak_rss()
     times = []
@@ -176,10 +198,36 @@ def measure(args, variant: Dict) -> Dict:
                   device=args.device, threads=torch.get_num_threads(), memory_format=args.memory_format,
                   amp=args.amp, **counted)
     if cuda:
-        result.update(peak_memory_mb=torch.cuda.max_memory_allocated() / 2**20)
+        result.update(peak_memory_mb=torch.cuda.max_memory_allocated() / 2**20,
+                      reserved_memory_mb=torch.cuda.max_memory_reserved() / 2**20)
     else:
         result.update(peak_memory_mb=_rss_mb('VmHWM'), base_memory_mb=base)
     return result
+
+
+def new_capturer(args):
+    from mmdarts.models.utils.captured_passes import PassCapturer
+    from mmdarts.testing import OpReplayPass
+    return PassCapturer(backend=OpReplayPass if args.graph_backend == 'replay' else None, on_error='raise')
+
+
+def graphed_pass(capturer, model, prepared: Dict, impl: str, detached: Dict, alphas: List, weights: List):
+    """The plain (∇ all weights) or α-only (∇α) pass, replayed as a CUDA graph as ``Darts`` replays its passes."""
+    import torch
+
+    from mmdarts.models.utils.captured_passes import batch_labels, relabeled
+
+    labels = batch_labels(prepared)[1]
+
+    def one_pass(inputs, labels):
+        loss, _ = model.loss_and_log(relabeled(prepared, inputs, labels), detached if impl == 'alpha_pass' else None)
+        return torch.autograd.grad(loss, alphas if impl == 'alpha_pass' else weights)
+
+    def step():
+        capturer.run(impl, None, one_pass, [prepared['inputs'], labels])
+
+    step.capturer = capturer
+    return step
 
 
 def measure_paired(args, variant: Dict, model, wrappers, cfg, data: Dict) -> Dict:
@@ -220,21 +268,24 @@ def device_name(device: str) -> str:
 
 
 def name(result: Dict) -> str:
+    graphs = ', CUDA graphs' if result.get('graphs') else ''
     if result['impl'] == 'plain':
-        return 'plain forward+backward'
+        return 'plain forward+backward' + graphs
     if result['impl'] == 'alpha_pass':
-        return 'alpha-only forward+backward'
+        return 'alpha-only forward+backward' + graphs
     hvp = '' if not result.get('hvp') or result['hvp'] == 'finite_difference' else f", {result['hvp']} hvp"
-    return f"{result['impl']} order {result['order']}{hvp}"
+    return f"{result['impl']} order {result['order']}{hvp}{graphs}"
 
 
 def run_one(variant: Dict, env: Optional[Dict] = None) -> Dict:
-    """Measures ``variant`` in a fresh process (with ``env`` added to its environment)."""
+    """Measures ``variant`` in a fresh process (with ``env`` added to its environment); a variant that fails
+    comes back as ``dict(variant, error=...)`` so the others are still measured."""
     argv = [sys.executable, os.path.abspath(__file__)] + sys.argv[1:] + ['--one', json.dumps(variant)]
     proc = subprocess.run(argv, capture_output=True, text=True, env=dict(os.environ, **(env or {})))
     lines = [line for line in proc.stdout.splitlines() if line.startswith('RESULT ')]
     if proc.returncode != 0 or not lines:
-        sys.exit(f'benchmark of {variant} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}')
+        sys.stderr.write(f'benchmark of {variant} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}\n')
+        return dict(variant, error=proc.stderr[-4000:])
     return json.loads(lines[-1][len('RESULT '):])
 
 
@@ -260,10 +311,14 @@ def main():
         sys.exit("--amp: mmengine's AmpOptimWrapper trains on GPUs only; use --device cuda")
     todo = variants(args)
     rounds: List[List[Dict]] = [[] for _ in todo]
+    failed: List[Dict] = []
     for round_index in range(args.repeat):
         for k, variant in enumerate(todo):
-            rounds[k].append(run_one(variant))
-            r = rounds[k][-1]
+            r = run_one(variant)
+            if 'error' in r:
+                failed.append(r)
+                continue
+            rounds[k].append(r)
             calls = f" {r['aten_calls']:7d} ATen calls" if 'aten_calls' in r else ''
             sys.stdout.write(f"[{round_index + 1}/{args.repeat}] {name(r):38s} {r['seconds']:8.3f} s/step "
                              f"peak {r['peak_memory_mb']:8.0f} MB{calls}\n")
@@ -281,17 +336,25 @@ def main():
     paired = []
     for order in (['1', '2'] if args.order == 'both' else [args.order]) if args.paired else []:
         paired.append(run_one(dict(impl='paired', order=order, hvp=None)))
+        if 'error' in paired[-1]:
+            failed.append(paired.pop())
+            continue
         sys.stdout.write(f"paired, order {order}: mmdarts / straightforward = {paired[-1]['ratio']:.3f} (median of "
                          f"{len(paired[-1]['ratios'])} step pairs: "
                          f"{', '.join(f'{r:.3f}' for r in paired[-1]['ratios'])})\n")
     precision = run_one(dict(impl='precision', order='2', hvp=None)) if args.precision else None
+    if precision is not None and 'error' in precision:
+        failed.append(precision)
+        precision = None
     if precision is not None:
         sys.stdout.write('second-order α gradient against float64 (relative 2-norm errors): '
                          + ', '.join(f'{k} {v:.4f}' for k, v in precision['report'].items()) + '\n')
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(dict(config=args.config, argv=sys.argv[1:], results=results, paired=paired,
-                           precision=precision, device_name=device_name(args.device)), f, indent=2)
+                           precision=precision, failed=failed, device_name=device_name(args.device)), f, indent=2)
+    if failed:
+        sys.exit(f'{len(failed)} measurement(s) failed: ' + ', '.join(name(f) for f in failed))
 
 
 if __name__ == '__main__':

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Every GPU check of mmdarts in one run, for a session lent a GPU machine (../shared/device/README.md):
 #   device run:  bash .device/gpu_env.sh bash tools/gpu_checks.sh      (carry [".device"])
-# Tried on CPU first:  DEVICE=cpu BATCH=2 STEPS=1 WARMUP=0 AMP_DTYPE= PY=.venv/bin/python bash tools/gpu_checks.sh
+# Tried on CPU first:
+#   DEVICE=cpu BATCH=2 STEPS=1 WARMUP=0 AMP_DTYPE= GRAPH_BACKEND=replay PY=.venv/bin/python bash tools/gpu_checks.sh
+# PARTS picks the parts (default all): graph_tests (the captured passes against eager), test_gpu (make test-gpu:
+# every test marked cuda), bench (fp32, CUDA graphs on and off, the straightforward baseline, precision), bench_amp.
 # Each part has its own time limit; logs and JSON figures go to $OUT (the device tool brings them back), and
 # status.txt lists each part's exit code. Figures go to docs/benchmarks.md by hand, with the device named.
 set -uo pipefail
@@ -12,24 +15,34 @@ BATCH=${BATCH:-64}
 STEPS=${STEPS:-5}
 WARMUP=${WARMUP:-2}
 AMP_DTYPE=${AMP_DTYPE-float16}
+GRAPH_BACKEND=${GRAPH_BACKEND:-cuda}
+PARTS=${PARTS:-graph_tests bench test_gpu bench_amp}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 
 part() {  # part NAME SECONDS COMMAND...
   local name=$1 limit=$2
   shift 2
+  case " $PARTS " in *" $name "*) ;; *) return 0 ;; esac
   echo "== $name (limit ${limit} s): $*"
   local start=$SECONDS
   timeout "$limit" "$@" > "$OUT/$name.log" 2>&1
   local rc=$?
   echo "$name rc=$rc $((SECONDS - start)) s" | tee -a "$OUT/status.txt"
-  tail -n 25 "$OUT/$name.log"
+  tail -n 30 "$OUT/$name.log"
 }
 
+# the carried packages are installed without byte code: compile them once, not in every benchmark process
+"$PY" -m compileall -q -j 0 "$("$PY" -c 'import os, mmengine; print(os.path.dirname(os.path.dirname(mmengine.__file__)))')" \
+  > /dev/null 2>&1 || true
 "$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'cpu')" | tee "$OUT/device.txt"
-part test_gpu 300 make test-gpu PY="$PY" PYTEST_ARGS="--junitxml=$OUT/test_gpu.xml"
-part bench_fp32 240 "$PY" tools/benchmark.py configs/darts_cifar10.py --device "$DEVICE" --batch "$BATCH" \
-  --steps "$STEPS" --warmup "$WARMUP" --baseline --hvp both --precision --json "$OUT/bench_fp32.json"
+part graph_tests 150 "$PY" -m pytest tests/test_models/test_utils/test_captured_passes.py -q -p no:cacheprovider -rA \
+  -m cuda
+part test_gpu "${TEST_GPU_LIMIT:-300}" make test-gpu PY="$PY" PYTEST_ARGS="--junitxml=$OUT/test_gpu.xml"
+BENCH_ARGS=${BENCH_ARGS:---cuda-graphs both}
+part bench "${BENCH_LIMIT:-300}" "$PY" tools/benchmark.py configs/darts_cifar10.py --device "$DEVICE" --batch "$BATCH" \
+  --steps "$STEPS" --warmup "$WARMUP" --baseline --graph-backend "$GRAPH_BACKEND" --precision $BENCH_ARGS \
+  --json "$OUT/bench.json"
 if [ -n "$AMP_DTYPE" ]; then
   part bench_amp 150 "$PY" tools/benchmark.py configs/darts_cifar10.py --device "$DEVICE" --batch "$BATCH" \
     --steps "$STEPS" --warmup "$WARMUP" --amp "$AMP_DTYPE" --json "$OUT/bench_amp.json"

@@ -13,3 +13,6 @@ __all__ += ['alpha_gradient_and_term', 'precision_report']
 from .op_count import AtenCallCounter, count_aten_calls  # noqa: E402
 
 __all__ += ['AtenCallCounter', 'count_aten_calls']
+from .op_replay import OpReplayPass  # noqa: E402
+
+__all__ += ['OpReplayPass']

@@ -176,6 +176,21 @@ def test_amp_search_on_cuda(cifar_root, tmp_path, config, extra):
 
 
 @pytest.mark.cuda
+@pytest.mark.parametrize('config', ['configs/darts_cifar10.py', 'configs/darts_cifar10_first_order.py'])
+def test_search_on_cuda_replays_cuda_graphs(cifar_root, tmp_path, config):
+    """On CUDA, Darts captures the α step's passes and the weight step's pass as CUDA graphs (4 steps an epoch)."""
+    work_dir = str(tmp_path / 'graphs')
+    result = train(config, work_dir, tiny_options(cifar_root, 2, [
+        'train_dataloader.batch_size=4', 'arch_dataloader.batch_size=4']))
+    log = result.stdout + result.stderr
+    for name in ('α step', 'weight step'):
+        assert f'the {name} pass is captured as a CUDA graph' in log
+    assert Genotype.from_file(osp.join(work_dir, 'genotype.json'), num_nodes=2).meta['epoch'] == 2
+    saved = alphas(osp.join(work_dir, 'epoch_2.pth'))
+    assert all(torch.isfinite(v).all() and v.abs().max() > 0 for v in saved.values())
+
+
+@pytest.mark.cuda
 def test_amp_retrain_on_cuda(cifar_root, tmp_path):
     options = ['--cfg-options', 'model.backbone.base_channels=4', 'model.backbone.num_layers=3',
                'train_cfg.max_epochs=1', 'default_hooks.logger.interval=1']

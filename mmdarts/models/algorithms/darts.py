@@ -14,7 +14,8 @@ from mmdarts.registry import MODELS
 from mmdarts.utils import all_reduce_mean_
 
 from ..regularizers import regularized_arch_gradients
-from ..utils import all_finite, complete_head_channels, frozen_running_stats, full_precision
+from ..utils import all_finite, complete_head_channels, frozen_running_stats, full_precision, sgd_hyperparameters
+from ..utils.captured_passes import PassCapturer, batch_labels, batch_signature, relabeled, tensor_addresses
 from .second_order import pass_gradients, second_order_arch_gradients
 
 Batch = Dict[str, object]
@@ -63,6 +64,11 @@ class Darts(BaseModel):
         nonfinite (str): a NaN or Inf in a loss of any pass or in a gradient stops the search with an error naming
             the iteration and the pass (``'raise'``), or skips that update with a warning (``'skip'``).
             Defaults to ``'raise'``.
+        cuda_graphs (bool): on a CUDA device, replay the α step's gradient passes and the weight step's pass as
+            CUDA graphs (:mod:`mmdarts.models.utils.captured_passes`): the same kernels on the same memory, one
+            launch each instead of thousands. The weight pass is captured with a plain ``OptimWrapper`` without
+            gradient accumulation (AMP runs it eagerly); batches of another shape (an epoch's last) run eagerly.
+            Ignored on CPU. Defaults to True.
         data_preprocessor (dict, optional): for the architecture, if its config has none (the Runner passes the
             config's top-level ``data_preprocessor`` here). The algorithm uses the architecture's.
         init_cfg (dict, optional): initialisation config. Defaults to None.
@@ -78,6 +84,7 @@ class Darts(BaseModel):
                  arch_regularizers: Sequence[Union[dict, nn.Module]] = (),
                  arch_warmup_epochs: int = 0,
                  nonfinite: str = 'raise',
+                 cuda_graphs: bool = True,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if hvp not in ('finite_difference', 'exact'):
@@ -118,6 +125,9 @@ class Darts(BaseModel):
         with DefaultScope.overwrite_default_scope('mmdarts'):
             self.arch_regularizers = nn.ModuleList(
                 MODELS.build(r) if isinstance(r, dict) else r for r in arch_regularizers)
+        self.cuda_graphs = bool(cuda_graphs)
+        # set on the first CUDA step; tests set PassCapturer(backend=OpReplayPass) to run the graph path on CPU
+        self.pass_capturer: Optional[PassCapturer] = None
         self._steps = 0
 
     @property
@@ -171,20 +181,27 @@ class Darts(BaseModel):
         ``.grad`` and no buffer is changed. ``pass_losses``, if given, receives ``(pass name, loss)`` of each pass.
         Every pass runs in float32: autocast off, no TF32 (:func:`~mmdarts.models.utils.full_precision`).
         """
-        alphas = list(self.mutator.parameters())
         record = pass_losses.append if pass_losses is not None else (lambda item: None)
+        grads, log_vars = self._unregularized_arch_gradients(train_batch, arch_batch, weight_optimizer, record)
+        return self._regularized(grads, log_vars, record)
+
+    def _unregularized_arch_gradients(self, train_batch: Batch, arch_batch: Batch,
+                                      weight_optimizer: Optional[torch.optim.Optimizer], record,
+                                      lr: Optional[torch.Tensor] = None
+                                      ) -> Tuple[List[torch.Tensor], Dict[str, torch.Tensor]]:
+        """:meth:`arch_gradients` before the regularisers; ``lr``, if given, a 0-dim tensor holding ξ."""
+        alphas = list(self.mutator.parameters())
         # float32 whatever the caller set (an AMP weight step's autocast, cuDNN's default TF32): Eq. 8's ±ε
         # differences lie below the rounding of TF32 and of half precision (see full_precision)
         with frozen_running_stats(self.architecture), full_precision():
             if not self.unroll:  # weights that need no grad: no op stores or recomputes for their gradients
                 with weights_without_grad(self._weights()[1]):
                     grads, log_vars = pass_gradients(self, arch_batch, None, alphas, 'L_val(w, α)', record)
-                return self._regularized(list(grads), log_vars, record)
+                return list(grads), log_vars
             if weight_optimizer is None:
                 raise ValueError('Darts(unroll=True).arch_gradients needs the weight optimizer (its lr, momentum '
                                  'and weight decay define the virtual step)')
-            grads, log_vars = second_order_arch_gradients(self, train_batch, arch_batch, weight_optimizer, record)
-            return self._regularized(grads, log_vars, record)
+            return second_order_arch_gradients(self, train_batch, arch_batch, weight_optimizer, record, lr)
 
     def _regularized(self, grads: List[torch.Tensor], log_vars: Dict[str, torch.Tensor], record
                      ) -> Tuple[List[torch.Tensor], Dict[str, torch.Tensor]]:
@@ -214,9 +231,7 @@ class Darts(BaseModel):
         if self._epoch() >= self.arch_warmup_epochs:
             arch_log = self._arch_step(train_batch, arch_batch, weight_wrapper, arch_wrapper, iteration)
 
-        with weight_wrapper.optim_context(self.architecture):
-            loss, log_vars = self.loss_and_log(train_batch, detach_alpha=True)
-        weight_wrapper.backward(weight_wrapper.scale_loss(loss))
+        loss, log_vars = self._weight_pass(train_batch, weight_wrapper)
         if weight_wrapper.should_update():
             grads = [p.grad for p in self._weights()[1] if p.grad is not None]
             all_reduce_mean_(grads)
@@ -236,9 +251,15 @@ class Darts(BaseModel):
         """The α step: its gradient (:meth:`arch_gradients`, in float32), averaged over ranks, applied by the
         mutator's optimizer if finite."""
         pass_losses: List[Tuple[str, torch.Tensor]] = []
-        with self.mutator.fixed_sample():
-            arch_grads, arch_log = self.arch_gradients(train_batch, arch_batch, weight_wrapper.optimizer,
-                                                       pass_losses)
+        captured = self._captured_arch_gradients(train_batch, arch_batch, weight_wrapper.optimizer)
+        if captured is None:
+            with self.mutator.fixed_sample():
+                arch_grads, arch_log = self.arch_gradients(train_batch, arch_batch, weight_wrapper.optimizer,
+                                                           pass_losses)
+        else:  # the graph's outputs, overwritten at the next replay: the regularisers add to copies
+            grads, log_vars, losses = captured
+            pass_losses.extend(losses)
+            arch_grads, arch_log = self._regularized(list(grads), dict(log_vars), pass_losses.append)
         all_reduce_mean_(arch_grads)
         if all_finite(iteration, 'α step', pass_losses, arch_grads, 'α gradient', self.nonfinite):
             for alpha, grad in zip(self.mutator.parameters(), arch_grads):
@@ -246,6 +267,72 @@ class Darts(BaseModel):
             arch_wrapper.step()
         arch_wrapper.zero_grad()
         return arch_log
+
+    def _weight_pass(self, train_batch: Batch, weight_wrapper: OptimWrapper
+                     ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+        """The weight step's loss on ``train_batch`` with α detached, its gradients left in the weights' ``.grad``
+        (through the wrapper's backward, or from a captured pass), and its log."""
+        weights = self._weights()[1]
+        capturer = self._capturer(train_batch)
+        plain = type(weight_wrapper) is OptimWrapper and getattr(weight_wrapper, '_accumulative_counts', 1) == 1
+        signature = batch_signature(train_batch) if capturer is not None and plain else None
+        if signature is None:
+            with weight_wrapper.optim_context(self.architecture):
+                loss, log_vars = self.loss_and_log(train_batch, detach_alpha=True)
+            weight_wrapper.backward(weight_wrapper.scale_loss(loss))
+            return loss, log_vars
+
+        def weight_pass(inputs, labels):
+            loss, log_vars = self.loss_and_log(relabeled(train_batch, inputs, labels), detach_alpha=True)
+            return loss.detach(), log_vars, list(torch.autograd.grad(loss, weights, allow_unused=True))
+
+        loss, log_vars, grads = capturer.run('weight step', (signature, ) + self._read_signature(weights),
+                                             weight_pass, [train_batch['inputs'], batch_labels(train_batch)[1]])
+        for weight, grad in zip(weights, grads):  # as the wrapper's backward leaves them (no accumulation)
+            if grad is not None:
+                weight.grad = grad
+        return loss, dict(log_vars)
+
+    def _captured_arch_gradients(self, train_batch: Batch, arch_batch: Batch, weight_optimizer: torch.optim.Optimizer
+                                 ) -> Optional[Tuple[List[torch.Tensor], Dict[str, torch.Tensor], list]]:
+        """The α step's unregularised gradient, its log and its pass losses from a captured graph, or None where
+        the step runs eagerly (no CUDA, ``cuda_graphs=False``, a batch that cannot be captured)."""
+        capturer = self._capturer(arch_batch)
+        batches = [train_batch, arch_batch] if self.unroll else [arch_batch]
+        signatures = tuple(batch_signature(b) for b in batches) if capturer is not None else (None, )
+        if None in signatures:
+            return None
+        weights = self._weights()[1]
+        read, hyper, lr = list(weights), None, []
+        if self.unroll:
+            xi, momentums, decays, buffers = sgd_hyperparameters(weight_optimizer, weights)
+            read, hyper = read + buffers, (tuple(momentums), tuple(decays))
+            lr = [torch.full((), xi, dtype=weights[0].dtype, device=weights[0].device)]  # ξ follows the schedule
+
+        def arch_pass(*tensors):
+            pass_losses: List[Tuple[str, torch.Tensor]] = []
+            inputs = [relabeled(b, x, y) for b, x, y in zip(batches, tensors[0:4:2], tensors[1:4:2])]
+            with self.mutator.fixed_sample():
+                grads, log_vars = self._unregularized_arch_gradients(
+                    inputs[0], inputs[-1], weight_optimizer, pass_losses.append, *tensors[2 * len(batches):])
+            return grads, log_vars, pass_losses
+
+        tensors = [t for b in batches for t in (b['inputs'], batch_labels(b)[1])] + lr
+        signature = (signatures, self.unroll, self.hvp, self.epsilon_scale, hyper) + self._read_signature(read)
+        return self.pass_capturer.run('α step', signature, arch_pass, tensors)
+
+    def _capturer(self, batch: Batch) -> Optional[PassCapturer]:
+        """The pass capturer where passes are replayed (``cuda_graphs`` and a CUDA batch, or one set by a test)."""
+        if self.pass_capturer is None and self.cuda_graphs and batch['inputs'].device.type == 'cuda':
+            self.pass_capturer = PassCapturer()
+        return self.pass_capturer
+
+    def _read_signature(self, tensors: List[torch.Tensor]) -> tuple:
+        """What else a captured pass bakes in: the memory of the tensors it reads (with α and every buffer), the
+        modes, and the mutator's scalars (GDAS's temperature)."""
+        read = tensors + list(self.mutator.parameters()) + list(self.architecture.buffers())
+        return (self.training, self.mutator.training, getattr(self.mutator, 'tau', None), self.memory_format,
+                tensor_addresses(read))
 
     @staticmethod
     def _epoch() -> int:

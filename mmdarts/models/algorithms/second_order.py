@@ -38,17 +38,21 @@ def pass_gradients(model, batch: Dict, weights: Optional[Dict[str, torch.Tensor]
 
 
 def second_order_arch_gradients(model, train_batch: Dict, arch_batch: Dict, weight_optimizer: torch.optim.Optimizer,
-                                record: Callable[[Tuple[str, torch.Tensor]], None]
+                                record: Callable[[Tuple[str, torch.Tensor]], None],
+                                lr: Optional[torch.Tensor] = None
                                 ) -> Tuple[List[torch.Tensor], Dict[str, torch.Tensor]]:
     """Eq. 7 for ``model`` (a :class:`Darts`), one tensor per mutator parameter, and L_val's log.
 
     The virtual step uses ``weight_optimizer``'s lr, momentum buffers and weight decay; ``record`` receives
-    ``(pass name, loss)`` of each pass. Run inside ``frozen_running_stats``: no pass may move BN statistics.
+    ``(pass name, loss)`` of each pass; ``lr``, if given, is ξ as a 0-dim tensor (a CUDA graph reads it from
+    memory, where the optimizer's float would be baked in). Run inside ``frozen_running_stats``: no pass may move
+    BN statistics.
     Each pass's graph, and each tensor once used, is released before the next pass starts.
     """
     alphas = list(model.mutator.parameters())
     names, weights = model._weights()
-    lr, momentums, decays, buffers = sgd_hyperparameters(weight_optimizer, weights)
+    xi, momentums, decays, buffers = sgd_hyperparameters(weight_optimizer, weights)
+    lr = xi if lr is None else lr
     exact = model.hvp == 'exact'  # then the virtual pass keeps its graph for the double backward
     with twice_differentiable() if exact else nullcontext():
         grads_train, _ = pass_gradients(model, train_batch, None, weights, "virtual step's L_train(w, α)", record,

@@ -5,11 +5,12 @@ Equations, with w the weights, α the architecture, ξ the weight learning rate:
   (7) ∇α L_val(w', α) − ξ ∇²α,w L_train(w, α) ∇w' L_val(w', α)
   (8) ∇²α,w L_train(w, α) v ≈ [∇α L_train(w⁺, α) − ∇α L_train(w⁻, α)] / (2ε),  w± = w ± ε v,  ε = 0.01 / ‖v‖
 """
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 
 Tensors = Sequence[torch.Tensor]
+Rate = Union[float, torch.Tensor]  # ξ: the optimizer's float, or a 0-dim tensor (read from memory by a CUDA graph)
 
 
 def _groups(*keys: Sequence) -> Dict[tuple, List[int]]:
@@ -21,14 +22,15 @@ def _groups(*keys: Sequence) -> Dict[tuple, List[int]]:
 
 
 @torch.no_grad()
-def virtual_step(weights: Tensors, grads: Tensors, momentum_buffers: Sequence[Optional[torch.Tensor]], lr: float,
+def virtual_step(weights: Tensors, grads: Tensors, momentum_buffers: Sequence[Optional[torch.Tensor]], lr: Rate,
                  momentums: Sequence[float], weight_decays: Sequence[float]) -> List[torch.Tensor]:
     """Eq. 6 with the weight optimizer's momentum and weight decay, as SGD would step (and the paper's code does):
     w' = w − ξ (μ·buf + ∇w L_train + λ·w). A missing momentum buffer (before the first step) counts as zero.
 
     Computed with ``torch._foreach_*`` ops, a few calls for all the tensors of a (μ, λ) group instead of several
     per tensor (the supernet has ~1,400 weight tensors; each call is a kernel launch on a GPU). Returns new leaf
-    tensors that require grad (∇w' L_val is needed); ``weights`` are left untouched.
+    tensors that require grad (∇w' L_val is needed); ``weights`` are left untouched. A tensor ``lr`` costs one
+    call more per group (the product, then the difference; equal to the float's result to float rounding).
     """
     out: List[Optional[torch.Tensor]] = [None] * len(weights)
     for (mu, wd, has_buffer), index in _groups(momentums, weight_decays,
@@ -37,7 +39,9 @@ def virtual_step(weights: Tensors, grads: Tensors, momentum_buffers: Sequence[Op
         d = torch._foreach_add(g, w, alpha=wd) if wd else list(g)
         if has_buffer and mu:
             d = torch._foreach_add(d, [momentum_buffers[i] for i in index], alpha=mu)
-        for i, t in zip(index, torch._foreach_add(w, d, alpha=-lr)):
+        moved = (torch._foreach_sub(w, torch._foreach_mul(d, lr)) if isinstance(lr, torch.Tensor)
+                 else torch._foreach_add(w, d, alpha=-lr))
+        for i, t in zip(index, moved):
             out[i] = t.requires_grad_(True)
     return out
 
@@ -73,7 +77,7 @@ def exact_hvp(grads_w: Tensors, alphas: Tensors, vector: Tensors) -> List[torch.
     return [torch.zeros_like(a) if g is None else g for g, a in zip(out, alphas)]
 
 
-def unrolled_arch_gradient(grads_val: Tensors, hvp: Tensors, lr: float) -> List[torch.Tensor]:
+def unrolled_arch_gradient(grads_val: Tensors, hvp: Tensors, lr: Rate) -> List[torch.Tensor]:
     """Eq. 7: ∇α L_val(w', α) − ξ · (∇²α,w L_train ∇w' L_val)."""
     return [g - lr * h for g, h in zip(grads_val, hvp)]
 

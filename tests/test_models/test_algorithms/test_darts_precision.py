@@ -144,4 +144,4 @@ def test_second_order_term_on_cuda_is_at_the_float32_floor():
 
 def cuda_batch(n, seed):
     b = batch(n=n, size=32, num_classes=10, seed=seed)
-    return dict(b, inputs=b['inputs'].cuda())
+    return dict(inputs=b['inputs'].cuda(), data_samples=[s.to('cuda') for s in b['data_samples']])

@@ -1,0 +1,153 @@
+"""The captured (CUDA-graph) search step against the eager one: the same updates, step after step.
+
+On CPU the graph path runs with :class:`OpReplayPass`, which keeps a graph's contract (the recorded calls replayed
+with their recorded arguments on fixed memory, host synchronisations refused); on CUDA (``make test-gpu``) with
+real graphs. Compared in float64, where
+the only difference of the two paths (ξ as a tensor: a product and a difference instead of one fused add) is
+far below the tolerance.
+"""
+import copy
+
+import pytest
+import torch
+import torch.nn as nn
+from helpers import batch, optim_wrappers, tiny_darts
+from mmpretrain.structures import DataSample
+
+from mmdarts.models.utils.captured_passes import PassCapturer, batch_labels, batch_signature, relabeled
+from mmdarts.testing import OpReplayPass
+
+MODES = [(True, 'finite_difference'), (True, 'exact'), (False, 'finite_difference')]
+MODE_IDS = ['second_order', 'exact_hvp', 'first_order']
+
+
+class Prepared(nn.Module):
+    """A data preprocessor that hands batches on as they are (already float64 tensors on the model's device)."""
+
+    def forward(self, data, training=False):
+        return dict(inputs=data['inputs'], data_samples=data['data_samples'])
+
+
+def on(device, data):
+    return dict(inputs=data['inputs'].to(device), data_samples=[s.to(device) for s in data['data_samples']])
+
+
+def twin_searches(unroll, hvp, device='cpu', capturer=None, steps=7, sizes=None, **kwargs):
+    """The same search run eagerly and captured, with a learning rate that changes at every step; returns both
+    models (and the captured one's capturer)."""
+    eager = tiny_darts(unroll=unroll, dtype=torch.float64, **kwargs)
+    eager.hvp = hvp
+    eager.data_preprocessor = Prepared()
+    eager.to(device)
+    captured = copy.deepcopy(eager)
+    eager.cuda_graphs = False
+    captured.pass_capturer = capturer
+    wrappers = [optim_wrappers(m) for m in (eager, captured)]
+    for step in range(steps):
+        n = sizes[step] if sizes else 6
+        data = dict(train=on(device, batch(n, dtype=torch.float64, seed=2 * step)),
+                    arch=on(device, batch(n, dtype=torch.float64, seed=2 * step + 1)))
+        logs = []
+        for model, wrapper in zip((eager, captured), wrappers):
+            for group in wrapper['architecture'].optimizer.param_groups:
+                group['lr'] = 0.1 / (step + 1)  # the schedule moves ξ: a graph must read it from memory
+            logs.append(model.train_step(data, wrapper))
+        for key in logs[0]:
+            torch.testing.assert_close(logs[1][key], logs[0][key], rtol=1e-10, atol=1e-12, msg=key)
+    return eager, captured
+
+
+def assert_same_state(eager, captured):
+    for (name, a), b in zip(eager.state_dict().items(), captured.state_dict().values()):
+        torch.testing.assert_close(b, a, rtol=1e-10, atol=1e-12, msg=name)
+
+
+@pytest.mark.parametrize('unroll,hvp', MODES, ids=MODE_IDS)
+def test_rerun_capture_equals_eager_search(unroll, hvp):
+    capturer = PassCapturer(backend=OpReplayPass)
+    eager, captured = twin_searches(unroll, hvp, capturer=capturer)
+    assert_same_state(eager, captured)
+    # α step recaptured once its momentum buffers exist (second order); the weight step captured once
+    assert capturer.captures == 2
+    assert all(entry['graph'] is not None for entry in capturer._passes.values())
+
+
+def test_batches_of_another_shape_are_warmed_up_and_captured_again():
+    capturer = PassCapturer(backend=OpReplayPass)
+    sizes = [6, 6, 6, 6, 4, 6, 6, 6, 6]
+    eager, captured = twin_searches(True, 'finite_difference', capturer=capturer, steps=len(sizes), sizes=sizes)
+    assert_same_state(eager, captured)
+
+
+def test_no_capture_on_cpu_or_when_turned_off():
+    model = tiny_darts(unroll=True)
+    wrappers = optim_wrappers(model)
+    model.train_step(dict(train=batch(), arch=batch(seed=1)), wrappers)
+    assert model.pass_capturer is None  # cuda_graphs=True is ignored on CPU
+    assert model._capturer(dict(inputs=torch.zeros(1, device='meta'))) is None
+
+
+class FailingCapture:
+
+    def __init__(self, fn, inputs, pool=None):
+        raise RuntimeError('operation not permitted when stream is capturing')
+
+
+def test_a_capture_that_fails_runs_eagerly_or_raises():
+    capturer = PassCapturer(warmup=1, backend=FailingCapture)
+    calls = []
+    for _ in range(3):
+        assert capturer.run('α step', 'same', lambda x: calls.append(1) or x * 2, [torch.ones(2)]).sum() == 4
+    assert len(calls) == 3 and capturer.captures == 0
+    with pytest.raises(RuntimeError, match='capturing the α step pass as a CUDA graph failed.*cuda_graphs=False'):
+        strict = PassCapturer(warmup=0, backend=FailingCapture, on_error='raise')
+        strict.run('α step', 'same', lambda x: x, [torch.ones(2)])
+
+
+def test_captured_outputs_are_overwritten_in_place():
+    capturer = PassCapturer(warmup=1, backend=OpReplayPass)
+    outs = [capturer.run('p', 's', lambda x: [x * 2], [torch.full((2, ), float(v))]) for v in (1, 2, 3)]
+    assert outs[1] is outs[2] and outs[2][0].tolist() == [6., 6.]  # the graph's memory, not a fresh tensor
+    assert outs[0][0].tolist() == [2., 2.]  # the eager warm-up's own result
+
+
+def test_batch_labels_and_relabeled_samples():
+    data = batch(4, seed=3)
+    field, labels = batch_labels(data)
+    assert field == 'gt_label' and labels.tolist() == [int(s.gt_label) for s in data['data_samples']]
+    static = torch.zeros(4, dtype=torch.long)
+    moved = relabeled(data, data['inputs'], static)
+    static.copy_(labels)  # what a replay's input copy does
+    assert [int(s.gt_label) for s in moved['data_samples']] == labels.tolist()
+    scores = dict(inputs=data['inputs'], data_samples=[DataSample().set_gt_score(torch.rand(5)) for _ in range(4)])
+    assert batch_labels(scores)[0] == 'gt_score' and batch_labels(scores)[1].shape == (4, 5)
+    multi = dict(inputs=data['inputs'], data_samples=[DataSample().set_gt_label([0, 1]) for _ in range(4)])
+    assert batch_labels(multi) is None and batch_signature(multi) is None  # runs eagerly
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize('unroll,hvp', MODES, ids=MODE_IDS)
+def test_cuda_graph_search_equals_eager(unroll, hvp):
+    capturer = PassCapturer(on_error='raise')
+    eager, captured = twin_searches(unroll, hvp, device='cuda', capturer=capturer)
+    assert_same_state(eager, captured)
+    assert capturer.captures == 2
+
+
+@pytest.mark.cuda
+def test_cuda_graph_gdas_search_recaptures_when_the_temperature_moves():
+    """GDAS samples inside the captured α pass (a fresh draw at each replay) and bakes τ in: a new τ, a new graph."""
+    model = tiny_darts(unroll=True).cuda()
+    model.mutator.weighting = 'gumbel'
+    model.pass_capturer = PassCapturer(on_error='raise')
+    wrappers = optim_wrappers(model)
+    start = [a.detach().clone() for a in model.mutator.parameters()]
+    draws = []
+    for step in range(10):
+        if step == 6:
+            model.mutator.tau = 5.  # what GumbelTemperatureHook does at an epoch's start
+        data = dict(train=on('cuda', batch(seed=2 * step)), arch=on('cuda', batch(seed=2 * step + 1)))
+        model.train_step(data, wrappers)
+        draws.append(model.pass_capturer._passes['α step'])
+    assert model.pass_capturer.captures == 4  # α and weight step, then both again for the new τ
+    assert all(torch.isfinite(a).all() and not torch.equal(a, b) for a, b in zip(model.mutator.parameters(), start))
