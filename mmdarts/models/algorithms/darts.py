@@ -256,10 +256,11 @@ class Darts(BaseModel):
             with self.mutator.fixed_sample():
                 arch_grads, arch_log = self.arch_gradients(train_batch, arch_batch, weight_wrapper.optimizer,
                                                            pass_losses)
-        else:  # the graph's outputs, overwritten at the next replay: the regularisers add to copies
+        else:  # a graph's outputs hold until the next replay (the weight step's): the log outlives it, so a copy
             grads, log_vars, losses = captured
             pass_losses.extend(losses)
-            arch_grads, arch_log = self._regularized(list(grads), dict(log_vars), pass_losses.append)
+            log_vars = {name: value.clone() for name, value in log_vars.items()}
+            arch_grads, arch_log = self._regularized(list(grads), log_vars, pass_losses.append)
         all_reduce_mean_(arch_grads)
         if all_finite(iteration, 'α step', pass_losses, arch_grads, 'α gradient', self.nonfinite):
             for alpha, grad in zip(self.mutator.parameters(), arch_grads):

@@ -9,8 +9,9 @@ What a graph needs, and how the passes give it:
   allocated at capture (the data samples the loss reads hold views of them, :func:`relabeled`), the weight
   learning rate ξ (the scheduler moves it) is a 0-dim tensor filled before each replay; weights, α, BN
   statistics and momentum buffers are updated in place by the optimizers, so the graph reads their current values;
-- outputs in fixed memory: each replay overwrites the previous step's gradients and losses (they are consumed,
-  applied and logged, within the step);
+- outputs in fixed memory, valid until the next replay of any pass (the graphs share one memory pool, and a pass
+  captured later may keep its outputs where an earlier one keeps its temporaries): gradients are applied and
+  pass losses checked before the next pass replays, and what is kept longer (the α step's log) is copied;
 - a new capture when anything a pass bakes in changes: shapes, the set of tensors it reads (a resumed optimizer
   brings new momentum buffers), Python scalars such as GDAS's temperature (:meth:`PassCapturer.run`'s signature);
 - a few eager runs before the capture (on a side stream, as torch's documentation asks), which are the step's real
