@@ -99,8 +99,9 @@ class CudaGraphPass:
 
 class PassCapturer:
     """Runs named passes eagerly ``warmup`` times, then captures each into a graph (``backend``, default
-    :class:`CudaGraphPass`) and replays it while its signature holds; a pass whose signature changes is warmed
-    up and captured again. All graphs share one memory pool (passes run one after another).
+    :class:`CudaGraphPass`) and replays it while its signature holds. A new signature is warmed up and captured
+    in turn; the last ``keep`` signatures of each pass keep their graphs, so an epoch's last, smaller batch does
+    not cost the full-size graph. All graphs share one memory pool (passes run one after another).
 
     Args:
         warmup (int): eager runs of a pass (with one signature) before it is captured. Defaults to 2.
@@ -108,13 +109,16 @@ class PassCapturer:
             :class:`~mmdarts.testing.OpReplayPass`. Defaults to CudaGraphPass.
         on_error (str): a capture that fails (an operation a graph cannot hold, e.g. a host synchronisation in a
             custom op) ``'raise'`` s, or is logged once and that pass runs eagerly from then on (``'eager'``).
+        keep (int): signatures kept per pass, the most recently used. Defaults to 2.
     """
 
-    def __init__(self, warmup: int = 2, backend: Optional[type] = None, on_error: str = 'eager'):
+    def __init__(self, warmup: int = 2, backend: Optional[type] = None, on_error: str = 'eager', keep: int = 2):
         self.warmup = warmup
         self.backend = backend or CudaGraphPass
         self.on_error = on_error
-        self._passes: Dict[str, dict] = {}
+        self.keep = keep
+        self._passes: Dict[str, Dict[Hashable, dict]] = {}  # name -> signature -> entry, least recent first
+        self._failed = set()
         self._pool = None
         self._stream = None
         self.captures = 0  # how many captures were made (for tests and logs)
@@ -122,33 +126,36 @@ class PassCapturer:
     def run(self, name: str, signature: Hashable, fn: Callable, inputs: Sequence[torch.Tensor]):
         """``fn(*inputs)``, eagerly or by replaying its graph. ``fn`` must read, besides ``inputs``, only
         memory that stays in place while ``signature`` holds, and return tensors (nested in lists, tuples, dicts)."""
-        entry = self._passes.get(name)
-        if entry is not None and entry.get('failed'):
+        if name in self._failed:
             return fn(*inputs)
-        if entry is None or entry['signature'] != signature:
-            entry = self._passes[name] = dict(signature=signature, runs=0, graph=None)
+        entries = self._passes.setdefault(name, {})
+        entry = entries.pop(signature, None) or dict(runs=0, graph=None)
+        entries[signature] = entry  # the most recent last
+        while len(entries) > self.keep:
+            entries.pop(next(iter(entries)))
         if entry['graph'] is None and entry['runs'] < self.warmup:
             entry['runs'] += 1
             return self._side_stream(fn, inputs)
         if entry['graph'] is None:
             try:
                 entry['graph'] = self.backend(fn, inputs, self._shared_pool())
-                self.captures += 1
-                print_log(f'Darts: the {name} pass is captured as a CUDA graph and replayed from now on',
-                          logger='current', level=logging.INFO)
             except Exception as error:  # noqa: BLE001 -- any capture failure falls back as configured
                 if self.on_error == 'raise':
                     raise RuntimeError(f'Darts: capturing the {name} pass as a CUDA graph failed ({error}); '
                                        'Darts(cuda_graphs=False) runs it eagerly') from error
-                entry['failed'] = True
+                self._failed.add(name)
                 print_log(f'Darts: the {name} pass cannot be captured as a CUDA graph ({error}); it runs eagerly '
                           '(Darts(cuda_graphs=False) turns graphs off)', logger='current', level=logging.WARNING)
                 return fn(*inputs)
+            self.captures += 1
+            print_log(f'Darts: the {name} pass is captured as a CUDA graph and replayed from now on',
+                      logger='current', level=logging.INFO)
         return entry['graph'](inputs)
 
     def all_captured(self) -> bool:
-        """Whether every pass run so far is replayed from a graph (none warming up, none failed)."""
-        return bool(self._passes) and all(entry['graph'] is not None for entry in self._passes.values())
+        """Whether the pass of every name, as last run, is replayed from a graph (none warming up, none failed)."""
+        return bool(self._passes) and not self._failed and all(
+            list(entries.values())[-1]['graph'] is not None for entries in self._passes.values())
 
     def _shared_pool(self):
         if self._pool is None and self.backend is CudaGraphPass:

@@ -11,9 +11,11 @@ import copy
 import pytest
 import torch
 import torch.nn as nn
-from helpers import batch, optim_wrappers, tiny_darts
+from helpers import batch, optim_wrappers, tiny_architecture, tiny_darts
+from mmengine.logging import MessageHub
 from mmpretrain.structures import DataSample
 
+from mmdarts.models import Darts
 from mmdarts.models.utils.captured_passes import PassCapturer, batch_labels, batch_signature, relabeled
 from mmdarts.testing import OpReplayPass
 
@@ -32,10 +34,11 @@ def on(device, data):
     return dict(inputs=data['inputs'].to(device), data_samples=[s.to(device) for s in data['data_samples']])
 
 
-def twin_searches(unroll, hvp, device='cpu', capturer=None, steps=7, sizes=None, **kwargs):
+def twin_searches(unroll, hvp, device='cpu', capturer=None, steps=5, sizes=None, model=None, event=None, **kwargs):
     """The same search run eagerly and captured, with a learning rate that changes at every step; returns both
-    models (and the captured one's capturer)."""
-    eager = tiny_darts(unroll=unroll, dtype=torch.float64, **kwargs)
+    models. ``model``: the Darts to start from (default a tiny one built with ``kwargs``); ``event(step, data,
+    models, wrappers)``: called before each step, may change both searches alike."""
+    eager = model if model is not None else tiny_darts(unroll=unroll, dtype=torch.float64, **kwargs)
     eager.hvp = hvp
     eager.data_preprocessor = Prepared()
     eager.to(device)
@@ -47,13 +50,17 @@ def twin_searches(unroll, hvp, device='cpu', capturer=None, steps=7, sizes=None,
         n = sizes[step] if sizes else 6
         data = dict(train=on(device, batch(n, dtype=torch.float64, seed=2 * step)),
                     arch=on(device, batch(n, dtype=torch.float64, seed=2 * step + 1)))
+        if event is not None:
+            event(step, data, (eager, captured), wrappers)
         logs = []
         for model, wrapper in zip((eager, captured), wrappers):
             for group in wrapper['architecture'].optimizer.param_groups:
                 group['lr'] = 0.1 / (step + 1)  # the schedule moves ξ: a graph must read it from memory
             logs.append(model.train_step(data, wrapper))
+        assert logs[1].keys() == logs[0].keys()
         for key in logs[0]:
-            torch.testing.assert_close(logs[1][key], logs[0][key], rtol=1e-10, atol=1e-12, msg=key)
+            torch.testing.assert_close(logs[1][key], logs[0][key], rtol=1e-10, atol=1e-12, msg=key,
+                                       equal_nan=True)
     return eager, captured
 
 
@@ -64,19 +71,80 @@ def assert_same_state(eager, captured):
 
 @pytest.mark.parametrize('unroll,hvp', MODES, ids=MODE_IDS)
 def test_rerun_capture_equals_eager_search(unroll, hvp):
-    capturer = PassCapturer(backend=OpReplayPass)
+    capturer = PassCapturer(warmup=1, backend=OpReplayPass)
     eager, captured = twin_searches(unroll, hvp, capturer=capturer)
     assert_same_state(eager, captured)
     # α step recaptured once its momentum buffers exist (second order); the weight step captured once
-    assert capturer.captures == 2
-    assert all(entry['graph'] is not None for entry in capturer._passes.values())
+    assert capturer.captures == 2 and capturer.all_captured()
 
 
-def test_batches_of_another_shape_are_warmed_up_and_captured_again():
-    capturer = PassCapturer(backend=OpReplayPass)
-    sizes = [6, 6, 6, 6, 4, 6, 6, 6, 6]
+def test_a_smaller_last_batch_keeps_the_full_size_graph():
+    """An epoch's last batch is smaller: it warms up (and later gets) its own graph; the full-size one stays."""
+    capturer = PassCapturer(warmup=1, backend=OpReplayPass)
+    sizes = [6, 6, 6, 4, 6, 6, 4, 6, 4]
     eager, captured = twin_searches(True, 'finite_difference', capturer=capturer, steps=len(sizes), sizes=sizes)
     assert_same_state(eager, captured)
+    assert capturer.captures == 4  # each pass at both sizes, none captured twice
+    assert all(len(entries) == 2 for entries in capturer._passes.values())
+
+
+def variant_darts(mutator: dict, backbone: dict = {}, regularizers=()) -> Darts:
+    architecture = tiny_architecture()
+    architecture['backbone'].update(backbone)
+    model = Darts(architecture=architecture, mutator=dict(type='DiffMutator', **mutator), unroll=True,
+                  arch_regularizers=list(regularizers))
+    with torch.no_grad():
+        for alpha in model.mutator.parameters():
+            alpha.normal_(0, 0.5)
+    return model.to(torch.float64).train()
+
+
+@pytest.mark.parametrize('mutator,backbone,regularizers', [
+    (dict(weighting='sigmoid'), {}, [dict(type='ZeroOneLoss')]),  # Fair DARTS
+    (dict(edge_normalization=True), dict(partial_channels=2), []),  # PC-DARTS
+    ({}, {}, [dict(type='BetaDecay', max_weight=5., ramp_epochs=2)]),  # β-DARTS, its weight read from the epoch
+], ids=['fair_darts', 'pc_darts', 'beta_darts'])
+def test_rerun_capture_equals_eager_for_variants(mutator, backbone, regularizers):
+    hub = MessageHub.get_instance('test_captured_variants')
+    hub.update_info('epoch', 1)
+    capturer = PassCapturer(warmup=1, backend=OpReplayPass)
+    eager, captured = twin_searches(True, 'finite_difference', capturer=capturer,
+                                    model=variant_darts(mutator, backbone, regularizers))
+    assert_same_state(eager, captured)
+    assert capturer.captures == 2
+
+
+def test_resumed_optimizer_state_is_captured_again():
+    """Loading the optimizer's state (a resume) brings new momentum buffers: the α pass must read those."""
+
+    def resume(step, data, models, wrappers):
+        if step == 3:
+            for wrapper in wrappers:
+                optimizer = wrapper['architecture'].optimizer
+                state = copy.deepcopy(optimizer.state_dict())
+                for value in state['state'].values():
+                    value['momentum_buffer'].mul_(0.5)  # a checkpoint's buffers: new tensors, other values
+                optimizer.load_state_dict(state)
+
+    capturer = PassCapturer(warmup=1, backend=OpReplayPass)
+    eager, captured = twin_searches(True, 'finite_difference', capturer=capturer, steps=6, event=resume)
+    assert_same_state(eager, captured)
+    assert capturer.captures == 3  # the α pass once more
+
+
+def test_skipped_non_finite_steps_match_eager():
+    """Darts(nonfinite='skip') on replayed passes: a NaN batch is skipped by both searches, which stay equal."""
+
+    def poison(step, data, models, wrappers):
+        for model in models:
+            model.nonfinite = 'skip'
+        if step in (3, 5):
+            data['arch']['inputs'][0, 0, 0, 0] = float('nan')
+
+    capturer = PassCapturer(warmup=1, backend=OpReplayPass)
+    eager, captured = twin_searches(True, 'finite_difference', capturer=capturer, steps=7, event=poison)
+    assert_same_state(eager, captured)
+    assert all(torch.isfinite(p).all() for p in captured.parameters())
 
 
 def test_no_capture_on_cpu_or_when_turned_off():
@@ -129,7 +197,7 @@ def test_batch_labels_and_relabeled_samples():
 @pytest.mark.parametrize('unroll,hvp', MODES, ids=MODE_IDS)
 def test_cuda_graph_search_equals_eager(unroll, hvp):
     capturer = PassCapturer(on_error='raise')
-    eager, captured = twin_searches(unroll, hvp, device='cuda', capturer=capturer)
+    eager, captured = twin_searches(unroll, hvp, device='cuda', capturer=capturer, steps=7)
     assert_same_state(eager, captured)
     assert capturer.captures == 2
 
@@ -142,12 +210,10 @@ def test_cuda_graph_gdas_search_recaptures_when_the_temperature_moves():
     model.pass_capturer = PassCapturer(on_error='raise')
     wrappers = optim_wrappers(model)
     start = [a.detach().clone() for a in model.mutator.parameters()]
-    draws = []
     for step in range(10):
         if step == 6:
             model.mutator.tau = 5.  # what GumbelTemperatureHook does at an epoch's start
         data = dict(train=on('cuda', batch(seed=2 * step)), arch=on('cuda', batch(seed=2 * step + 1)))
         model.train_step(data, wrappers)
-        draws.append(model.pass_capturer._passes['α step'])
     assert model.pass_capturer.captures == 4  # α and weight step, then both again for the new τ
     assert all(torch.isfinite(a).all() and not torch.equal(a, b) for a, b in zip(model.mutator.parameters(), start))
