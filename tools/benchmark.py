@@ -54,6 +54,9 @@ def parse_args(argv=None):
                         'the CPU-side proxy of GPU kernel launches')
     parser.add_argument('--cuda-graphs', choices=['on', 'off', 'both'], default='both',
                         help="on CUDA: time the passes replayed as CUDA graphs (Darts' default), eagerly, or both")
+    parser.add_argument('--cudnn-benchmark', action='store_true',
+                        help="torch.backends.cudnn.benchmark = True (mmengine's env_cfg.cudnn_benchmark): cuDNN times "
+                        'its algorithms at the first call of each shape and keeps the fastest')
     parser.add_argument('--graph-backend', choices=['cuda', 'replay'], default='cuda',
                         help="'replay': the graph variants on any device with mmdarts.testing.OpReplayPass (tests)")
     parser.add_argument('--json', help='write the figures to this file')
@@ -105,6 +108,7 @@ def measure(args, variant: Dict) -> Dict:
     from mmdarts.testing import StraightforwardDarts
 
     cfg = Config.fromfile(args.config)
+    torch.backends.cudnn.benchmark = bool(args.cudnn_benchmark)
     with DefaultScope.overwrite_default_scope('mmdarts'):
         model_cfg = cfg.model.to_dict()
         model_cfg.setdefault('data_preprocessor', cfg.get('data_preprocessor'))

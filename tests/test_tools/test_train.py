@@ -168,8 +168,12 @@ def test_amp_without_gpu_is_refused_with_the_reason(tmp_path):
 def test_amp_search_on_cuda(cifar_root, tmp_path, config, extra):
     """--amp: the weight step in mixed precision under GradScaler, the α step in float32 (README, Precision)."""
     work_dir = str(tmp_path / 'amp')
-    result = train(config, work_dir, tiny_options(cifar_root, 2, extra), ['--amp'])
-    assert 'AmpOptimWrapper' in result.stdout + result.stderr
+    result = train(config, work_dir, tiny_options(cifar_root, 2, extra + [
+        'train_dataloader.batch_size=4', 'arch_dataloader.batch_size=4']), ['--amp'])
+    log = result.stdout + result.stderr
+    assert 'AmpOptimWrapper' in log
+    for name in ('α step', 'weight step'):  # the AMP weight step is replayed too
+        assert f'the {name} pass is captured as a CUDA graph' in log
     assert Genotype.from_file(osp.join(work_dir, 'genotype.json'), num_nodes=2).meta['epoch'] == 2
     saved = alphas(osp.join(work_dir, 'epoch_2.pth'))
     assert all(torch.isfinite(v).all() and v.abs().max() > 0 for v in saved.values())

@@ -66,9 +66,9 @@ class Darts(BaseModel):
             Defaults to ``'raise'``.
         cuda_graphs (bool): on a CUDA device, replay the α step's gradient passes and the weight step's pass as
             CUDA graphs (:mod:`mmdarts.models.utils.captured_passes`): the same kernels on the same memory, one
-            launch each instead of thousands. The weight pass is captured with a plain ``OptimWrapper`` without
-            gradient accumulation (AMP runs it eagerly); batches of another shape (an epoch's last) run eagerly.
-            Ignored on CPU. Defaults to True.
+            launch each instead of thousands. The weight pass is captured with an ``OptimWrapper`` or
+            ``AmpOptimWrapper`` without gradient accumulation (else it runs eagerly); a batch of another shape
+            (an epoch's last) gets a graph of its own. Ignored on CPU. Defaults to True.
         data_preprocessor (dict, optional): for the architecture, if its config has none (the Runner passes the
             config's top-level ``data_preprocessor`` here). The algorithm uses the architecture's.
         init_cfg (dict, optional): initialisation config. Defaults to None.
@@ -272,22 +272,32 @@ class Darts(BaseModel):
     def _weight_pass(self, train_batch: Batch, weight_wrapper: OptimWrapper
                      ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
         """The weight step's loss on ``train_batch`` with α detached, its gradients left in the weights' ``.grad``
-        (through the wrapper's backward, or from a captured pass), and its log."""
+        (through the wrapper's backward, or from a captured pass: scaled by the AMP wrapper's GradScaler as its
+        backward scales them), and its log."""
         weights = self._weights()[1]
         capturer = self._capturer(train_batch)
-        plain = type(weight_wrapper) is OptimWrapper and getattr(weight_wrapper, '_accumulative_counts', 1) == 1
+        amp = isinstance(weight_wrapper, AmpOptimWrapper)
+        plain = type(weight_wrapper) in (OptimWrapper, AmpOptimWrapper) and getattr(
+            weight_wrapper, '_accumulative_counts', 1) == 1
         signature = batch_signature(train_batch) if capturer is not None and plain else None
         if signature is None:
             with weight_wrapper.optim_context(self.architecture):
                 loss, log_vars = self.loss_and_log(train_batch, detach_alpha=True)
             weight_wrapper.backward(weight_wrapper.scale_loss(loss))
             return loss, log_vars
+        device = train_batch['inputs'].device.type
+        scaler = weight_wrapper.loss_scaler if amp else None
 
         def weight_pass(inputs, labels):
-            loss, log_vars = self.loss_and_log(relabeled(train_batch, inputs, labels), detach_alpha=True)
-            return loss.detach(), log_vars, list(torch.autograd.grad(loss, weights, allow_unused=True))
+            # autocast as the AMP wrapper's optim_context, without its weight-cast cache (kept across a capture)
+            with torch.autocast(device, dtype=getattr(weight_wrapper, 'cast_dtype', None), enabled=amp,
+                                cache_enabled=False):
+                loss, log_vars = self.loss_and_log(relabeled(train_batch, inputs, labels), detach_alpha=True)
+            scaled = loss if scaler is None else scaler.scale(loss)  # the scale read from its tensor
+            return loss.detach(), log_vars, list(torch.autograd.grad(scaled, weights, allow_unused=True))
 
-        loss, log_vars, grads = capturer.run('weight step', (signature, ) + self._read_signature(weights),
+        scale = [getattr(scaler, '_scale', None)] if amp else []  # GradScaler updates it in place
+        loss, log_vars, grads = capturer.run('weight step', (signature, amp) + self._read_signature(weights + scale),
                                              weight_pass, [train_batch['inputs'], batch_labels(train_batch)[1]])
         for weight, grad in zip(weights, grads):  # as the wrapper's backward leaves them (no accumulation)
             if grad is not None:

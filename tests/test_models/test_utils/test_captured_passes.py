@@ -7,12 +7,14 @@ the only difference of the two paths (ξ as a tensor: a product and a difference
 far below the tolerance.
 """
 import copy
+from unittest.mock import patch
 
 import pytest
 import torch
 import torch.nn as nn
-from helpers import batch, optim_wrappers, tiny_architecture, tiny_darts
+from helpers import batch, optim_wrappers, sgd, tiny_architecture, tiny_darts
 from mmengine.logging import MessageHub
+from mmengine.optim import AmpOptimWrapper, OptimWrapperDict
 from mmpretrain.structures import DataSample
 
 from mmdarts.models import Darts
@@ -34,22 +36,23 @@ def on(device, data):
     return dict(inputs=data['inputs'].to(device), data_samples=[s.to(device) for s in data['data_samples']])
 
 
-def twin_searches(unroll, hvp, device='cpu', capturer=None, steps=5, sizes=None, model=None, event=None, **kwargs):
+def twin_searches(unroll, hvp, device='cpu', capturer=None, steps=5, sizes=None, model=None, event=None,
+                  wrappers_of=optim_wrappers, dtype=torch.float64, tol=1e-10, **kwargs):
     """The same search run eagerly and captured, with a learning rate that changes at every step; returns both
     models. ``model``: the Darts to start from (default a tiny one built with ``kwargs``); ``event(step, data,
     models, wrappers)``: called before each step, may change both searches alike."""
-    eager = model if model is not None else tiny_darts(unroll=unroll, dtype=torch.float64, **kwargs)
+    eager = model if model is not None else tiny_darts(unroll=unroll, dtype=dtype, **kwargs)
     eager.hvp = hvp
     eager.data_preprocessor = Prepared()
     eager.to(device)
     captured = copy.deepcopy(eager)
     eager.cuda_graphs = False
     captured.pass_capturer = capturer
-    wrappers = [optim_wrappers(m) for m in (eager, captured)]
+    wrappers = [wrappers_of(m) for m in (eager, captured)]
     for step in range(steps):
         n = sizes[step] if sizes else 6
-        data = dict(train=on(device, batch(n, dtype=torch.float64, seed=2 * step)),
-                    arch=on(device, batch(n, dtype=torch.float64, seed=2 * step + 1)))
+        data = dict(train=on(device, batch(n, dtype=dtype, seed=2 * step)),
+                    arch=on(device, batch(n, dtype=dtype, seed=2 * step + 1)))
         if event is not None:
             event(step, data, (eager, captured), wrappers)
         logs = []
@@ -59,14 +62,14 @@ def twin_searches(unroll, hvp, device='cpu', capturer=None, steps=5, sizes=None,
             logs.append(model.train_step(data, wrapper))
         assert logs[1].keys() == logs[0].keys()
         for key in logs[0]:
-            torch.testing.assert_close(logs[1][key], logs[0][key], rtol=1e-10, atol=1e-12, msg=key,
+            torch.testing.assert_close(logs[1][key], logs[0][key], rtol=tol, atol=tol / 100, msg=key,
                                        equal_nan=True)
     return eager, captured
 
 
-def assert_same_state(eager, captured):
+def assert_same_state(eager, captured, tol=1e-10):
     for (name, a), b in zip(eager.state_dict().items(), captured.state_dict().values()):
-        torch.testing.assert_close(b, a, rtol=1e-10, atol=1e-12, msg=name)
+        torch.testing.assert_close(b, a, rtol=tol, atol=tol / 100, msg=name)
 
 
 @pytest.mark.parametrize('unroll,hvp', MODES, ids=MODE_IDS)
@@ -145,6 +148,24 @@ def test_skipped_non_finite_steps_match_eager():
     eager, captured = twin_searches(True, 'finite_difference', capturer=capturer, steps=7, event=poison)
     assert_same_state(eager, captured)
     assert all(torch.isfinite(p).all() for p in captured.parameters())
+
+
+def amp_wrappers(model):
+    """mmengine's AmpOptimWrapper on the CPU (its autocast CPU bfloat16), with a CPU GradScaler."""
+    with patch('mmengine.optim.optimizer.amp_optimizer_wrapper.is_cuda_available', return_value=True):
+        weights = AmpOptimWrapper(optimizer=sgd(model), clip_grad=dict(max_norm=5.))
+    weights.loss_scaler = torch.amp.GradScaler('cpu', init_scale=2.**10, growth_interval=2)
+    return OptimWrapperDict(architecture=weights, mutator=optim_wrappers(model)['mutator'])
+
+
+def test_amp_weight_step_is_captured_with_its_scale_read_from_memory():
+    """Under AMP the weight pass runs in autocast and its loss is scaled by GradScaler's scale, which grows every
+    second step here: the replayed pass reads the scale of the moment, so both searches stay equal."""
+    capturer = PassCapturer(warmup=1, backend=OpReplayPass)
+    eager, captured = twin_searches(False, 'finite_difference', capturer=capturer, steps=6,
+                                    wrappers_of=amp_wrappers, dtype=torch.float32, tol=1e-5)
+    assert_same_state(eager, captured, tol=1e-5)
+    assert capturer.captures == 2 and capturer.all_captured()
 
 
 def test_no_capture_on_cpu_or_when_turned_off():
