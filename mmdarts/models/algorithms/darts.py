@@ -14,8 +14,9 @@ from mmdarts.registry import MODELS
 from mmdarts.utils import all_reduce_mean_
 
 from ..regularizers import regularized_arch_gradients
-from ..utils import all_finite, complete_head_channels, frozen_running_stats, full_precision, sgd_hyperparameters
-from ..utils.captured_passes import PassCapturer, batch_labels, batch_signature, relabeled, tensor_addresses
+from ..utils import all_finite, complete_head_channels, frozen_running_stats, full_precision
+from ..utils.captured_passes import PassCapturer
+from .captured_step import captured_arch_gradients, captured_weight_gradients
 from .second_order import pass_gradients, second_order_arch_gradients
 
 Batch = Dict[str, object]
@@ -251,7 +252,8 @@ class Darts(BaseModel):
         """The α step: its gradient (:meth:`arch_gradients`, in float32), averaged over ranks, applied by the
         mutator's optimizer if finite."""
         pass_losses: List[Tuple[str, torch.Tensor]] = []
-        captured = self._captured_arch_gradients(train_batch, arch_batch, weight_wrapper.optimizer)
+        captured = captured_arch_gradients(self, self._capturer(arch_batch), train_batch, arch_batch,
+                                           weight_wrapper.optimizer)
         if captured is None:
             with self.mutator.fixed_sample():
                 arch_grads, arch_log = self.arch_gradients(train_batch, arch_batch, weight_wrapper.optimizer,
@@ -272,78 +274,27 @@ class Darts(BaseModel):
     def _weight_pass(self, train_batch: Batch, weight_wrapper: OptimWrapper
                      ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
         """The weight step's loss on ``train_batch`` with α detached, its gradients left in the weights' ``.grad``
-        (through the wrapper's backward, or from a captured pass: scaled by the AMP wrapper's GradScaler as its
-        backward scales them), and its log."""
-        weights = self._weights()[1]
-        capturer = self._capturer(train_batch)
-        amp = isinstance(weight_wrapper, AmpOptimWrapper)
-        plain = type(weight_wrapper) in (OptimWrapper, AmpOptimWrapper) and getattr(
-            weight_wrapper, '_accumulative_counts', 1) == 1
-        signature = batch_signature(train_batch) if capturer is not None and plain else None
-        if signature is None:
+        (through the wrapper's backward, or from a captured pass, scaled as the wrapper's backward scales them),
+        and its log."""
+        captured = captured_weight_gradients(self, self._capturer(train_batch), train_batch, weight_wrapper)
+        if captured is None:
             with weight_wrapper.optim_context(self.architecture):
                 loss, log_vars = self.loss_and_log(train_batch, detach_alpha=True)
             weight_wrapper.backward(weight_wrapper.scale_loss(loss))
             return loss, log_vars
-        device = train_batch['inputs'].device.type
-        scaler = weight_wrapper.loss_scaler if amp else None
-
-        def weight_pass(inputs, labels):
-            # autocast as the AMP wrapper's optim_context, without its weight-cast cache (kept across a capture)
-            with torch.autocast(device, dtype=getattr(weight_wrapper, 'cast_dtype', None), enabled=amp,
-                                cache_enabled=False):
-                loss, log_vars = self.loss_and_log(relabeled(train_batch, inputs, labels), detach_alpha=True)
-            scaled = loss if scaler is None else scaler.scale(loss)  # the scale read from its tensor
-            return loss.detach(), log_vars, list(torch.autograd.grad(scaled, weights, allow_unused=True))
-
-        scale = [getattr(scaler, '_scale', None)] if amp else []  # GradScaler updates it in place
-        loss, log_vars, grads = capturer.run('weight step', (signature, amp) + self._read_signature(weights + scale),
-                                             weight_pass, [train_batch['inputs'], batch_labels(train_batch)[1]])
-        for weight, grad in zip(weights, grads):  # as the wrapper's backward leaves them (no accumulation)
+        loss, log_vars, grads = captured
+        for weight, grad in zip(self._weights()[1], grads):  # as the wrapper's backward leaves them
             if grad is not None:
                 weight.grad = grad
         return loss, dict(log_vars)
 
-    def _captured_arch_gradients(self, train_batch: Batch, arch_batch: Batch, weight_optimizer: torch.optim.Optimizer
-                                 ) -> Optional[Tuple[List[torch.Tensor], Dict[str, torch.Tensor], list]]:
-        """The α step's unregularised gradient, its log and its pass losses from a captured graph, or None where
-        the step runs eagerly (no CUDA, ``cuda_graphs=False``, a batch that cannot be captured)."""
-        capturer = self._capturer(arch_batch)
-        batches = [train_batch, arch_batch] if self.unroll else [arch_batch]
-        signatures = tuple(batch_signature(b) for b in batches) if capturer is not None else (None, )
-        if None in signatures:
-            return None
-        weights = self._weights()[1]
-        read, hyper, lr = list(weights), None, []
-        if self.unroll:
-            xi, momentums, decays, buffers = sgd_hyperparameters(weight_optimizer, weights)
-            read, hyper = read + buffers, (tuple(momentums), tuple(decays))
-            lr = [torch.full((), xi, dtype=weights[0].dtype, device=weights[0].device)]  # ξ follows the schedule
-
-        def arch_pass(*tensors):
-            pass_losses: List[Tuple[str, torch.Tensor]] = []
-            inputs = [relabeled(b, x, y) for b, x, y in zip(batches, tensors[0:4:2], tensors[1:4:2])]
-            with self.mutator.fixed_sample():
-                grads, log_vars = self._unregularized_arch_gradients(
-                    inputs[0], inputs[-1], weight_optimizer, pass_losses.append, *tensors[2 * len(batches):])
-            return grads, log_vars, pass_losses
-
-        tensors = [t for b in batches for t in (b['inputs'], batch_labels(b)[1])] + lr
-        signature = (signatures, self.unroll, self.hvp, self.epsilon_scale, hyper) + self._read_signature(read)
-        return self.pass_capturer.run('α step', signature, arch_pass, tensors)
-
     def _capturer(self, batch: Batch) -> Optional[PassCapturer]:
-        """The pass capturer where passes are replayed (``cuda_graphs`` and a CUDA batch, or one set by a test)."""
-        if self.pass_capturer is None and self.cuda_graphs and batch['inputs'].device.type == 'cuda':
+        """The pass capturer where passes are replayed: ``cuda_graphs`` and a CUDA batch (or one a test set)."""
+        if not self.cuda_graphs:
+            return None
+        if self.pass_capturer is None and batch['inputs'].device.type == 'cuda':
             self.pass_capturer = PassCapturer()
         return self.pass_capturer
-
-    def _read_signature(self, tensors: List[torch.Tensor]) -> tuple:
-        """What else a captured pass bakes in: the memory of the tensors it reads (with α and every buffer), the
-        modes, and the mutator's scalars (GDAS's temperature)."""
-        read = tensors + list(self.mutator.parameters()) + list(self.architecture.buffers())
-        return (self.training, self.mutator.training, getattr(self.mutator, 'tau', None), self.memory_format,
-                tensor_addresses(read))
 
     @staticmethod
     def _epoch() -> int:

@@ -1,0 +1,80 @@
+"""The passes of a :class:`Darts` search step as captured graphs (:mod:`mmdarts.models.utils.captured_passes`).
+
+Each function returns what the eager pass returns, from a replayed graph, or None where the pass runs eagerly (no
+capturer, a batch that cannot be captured, a wrapper that accumulates gradients). The captured function reads,
+besides its inputs (the batches, ξ), only tensors named in its signature, so a new tensor in their place (a
+resumed optimizer's momentum buffers) or a new value of a scalar it bakes in (GDAS's τ) captures it again.
+"""
+from typing import Dict, List, Optional, Tuple
+
+import torch
+from mmengine.optim import AmpOptimWrapper, OptimWrapper
+
+from ..utils import sgd_hyperparameters
+from ..utils.captured_passes import PassCapturer, batch_labels, batch_signature, relabeled, tensor_addresses
+
+Batch = Dict[str, object]
+
+
+def read_signature(model, tensors: List[torch.Tensor]) -> tuple:
+    """What a captured pass of ``model`` bakes in besides its inputs: the memory of the tensors it reads (with α
+    and every buffer), the modes, and the mutator's scalars (GDAS's temperature)."""
+    read = tensors + list(model.mutator.parameters()) + list(model.architecture.buffers())
+    return (model.training, model.mutator.training, getattr(model.mutator, 'tau', None), model.memory_format,
+            tensor_addresses(read))
+
+
+def captured_weight_gradients(model, capturer: Optional[PassCapturer], train_batch: Batch,
+                              weight_wrapper: OptimWrapper
+                              ) -> Optional[Tuple[torch.Tensor, Dict[str, torch.Tensor], List[torch.Tensor]]]:
+    """The weight step's loss, log and weight gradients (None for an unused weight) from a replayed pass: in the
+    AMP wrapper's autocast (without its weight-cast cache, which a capture would keep) and scaled by its
+    GradScaler's scale, read from the scale's tensor, as the wrapper's backward scales them."""
+    amp = isinstance(weight_wrapper, AmpOptimWrapper)
+    accumulates = getattr(weight_wrapper, '_accumulative_counts', 1) != 1
+    signature = batch_signature(train_batch) if capturer is not None else None
+    if signature is None or accumulates or type(weight_wrapper) not in (OptimWrapper, AmpOptimWrapper):
+        return None
+    weights = model._weights()[1]
+    device = train_batch['inputs'].device.type
+    scaler = weight_wrapper.loss_scaler if amp else None
+
+    def weight_pass(inputs, labels):
+        with torch.autocast(device, dtype=getattr(weight_wrapper, 'cast_dtype', None), enabled=amp,
+                            cache_enabled=False):
+            loss, log_vars = model.loss_and_log(relabeled(train_batch, inputs, labels), detach_alpha=True)
+        scaled = loss if scaler is None else scaler.scale(loss)
+        return loss.detach(), log_vars, list(torch.autograd.grad(scaled, weights, allow_unused=True))
+
+    scale = [getattr(scaler, '_scale', None)] if amp else []  # GradScaler updates it in place
+    return capturer.run('weight step', (signature, amp) + read_signature(model, weights + scale), weight_pass,
+                        [train_batch['inputs'], batch_labels(train_batch)[1]])
+
+
+def captured_arch_gradients(model, capturer: Optional[PassCapturer], train_batch: Batch, arch_batch: Batch,
+                            weight_optimizer: torch.optim.Optimizer
+                            ) -> Optional[Tuple[List[torch.Tensor], Dict[str, torch.Tensor], list]]:
+    """The α step's gradient before the regularisers, its log and its pass losses from a replayed pass (the
+    Gumbel draw of GDAS made inside it, a fresh one at each replay); ξ is read from a 0-dim tensor."""
+    batches = [train_batch, arch_batch] if model.unroll else [arch_batch]
+    signatures = tuple(batch_signature(b) for b in batches) if capturer is not None else (None, )
+    if None in signatures:
+        return None
+    weights = model._weights()[1]
+    read, hyper, lr = list(weights), None, []
+    if model.unroll:
+        xi, momentums, decays, buffers = sgd_hyperparameters(weight_optimizer, weights)
+        read, hyper = read + buffers, (tuple(momentums), tuple(decays))
+        lr = [torch.full((), xi, dtype=weights[0].dtype, device=weights[0].device)]  # ξ follows the schedule
+
+    def arch_pass(*tensors):
+        pass_losses: List[Tuple[str, torch.Tensor]] = []
+        inputs = [relabeled(b, x, y) for b, x, y in zip(batches, tensors[0:4:2], tensors[1:4:2])]
+        with model.mutator.fixed_sample():
+            grads, log_vars = model._unregularized_arch_gradients(inputs[0], inputs[-1], weight_optimizer,
+                                                                  pass_losses.append, *tensors[2 * len(batches):])
+        return grads, log_vars, pass_losses
+
+    tensors = [t for b in batches for t in (b['inputs'], batch_labels(b)[1])] + lr
+    signature = (signatures, model.unroll, model.hvp, model.epsilon_scale, hyper) + read_signature(model, read)
+    return capturer.run('α step', signature, arch_pass, tensors)
