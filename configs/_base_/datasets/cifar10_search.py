@@ -2,8 +2,6 @@
 # deterministic halves, the first trains the weights, the second α; the supernet is validated on the second half.
 # The halves are drawn class by class (SubsetDataset mode='stratified', the same seed for all three), so each
 # holds every class in its share; mode='contiguous' cuts index ranges instead.
-# default_collate stacks each batch's images in the loader's workers: one host-to-device copy per batch instead of
-# one per image (mmengine's pseudo_collate keeps a list); images of one size, as CIFAR's are, are required.
 dataset_type = 'CIFAR10'  # mmpretrain's: downloads into data_root if absent
 data_root = 'data/cifar10'
 data_preprocessor = dict(
@@ -23,7 +21,6 @@ test_pipeline = [dict(type='PackInputs')]
 train_dataloader = dict(
     batch_size=64,
     num_workers=2,
-    collate_fn=dict(type='default_collate'),
     dataset=dict(
         type='SubsetDataset',
         dataset=dict(type=dataset_type, data_root=data_root, split='train', pipeline=train_pipeline),
@@ -37,7 +34,6 @@ train_dataloader = dict(
 arch_dataloader = dict(
     batch_size=64,
     num_workers=2,
-    collate_fn=dict(type='default_collate'),
     dataset=dict(
         type='SubsetDataset',
         dataset=dict(type=dataset_type, data_root=data_root, split='train', pipeline=train_pipeline),
@@ -50,7 +46,6 @@ arch_dataloader = dict(
 val_dataloader = dict(
     batch_size=64,
     num_workers=2,
-    collate_fn=dict(type='default_collate'),
     dataset=dict(
         type='SubsetDataset',
         dataset=dict(type=dataset_type, data_root=data_root, split='train', pipeline=test_pipeline),
