@@ -16,26 +16,26 @@ from ..utils.captured_passes import PassCapturer, batch_labels, batch_signature,
 Batch = Dict[str, object]
 
 
-def read_signature(model, tensors: List[torch.Tensor]) -> tuple:
-    """What a captured pass of ``model`` bakes in besides its inputs: the memory of the tensors it reads (with α
-    and every buffer), the modes, and the mutator's scalars (GDAS's temperature)."""
-    read = tensors + list(model.mutator.parameters()) + list(model.architecture.buffers())
+def read_signature(model, weights: List[torch.Tensor], buffers: List[torch.Tensor]) -> tuple:
+    """What both captured passes of ``model`` bake in besides their inputs: the memory of the tensors they read
+    (the weights, α, the architecture's buffers), the modes, and the mutator's scalars (GDAS's temperature)."""
+    read = list(weights) + list(model.mutator.parameters()) + list(buffers)
     return (model.training, model.mutator.training, getattr(model.mutator, 'tau', None), model.memory_format,
             tensor_addresses(read))
 
 
-def captured_weight_gradients(model, capturer: Optional[PassCapturer], train_batch: Batch,
-                              weight_wrapper: OptimWrapper
+def captured_weight_gradients(model, capturer: Optional[PassCapturer], weights: List[torch.Tensor], read: tuple,
+                              train_batch: Batch, weight_wrapper: OptimWrapper
                               ) -> Optional[Tuple[torch.Tensor, Dict[str, torch.Tensor], List[torch.Tensor]]]:
     """The weight step's loss, log and weight gradients (None for an unused weight) from a replayed pass: in the
     AMP wrapper's autocast (without its weight-cast cache, which a capture would keep) and scaled by its
-    GradScaler's scale, read from the scale's tensor, as the wrapper's backward scales them."""
+    GradScaler's scale, read from the scale's tensor, as the wrapper's backward scales them. ``weights``: the
+    model's, in ``_weights()`` order; ``read``: their :func:`read_signature`."""
     amp = isinstance(weight_wrapper, AmpOptimWrapper)
     accumulates = getattr(weight_wrapper, '_accumulative_counts', 1) != 1
     signature = batch_signature(train_batch) if capturer is not None else None
     if signature is None or accumulates or type(weight_wrapper) not in (OptimWrapper, AmpOptimWrapper):
         return None
-    weights = model._weights()[1]
     device = train_batch['inputs'].device.type
     scaler = weight_wrapper.loss_scaler if amp else None
 
@@ -46,25 +46,25 @@ def captured_weight_gradients(model, capturer: Optional[PassCapturer], train_bat
         scaled = loss if scaler is None else scaler.scale(loss)
         return loss.detach(), log_vars, list(torch.autograd.grad(scaled, weights, allow_unused=True))
 
-    scale = [getattr(scaler, '_scale', None)] if amp else []  # GradScaler updates it in place
-    return capturer.run('weight step', (signature, amp) + read_signature(model, weights + scale), weight_pass,
+    scale = tensor_addresses([getattr(scaler, '_scale', None)]) if amp else ()  # GradScaler updates it in place
+    return capturer.run('weight step', (signature, amp, read, scale), weight_pass,
                         [train_batch['inputs'], batch_labels(train_batch)[1]])
 
 
-def captured_arch_gradients(model, capturer: Optional[PassCapturer], train_batch: Batch, arch_batch: Batch,
-                            weight_optimizer: torch.optim.Optimizer
+def captured_arch_gradients(model, capturer: Optional[PassCapturer], weights: List[torch.Tensor], read: tuple,
+                            train_batch: Batch, arch_batch: Batch, weight_optimizer: torch.optim.Optimizer
                             ) -> Optional[Tuple[List[torch.Tensor], Dict[str, torch.Tensor], list]]:
     """The α step's gradient before the regularisers, its log and its pass losses from a replayed pass (the
-    Gumbel draw of GDAS made inside it, a fresh one at each replay); ξ is read from a 0-dim tensor."""
+    Gumbel draw of GDAS made inside it, a fresh one at each replay); ξ is read from a 0-dim tensor. ``weights``,
+    ``read``: as for :func:`captured_weight_gradients`."""
     batches = [train_batch, arch_batch] if model.unroll else [arch_batch]
     signatures = tuple(batch_signature(b) for b in batches) if capturer is not None else (None, )
     if None in signatures:
         return None
-    weights = model._weights()[1]
-    read, hyper, lr = list(weights), None, []
-    if model.unroll:
+    hyper, lr = None, []
+    if model.unroll:  # the momentum buffers too: a resumed optimizer brings new ones
         xi, momentums, decays, buffers = sgd_hyperparameters(weight_optimizer, weights)
-        read, hyper = read + buffers, (tuple(momentums), tuple(decays))
+        hyper = (tuple(momentums), tuple(decays), tensor_addresses(buffers))
         lr = [torch.full((), xi, dtype=weights[0].dtype, device=weights[0].device)]  # ξ follows the schedule
 
     def arch_pass(*tensors):
@@ -76,5 +76,5 @@ def captured_arch_gradients(model, capturer: Optional[PassCapturer], train_batch
         return grads, log_vars, pass_losses
 
     tensors = [t for b in batches for t in (b['inputs'], batch_labels(b)[1])] + lr
-    signature = (signatures, model.unroll, model.hvp, model.epsilon_scale, hyper) + read_signature(model, read)
+    signature = (signatures, model.unroll, model.hvp, model.epsilon_scale, hyper, read)
     return capturer.run('α step', signature, arch_pass, tensors)

@@ -77,7 +77,7 @@ def batch_signature(batch: Batch) -> Optional[tuple]:
 def tensor_addresses(tensors: Sequence[Optional[torch.Tensor]]) -> tuple:
     """The memory a pass reads, as addresses (None for a missing tensor): a tensor replaced, not updated in place,
     invalidates a graph."""
-    return tuple(None if t is None else (t.data_ptr(), tuple(t.shape), t.dtype) for t in tensors)
+    return tuple(None if t is None else (t.data_ptr(), t.shape, t.dtype) for t in tensors)
 
 
 class CudaGraphPass:

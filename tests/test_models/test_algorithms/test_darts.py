@@ -282,3 +282,11 @@ def test_exact_hvp_leaves_state_untouched(float64_setup):
     model.arch_gradients(train, val, optimizer)
     assert_same_state(before, model)
     assert all(p.grad is None for p in model.parameters())
+
+
+def test_weights_and_buffers_in_one_walk_match_named_parameters_and_buffers():
+    model = tiny_darts(unroll=True)
+    model.architecture.backbone.stem[0].weight.requires_grad_(False)  # a frozen weight is left out
+    weights, buffers = model._weights_and_buffers()
+    assert [id(p) for p in weights] == [id(p) for p in model._weights()[1]]
+    assert [id(b) for b in buffers] == [id(b) for b in model.architecture.buffers()]
