@@ -159,34 +159,21 @@ def test_amp_without_gpu_is_refused_with_the_reason(tmp_path):
 
 
 @pytest.mark.cuda
-@pytest.mark.parametrize('config,extra', [
-    ('configs/darts_cifar10.py', []),  # second order, Eq. 8, float16 weight step
-    ('configs/darts_cifar10.py', ['model.hvp=exact']),
-    ('configs/darts_cifar10_first_order.py', []),
-    ('configs/darts_cifar10.py', ['optim_wrapper.architecture.dtype=bfloat16']),
-], ids=['second_order', 'exact_hvp', 'first_order', 'bfloat16'])
-def test_amp_search_on_cuda(cifar_root, tmp_path, config, extra):
-    """--amp: the weight step in mixed precision under GradScaler, the α step in float32 (README, Precision)."""
-    work_dir = str(tmp_path / 'amp')
+@pytest.mark.parametrize('config,extra,args', [
+    ('configs/darts_cifar10.py', [], []),  # float32
+    ('configs/darts_cifar10.py', [], ['--amp']),  # second order, Eq. 8, float16 weight step
+    ('configs/darts_cifar10.py', ['model.hvp=exact'], ['--amp']),
+    ('configs/darts_cifar10_first_order.py', [], ['--amp']),
+    ('configs/darts_cifar10.py', ['optim_wrapper.architecture.dtype=bfloat16'], ['--amp']),
+], ids=['float32', 'amp_second_order', 'amp_exact_hvp', 'amp_first_order', 'amp_bfloat16'])
+def test_search_on_cuda_replays_cuda_graphs(cifar_root, tmp_path, config, extra, args):
+    """On CUDA, Darts captures the α step's passes and the weight step's pass as CUDA graphs (4 steps an epoch);
+    --amp: the weight step in mixed precision under GradScaler, the α step in float32 (README, Precision)."""
+    work_dir = str(tmp_path / 'search')
     result = train(config, work_dir, tiny_options(cifar_root, 2, extra + [
-        'train_dataloader.batch_size=4', 'arch_dataloader.batch_size=4']), ['--amp'])
+        'train_dataloader.batch_size=4', 'arch_dataloader.batch_size=4']), args)
     log = result.stdout + result.stderr
-    assert 'AmpOptimWrapper' in log
-    for name in ('α step', 'weight step'):  # the AMP weight step is replayed too
-        assert f'the {name} pass is captured as a CUDA graph' in log
-    assert Genotype.from_file(osp.join(work_dir, 'genotype.json'), num_nodes=2).meta['epoch'] == 2
-    saved = alphas(osp.join(work_dir, 'epoch_2.pth'))
-    assert all(torch.isfinite(v).all() and v.abs().max() > 0 for v in saved.values())
-
-
-@pytest.mark.cuda
-def test_search_on_cuda_replays_cuda_graphs(cifar_root, tmp_path):
-    """On CUDA, Darts captures the α step's passes and the weight step's pass as CUDA graphs (4 steps an epoch;
-    the --amp searches above check the captures in both orders and with the exact HVP)."""
-    work_dir = str(tmp_path / 'graphs')
-    result = train('configs/darts_cifar10.py', work_dir, tiny_options(cifar_root, 2, [
-        'train_dataloader.batch_size=4', 'arch_dataloader.batch_size=4']))
-    log = result.stdout + result.stderr
+    assert ('AmpOptimWrapper' in log) == ('--amp' in args)
     for name in ('α step', 'weight step'):
         assert f'the {name} pass is captured as a CUDA graph' in log
     assert Genotype.from_file(osp.join(work_dir, 'genotype.json'), num_nodes=2).meta['epoch'] == 2
