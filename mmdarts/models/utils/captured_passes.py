@@ -113,6 +113,10 @@ class PassCapturer:
     """
 
     def __init__(self, warmup: int = 2, backend: Optional[type] = None, on_error: str = 'eager', keep: int = 2):
+        if on_error not in ('eager', 'raise'):
+            raise ValueError(f"PassCapturer: on_error must be 'eager' or 'raise', got {on_error!r}")
+        if warmup < 0 or keep < 1:
+            raise ValueError(f'PassCapturer: needs warmup >= 0 and keep >= 1, got warmup={warmup}, keep={keep}')
         self.warmup = warmup
         self.backend = backend or CudaGraphPass
         self.on_error = on_error

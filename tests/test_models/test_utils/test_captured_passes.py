@@ -193,6 +193,13 @@ def test_a_capture_that_fails_runs_eagerly_or_raises():
         strict.run('α step', 'same', lambda x: x, [torch.ones(2)])
 
 
+def test_capturer_arguments_are_checked():
+    with pytest.raises(ValueError, match="on_error must be 'eager' or 'raise', got 'skip'"):
+        PassCapturer(on_error='skip')
+    with pytest.raises(ValueError, match='warmup >= 0 and keep >= 1, got warmup=2, keep=0'):
+        PassCapturer(keep=0)
+
+
 def test_captured_outputs_are_overwritten_in_place():
     capturer = PassCapturer(warmup=1, backend=OpReplayPass)
     outs = [capturer.run('p', 's', lambda x: [x * 2], [torch.full((2, ), float(v))]) for v in (1, 2, 3)]
