@@ -158,7 +158,7 @@ def measure(args, variant: Dict) -> Dict:
             model.zero_grad(set_to_none=True)
 
         if variant.get('graphs'):
-            step = graphed_pass(new_capturer(args), model, prepared, variant['impl'], detached, alphas, weights)
+            step = graphed_pass(model.pass_capturer, model, prepared, variant['impl'], detached, alphas, weights)
     elif variant['impl'] == 'mmdarts':
         def step():
             model.train_step(data, wrappers)
@@ -170,15 +170,12 @@ def measure(args, variant: Dict) -> Dict:
             baseline.step(train, arch)
 
     cuda = args.device == 'cuda'
-    capturer = getattr(step, 'capturer', None) or getattr(model, 'pass_capturer', None)
     for _ in range(args.warmup):
         step()
-        capturer = capturer or getattr(model, 'pass_capturer', None)
     for _ in range(12):  # with CUDA graphs: untimed steps until every pass is captured (a new signature warms up)
-        if not variant.get('graphs') or (capturer is not None and capturer.all_captured()):
+        if not variant.get('graphs') or model.pass_capturer.all_captured():
             break
         step()
-        capturer = capturer or getattr(model, 'pass_capturer', None)
     counted = {}
     if args.count_ops and not variant.get('graphs'):  # a replay is one call; the count measures eager structure
         from mmdarts.testing import count_aten_calls
@@ -219,18 +216,17 @@ def graphed_pass(capturer, model, prepared: Dict, impl: str, detached: Dict, alp
     """The plain (∇ all weights) or α-only (∇α) pass, replayed as a CUDA graph as ``Darts`` replays its passes."""
     import torch
 
-    from mmdarts.models.utils.captured_passes import batch_labels, relabeled
+    from mmdarts.models.utils.captured_passes import batch_signature, relabeled
 
-    labels = batch_labels(prepared)[1]
+    _, tensors = batch_signature(prepared)
 
     def one_pass(inputs, labels):
         loss, _ = model.loss_and_log(relabeled(prepared, inputs, labels), detached if impl == 'alpha_pass' else None)
         return torch.autograd.grad(loss, alphas if impl == 'alpha_pass' else weights)
 
     def step():
-        capturer.run(impl, None, one_pass, [prepared['inputs'], labels])
+        capturer.run(impl, None, one_pass, tensors)
 
-    step.capturer = capturer
     return step
 
 

@@ -11,7 +11,7 @@ import torch
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
 
 from ..utils import sgd_hyperparameters
-from ..utils.captured_passes import PassCapturer, batch_labels, batch_signature, relabeled, tensor_addresses
+from ..utils.captured_passes import PassCapturer, batch_signature, relabeled, tensor_addresses
 
 Batch = Dict[str, object]
 
@@ -33,9 +33,10 @@ def captured_weight_gradients(model, capturer: Optional[PassCapturer], weights: 
     model's, in ``_weights()`` order; ``read``: their :func:`read_signature`."""
     amp = isinstance(weight_wrapper, AmpOptimWrapper)
     accumulates = getattr(weight_wrapper, '_accumulative_counts', 1) != 1
-    signature = batch_signature(train_batch) if capturer is not None else None
-    if signature is None or accumulates or type(weight_wrapper) not in (OptimWrapper, AmpOptimWrapper):
+    batch = batch_signature(train_batch) if capturer is not None else None
+    if batch is None or accumulates or type(weight_wrapper) not in (OptimWrapper, AmpOptimWrapper):
         return None
+    signature, tensors = batch
     device = train_batch['inputs'].device.type
     scaler = weight_wrapper.loss_scaler if amp else None
 
@@ -47,8 +48,7 @@ def captured_weight_gradients(model, capturer: Optional[PassCapturer], weights: 
         return loss.detach(), log_vars, list(torch.autograd.grad(scaled, weights, allow_unused=True))
 
     scale = tensor_addresses([getattr(scaler, '_scale', None)]) if amp else ()  # GradScaler updates it in place
-    return capturer.run('weight step', (signature, amp, read, scale), weight_pass,
-                        [train_batch['inputs'], batch_labels(train_batch)[1]])
+    return capturer.run('weight step', (signature, amp, read, scale), weight_pass, tensors)
 
 
 def captured_arch_gradients(model, capturer: Optional[PassCapturer], weights: List[torch.Tensor], read: tuple,
@@ -58,8 +58,8 @@ def captured_arch_gradients(model, capturer: Optional[PassCapturer], weights: Li
     Gumbel draw of GDAS made inside it, a fresh one at each replay); ξ is read from a 0-dim tensor. ``weights``,
     ``read``: as for :func:`captured_weight_gradients`."""
     batches = [train_batch, arch_batch] if model.unroll else [arch_batch]
-    signatures = tuple(batch_signature(b) for b in batches) if capturer is not None else (None, )
-    if None in signatures:
+    captured = [batch_signature(b) for b in batches] if capturer is not None else [None]
+    if None in captured:
         return None
     hyper, lr = None, []
     if model.unroll:  # the momentum buffers too: a resumed optimizer brings new ones
@@ -75,6 +75,6 @@ def captured_arch_gradients(model, capturer: Optional[PassCapturer], weights: Li
                                                                   pass_losses.append, *tensors[2 * len(batches):])
         return grads, log_vars, pass_losses
 
-    tensors = [t for b in batches for t in (b['inputs'], batch_labels(b)[1])] + lr
-    signature = (signatures, model.unroll, model.hvp, model.epsilon_scale, hyper, read)
+    tensors = [t for _, pair in captured for t in pair] + lr
+    signature = (tuple(s for s, _ in captured), model.unroll, model.hvp, model.epsilon_scale, hyper, read)
     return capturer.run('α step', signature, arch_pass, tensors)

@@ -248,9 +248,9 @@ class Darts(BaseModel):
         arch_log: Dict[str, torch.Tensor] = {}
         if self._epoch() >= self.arch_warmup_epochs:
             arch_log = self._arch_step(train_batch, arch_batch, weight_wrapper, arch_wrapper, iteration,
-                                       (capturer, weights, read))
+                                       capturer, weights, read)
 
-        loss, log_vars = self._weight_pass(train_batch, weight_wrapper, (capturer, weights, read))
+        loss, log_vars = self._weight_pass(train_batch, weight_wrapper, capturer, weights, read)
         if weight_wrapper.should_update():
             grads = [p.grad for p in weights if p.grad is not None]
             all_reduce_mean_(grads)
@@ -266,11 +266,14 @@ class Darts(BaseModel):
         return log_vars
 
     def _arch_step(self, train_batch: Batch, arch_batch: Batch, weight_wrapper: OptimWrapper,
-                   arch_wrapper: OptimWrapper, iteration: int, captured_with: tuple) -> Dict[str, torch.Tensor]:
+                   arch_wrapper: OptimWrapper, iteration: int, capturer: Optional[PassCapturer],
+                   weights: List[nn.Parameter], read: Optional[tuple]) -> Dict[str, torch.Tensor]:
         """The α step: its gradient (:meth:`arch_gradients`, in float32), averaged over ranks, applied by the
-        mutator's optimizer if finite. ``captured_with``: the capturer (or None), the weights and what they read."""
+        mutator's optimizer if finite. ``capturer`` (or None), ``weights`` and ``read`` (their
+        :func:`read_signature`): for the captured passes."""
         pass_losses: List[Tuple[str, torch.Tensor]] = []
-        captured = captured_arch_gradients(self, *captured_with, train_batch, arch_batch, weight_wrapper.optimizer)
+        captured = captured_arch_gradients(self, capturer, weights, read, train_batch, arch_batch,
+                                           weight_wrapper.optimizer)
         if captured is None:
             with self.mutator.fixed_sample():
                 arch_grads, arch_log = self.arch_gradients(train_batch, arch_batch, weight_wrapper.optimizer,
@@ -288,19 +291,20 @@ class Darts(BaseModel):
         arch_wrapper.zero_grad()
         return arch_log
 
-    def _weight_pass(self, train_batch: Batch, weight_wrapper: OptimWrapper, captured_with: tuple
+    def _weight_pass(self, train_batch: Batch, weight_wrapper: OptimWrapper, capturer: Optional[PassCapturer],
+                     weights: List[nn.Parameter], read: Optional[tuple]
                      ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
         """The weight step's loss on ``train_batch`` with α detached, its gradients left in the weights' ``.grad``
         (through the wrapper's backward, or from a captured pass, scaled as the wrapper's backward scales them),
         and its log."""
-        captured = captured_weight_gradients(self, *captured_with, train_batch, weight_wrapper)
+        captured = captured_weight_gradients(self, capturer, weights, read, train_batch, weight_wrapper)
         if captured is None:
             with weight_wrapper.optim_context(self.architecture):
                 loss, log_vars = self.loss_and_log(train_batch, detach_alpha=True)
             weight_wrapper.backward(weight_wrapper.scale_loss(loss))
             return loss, log_vars
         loss, log_vars, grads = captured
-        for weight, grad in zip(captured_with[1], grads):  # as the wrapper's backward leaves them
+        for weight, grad in zip(weights, grads):  # as the wrapper's backward leaves them
             if grad is not None:
                 weight.grad = grad
         return loss, dict(log_vars)

@@ -18,7 +18,7 @@ What a graph needs, and how the passes give it:
   passes, so no state moves twice.
 """
 import logging
-from typing import Callable, Dict, Hashable, Optional, Sequence, Tuple
+from typing import Callable, Dict, Hashable, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.logging import print_log
@@ -63,15 +63,17 @@ def relabeled(batch: Batch, inputs: torch.Tensor, labels: torch.Tensor) -> Batch
     return dict(inputs=inputs, data_samples=samples)
 
 
-def batch_signature(batch: Batch) -> Optional[tuple]:
-    """What a captured pass bakes in about a batch (shape, dtype, layout, device, label field and shape), or None
-    if the batch cannot be captured (:func:`batch_labels`)."""
+def batch_signature(batch: Batch) -> Optional[Tuple[tuple, List[torch.Tensor]]]:
+    """What a captured pass bakes in about a batch (shape, dtype, layout, device, label field and shape) and the
+    tensors it takes from it (the images, the labels of :func:`batch_labels`), or None if the batch cannot be
+    captured."""
     labels = batch_labels(batch)
     inputs = batch.get('inputs')
     if labels is None or not isinstance(inputs, torch.Tensor) or labels[1].device != inputs.device:
         return None
-    return (tuple(inputs.shape), inputs.stride(), inputs.dtype, str(inputs.device), labels[0],
-            tuple(labels[1].shape), labels[1].dtype)
+    signature = (tuple(inputs.shape), inputs.stride(), inputs.dtype, str(inputs.device), labels[0],
+                 tuple(labels[1].shape), labels[1].dtype)
+    return signature, [inputs, labels[1]]
 
 
 def tensor_addresses(tensors: Sequence[Optional[torch.Tensor]]) -> tuple:
