@@ -36,6 +36,9 @@ def parse_args(argv=None):
     parser.add_argument('--size', type=int, default=32, help='image height and width')
     parser.add_argument('--hvp', choices=['finite_difference', 'exact', 'both'], default='finite_difference')
     parser.add_argument('--memory-format', choices=['auto', 'channels_last', 'contiguous'], default='auto')
+    parser.add_argument('--edge-layout', choices=['auto', 'batched', 'per_edge'], default='auto',
+                        help="how the cells compute their mixed edges (DartsSupernet's edge_layout): 'auto' is "
+                        'batched on CUDA and per edge on CPU')
     parser.add_argument('--baseline', action='store_true', help='also time the straightforward implementation')
     parser.add_argument('--repeat', type=int, default=1, help='rounds of all measurements, interleaved (0: none)')
     parser.add_argument('--paired', type=int, default=0, metavar='N',
@@ -114,6 +117,7 @@ def measure(args, variant: Dict) -> Dict:
         model_cfg.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
         model_cfg.update(unroll=variant['order'] == '2', memory_format=args.memory_format,
                          cuda_graphs=bool(variant.get('graphs')))
+        model_cfg['architecture']['backbone']['edge_layout'] = args.edge_layout
         if variant['hvp']:
             model_cfg['hvp'] = variant['hvp']
         model = MODELS.build(model_cfg).to(args.device).train()
@@ -196,7 +200,7 @@ def measure(args, variant: Dict) -> Dict:
         times.append(time.perf_counter() - start)
     median = statistics.median(times)
     result = dict(variant, seconds=median, times=times, images_per_second=args.batch / median, batch=args.batch,
-                  device=args.device, threads=torch.get_num_threads(), memory_format=args.memory_format,
+                  device=args.device, threads=torch.get_num_threads(), memory_format=args.memory_format, edge_layout=args.edge_layout,
                   amp=args.amp, **counted)
     if cuda:
         result.update(peak_memory_mb=torch.cuda.max_memory_allocated() / 2**20,

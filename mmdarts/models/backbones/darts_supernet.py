@@ -33,6 +33,9 @@ class DartsSupernet(BaseModule):
         out_indices (Sequence[int]): cells whose outputs are returned. Defaults to the last.
         partial_channels (int): PC-DARTS's K: only 1/K of each state's channels go through the mixed ops, the rest
             bypass them, followed by a channel shuffle. Defaults to 1 (DARTS).
+        edge_layout (str): ``'auto'``, ``'batched'`` or ``'per_edge'``: how the cells compute their mixed edges in
+            training (:class:`~mmdarts.models.utils.SearchCell`; the same numbers either way). Defaults to
+            ``'auto'`` (batched on GPUs, per edge on CPU).
         init_cfg (dict, optional): initialisation config. Defaults to None.
 
     Shapes: input ``(N, in_channels, H, W)``; each output ``(N, num_nodes * C_i, H_i, W_i)``.
@@ -48,6 +51,7 @@ class DartsSupernet(BaseModule):
                  act_cfg: Optional[Dict] = dict(type='ReLU'),
                  out_indices: Sequence[int] = (-1, ),
                  partial_channels: int = 1,
+                 edge_layout: str = 'auto',
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg)
         check_ints('DartsSupernet', base_channels=base_channels, num_layers=num_layers, num_nodes=num_nodes,
@@ -68,7 +72,7 @@ class DartsSupernet(BaseModule):
         for channels, reduction in cell_channels(base_channels, num_layers):
             self.cells.append(
                 SearchCell(num_nodes, prev_prev, prev, channels, reduction, reduction_prev, self.primitives, act_cfg,
-                           partial_channels))
+                           partial_channels, edge_layout))
             prev_prev, prev, reduction_prev = prev, num_nodes * channels, reduction
             self.out_channels.append(prev)
         self._arch_weights: Optional[Dict[str, torch.Tensor]] = None

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from mmdarts.structures import cell_edges
 
 from ..ops import ActConvBN, FactorizedReduce, Zero, build_candidate_op
+from .batched_edges import BatchedCell
 from .fused_mixing import dense_gradient, fused_candidate, split_activation
 
 
@@ -85,12 +86,22 @@ class SearchCell(nn.Module):
         reduction_prev (bool): whether the previous cell did, so c_{k-2} is twice as large as c_{k-1}.
         primitives (Sequence[str]): candidate op names.
         act_cfg (dict): activation of the ops and of the preprocessing.
+        partial (int): PC-DARTS's K (see :func:`partial_channel_mix`).
+        edge_layout (str): how a training forward computes the mixed edges: ``'per_edge'`` (each edge its own
+            kernels, :class:`MixedOp`), ``'batched'`` (the edges leaving the same states together,
+            :class:`~mmdarts.models.utils.batched_edges.BatchedCell`: the same numbers in a fraction of the kernel
+            launches) or ``'auto'`` (batched except on CPU, where the per-edge path's CPU kernels measure faster).
+            Evaluation, PC-DARTS and ``MixedOp.reference`` always run per edge. Defaults to ``'auto'``.
     """
 
     def __init__(self, num_nodes: int, prev_prev_channels: int, prev_channels: int, channels: int, reduction: bool,
                  reduction_prev: bool, primitives: Sequence[str], act_cfg: Optional[Dict] = dict(type='ReLU'),
-                 partial: int = 1):
+                 partial: int = 1, edge_layout: str = 'auto'):
         super().__init__()
+        if edge_layout not in EDGE_LAYOUTS:
+            raise ValueError(f'SearchCell: edge_layout must be one of {EDGE_LAYOUTS}, got {edge_layout!r}')
+        self.edge_layout = edge_layout
+        self._batched: Optional[BatchedCell] = None
         self.reduction = reduction
         self.num_nodes = num_nodes
         if reduction_prev:
@@ -109,6 +120,9 @@ class SearchCell(nn.Module):
         """``weights``: op weights of shape ``(num_edges, num_ops)``, rows in :func:`cell_edges` order;
         ``edge_weights``: optional ``(num_edges,)`` factors of each edge's output (PC-DARTS's edge normalisation)."""
         states: List[torch.Tensor] = [self.preprocess0(s0), self.preprocess1(s1)]
+        batched = self._batched_cell(states[0], weights, edge_weights)
+        if batched is not None:
+            return batched(states[0], states[1], weights)
         activations: List[Dict[str, torch.Tensor]] = [{}, {}]  # shared leading activations of each state
         rows = op_weight_vectors(weights, self.op_channels).unbind(0)
         k = 0
@@ -123,6 +137,22 @@ class SearchCell(nn.Module):
             states.append(total)
             activations.append({})
         return torch.cat(states[2:], dim=1)
+
+    def _batched_cell(self, x: torch.Tensor, weights: torch.Tensor, edge_weights: Optional[torch.Tensor]
+                      ) -> Optional[BatchedCell]:
+        """The batched computation of this forward's edges, or None where they run per edge."""
+        layout = self.edge_layout
+        if layout == 'auto':
+            layout = 'per_edge' if x.device.type == 'cpu' else 'batched'
+        if (layout == 'per_edge' or not self.training or edge_weights is not None or weights.dim() != 2
+                or any(op.partial > 1 or op.reference for op in self.mixed_ops)):
+            return None
+        if self._batched is None:
+            self._batched = BatchedCell(self.mixed_ops, self.num_nodes, self.op_channels)
+        return self._batched if self._batched.usable() else None
+
+
+EDGE_LAYOUTS = ('auto', 'per_edge', 'batched')
 
 
 def op_weight_vectors(weights: torch.Tensor, channels: int) -> torch.Tensor:

@@ -81,6 +81,16 @@ def test_rerun_capture_equals_eager_search(unroll, hvp):
     assert capturer.captures == 2 and capturer.all_captured()
 
 
+@pytest.mark.parametrize('unroll,hvp', MODES[:2], ids=MODE_IDS[:2])
+def test_rerun_capture_of_batched_cells_equals_eager_search(unroll, hvp):
+    """The batched edges (what CUDA runs by default) keep a graph's contract: no host syncs, nothing baked in."""
+    capturer = PassCapturer(warmup=1, backend=OpReplayPass)
+    eager, captured = twin_searches(unroll, hvp, capturer=capturer, edge_layout='batched', nodes=3)
+    assert_same_state(eager, captured)
+    assert capturer.captures == 2 and capturer.all_captured()
+    assert all(cell._batched is not None for cell in captured.architecture.backbone.cells)
+
+
 def test_a_smaller_last_batch_keeps_the_full_size_graph():
     """An epoch's last batch is smaller: it warms up (and later gets) its own graph; the full-size one stays."""
     capturer = PassCapturer(warmup=1, backend=OpReplayPass)

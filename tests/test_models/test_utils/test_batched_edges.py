@@ -1,0 +1,193 @@
+"""The batched edges (all edges leaving the same states at once) against the per-edge mixed ops, in float64:
+outputs, every gradient (weights, α, inputs; the double backward of the exact HVP too), running statistics."""
+import copy
+
+import pytest
+import torch
+import torch.nn as nn
+from helpers import SMOOTH_PRIMITIVES, batch, optim_wrappers, tiny_darts
+
+from mmdarts.models.ops import DARTS_PRIMITIVES, DilConv, twice_differentiable
+from mmdarts.models.utils import SearchCell
+from mmdarts.models.utils.batched_edges import edge_waves
+from mmdarts.models.utils.running_stats import frozen_running_stats
+from mmdarts.registry import CANDIDATE_OPS
+from mmdarts.structures import cell_edges
+from mmdarts.testing import count_aten_calls
+
+
+@CANDIDATE_OPS.register_module('test_batched_conv_bias')
+def conv_with_bias(channels, stride, affine, act_cfg):
+    """A candidate the waves do not batch (a conv with a bias): it runs per edge inside the wave."""
+    return nn.Conv2d(channels, channels, 3, stride, 1, bias=True)
+
+
+class Prepared(nn.Module):
+    """Hands float64 batches on as they are."""
+
+    def forward(self, data, training=False):
+        return dict(inputs=data['inputs'], data_samples=data['data_samples'])
+
+
+def twins(**kwargs):
+    """The same tiny search model with per-edge and batched cells."""
+    per_edge = tiny_darts(dtype=torch.float64, edge_layout='per_edge', **kwargs)
+    batched = copy.deepcopy(per_edge)
+    for cell in batched.modules():
+        if isinstance(cell, SearchCell):
+            cell.edge_layout = 'batched'
+    return per_edge, batched
+
+
+def uses_batched_cells(model) -> bool:
+    return all(cell._batched is not None for cell in model.modules() if isinstance(cell, SearchCell))
+
+
+def loss_and_gradients(model, data, frozen=False):
+    params = list(model.parameters())
+    if frozen:
+        with frozen_running_stats(model):
+            loss, _ = model.loss_and_log(data)
+    else:
+        loss, _ = model.loss_and_log(data)
+    return loss, torch.autograd.grad(loss, params)
+
+
+def assert_twins_agree(per_edge, batched, frozen=False, images=None, tol=1e-12):
+    data = batch(dtype=torch.float64)
+    device = next(per_edge.parameters()).device
+    data = dict(inputs=data['inputs'].to(device), data_samples=[s.to(device) for s in data['data_samples']])
+    if images is not None:
+        data['inputs'] = images(data['inputs'])
+    loss, grads = loss_and_gradients(per_edge, data, frozen)
+    loss_b, grads_b = loss_and_gradients(batched, data, frozen)
+    assert uses_batched_cells(batched)
+    torch.testing.assert_close(loss_b, loss, rtol=tol, atol=tol)
+    for (name, _), g, g_b in zip(per_edge.named_parameters(), grads, grads_b):
+        torch.testing.assert_close(g_b, g, rtol=1e-9, atol=tol, msg=name)
+    for (name, b), b_b in zip(per_edge.named_buffers(), batched.buffers()):
+        torch.testing.assert_close(b_b, b, rtol=tol, atol=tol, msg=name)
+
+
+@pytest.mark.parametrize('frozen', [False, True], ids=['tracked', 'frozen_stats'])
+@pytest.mark.parametrize('nodes,layers', [(2, 3), (4, 4)])
+def test_batched_cells_equal_per_edge_mixed_ops(nodes, layers, frozen):
+    """The paper's 8 candidates, normal and reduction cells (stride-2 waves, the factorized skip), a cell after a
+    reduction; running statistics and batch counts updated alike, or left alone alike."""
+    assert_twins_agree(*twins(primitives=DARTS_PRIMITIVES, nodes=nodes, layers=layers), frozen)
+
+
+@pytest.mark.parametrize('primitives', [
+    SMOOTH_PRIMITIVES,  # a SepConv and a DilConv: stage 2 without a dilated conv beside it
+    ('none', 'max_pool_3x3', 'avg_pool_3x3'),  # pools only: no activation, no conv
+    ('skip_connect', 'dil_conv_5x5'),  # dilated convs only: no stage 2
+    ('sep_conv_5x5', 'test_batched_conv_bias', 'none'),  # a candidate computed per edge within the wave
+    ('none', ),  # nothing to compute
+])
+def test_batched_cells_equal_per_edge_for_other_search_spaces(primitives):
+    per_edge, batched = twins(primitives=primitives, nodes=3, layers=3)
+    if primitives == ('none', ):  # nothing reaches the loss from the cells: compare the cells' output
+        x = torch.randn(2, 8, 8, 8, dtype=torch.float64)
+        cell_a, cell_b = per_edge.architecture.backbone.cells[0], batched.architecture.backbone.cells[0]
+        weights = torch.ones(len(cell_edges(3)), 1, dtype=torch.float64)
+        torch.testing.assert_close(cell_b(x, x, weights), cell_a(x, x, weights))
+        return
+    assert_twins_agree(per_edge, batched)
+
+
+def test_batched_cells_take_channels_last_inputs():
+    assert_twins_agree(*twins(), images=lambda x: x.contiguous(memory_format=torch.channels_last))
+
+
+def test_batched_double_backward_equals_per_edge():
+    """The exact HVP differentiates the weight gradient again: ∇α ⟨∇w L, v⟩ agrees."""
+    results = []
+    for model in twins(nodes=3):
+        weights = [p for p in model.architecture.parameters()]
+        alphas = list(model.mutator.parameters())
+        with frozen_running_stats(model), twice_differentiable():
+            loss, _ = model.loss_and_log(batch(dtype=torch.float64))
+        grads = torch.autograd.grad(loss, weights, create_graph=True)
+        gen = torch.Generator().manual_seed(1)
+        dot = sum((g * torch.randn(g.shape, generator=gen, dtype=g.dtype)).sum() for g in grads)
+        results.append(torch.autograd.grad(dot, alphas))
+    for a, b in zip(*results):
+        torch.testing.assert_close(b, a, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize('hvp', ['finite_difference', 'exact'])
+def test_batched_second_order_search_equals_per_edge(hvp):
+    """Three second-order search steps (virtual step, ±ε or double backward, weight step) end in the same
+    weights, α, optimizer state and running statistics."""
+    models = twins(unroll=True, nodes=3)
+    for model in models:
+        model.data_preprocessor = Prepared()
+    wrappers = [optim_wrappers(m) for m in models]
+    for step in range(3):
+        data = dict(train=batch(dtype=torch.float64, seed=2 * step), arch=batch(dtype=torch.float64, seed=2 * step + 1))
+        logs = []
+        for model, wrapper in zip(models, wrappers):
+            model.hvp = hvp
+            logs.append(model.train_step(data, wrapper))
+        for key in logs[0]:
+            torch.testing.assert_close(logs[1][key], logs[0][key], rtol=1e-10, atol=1e-12, msg=key)
+    for (name, a), b in zip(models[0].state_dict().items(), models[1].state_dict().values()):
+        torch.testing.assert_close(b, a, rtol=1e-9, atol=1e-12, msg=name)
+    assert uses_batched_cells(models[1])
+
+
+def test_batched_cells_make_fewer_operator_calls():
+    """The point of batching (the CPU-side proxy of GPU launches): a training forward+backward of a 4-node
+    supernet makes well under half the ATen calls."""
+    counts = []
+    for model in twins(primitives=DARTS_PRIMITIVES, nodes=4):
+        model.loss_and_log(batch(dtype=torch.float64))  # builds the batched plan, gathers constants
+        counts.append(count_aten_calls(lambda: model.loss_and_log(batch(dtype=torch.float64))[0].backward())[0])
+    assert counts[1] < 0.5 * counts[0], counts
+
+
+def test_where_the_cells_run_per_edge():
+    per_edge, batched = twins()
+    cell = batched.architecture.backbone.cells[0]
+    x = torch.randn(2, 8, 8, 8, dtype=torch.float64)
+    weights = torch.softmax(torch.randn(len(cell_edges(2)), len(cell.mixed_ops[0].ops), dtype=torch.float64), -1)
+    assert cell._batched_cell(x, weights, None) is not None
+    assert cell._batched_cell(x, weights, torch.ones(len(cell_edges(2)))) is None  # PC-DARTS's edge weights
+    cell.eval()  # evaluation: each edge's own running statistics normalise its pools
+    assert cell._batched_cell(x, weights, None) is None
+    cell.train()
+    cell.mixed_ops[0].ops[1][1].momentum = None  # a cumulative average reads its own count: per edge
+    assert cell._batched_cell(x, weights, None) is None
+    auto = SearchCell(2, 8, 8, 4, False, False, DARTS_PRIMITIVES).train()
+    assert auto.edge_layout == 'auto' and auto._batched_cell(x[:, :4], weights, None) is None  # CPU: per edge
+    with pytest.raises(ValueError, match="edge_layout must be one of .*got 'grouped'"):
+        SearchCell(2, 8, 8, 4, False, False, DARTS_PRIMITIVES, edge_layout='grouped')
+
+
+def test_waves_cover_every_edge_once_sources_first():
+    for nodes in (1, 2, 4, 5):
+        waves = edge_waves(nodes)
+        edges = cell_edges(nodes)
+        assert sorted(k for _, wave in waves for k in wave) == list(range(len(edges)))
+        for t, (sources, wave) in enumerate(waves):
+            assert all(edges[k][1] in sources for k in wave)
+            assert all(edges[k][0] >= t for k in wave)  # a node's inputs all come before the wave that uses it
+        assert [edges[k] for k in waves[0][1]] == [(i, j) for j in (0, 1) for i in range(nodes)]
+
+
+def test_per_edge_path_is_unchanged_by_the_layout_option():
+    """A per-edge model has no batched plan; a dil conv candidate keeps its own parameters either way."""
+    per_edge, batched = twins()
+    loss_and_gradients(per_edge, batch(dtype=torch.float64))
+    assert all(cell._batched is None for cell in per_edge.modules() if isinstance(cell, SearchCell))
+    assert [n for n, _ in per_edge.named_parameters()] == [n for n, _ in batched.named_parameters()]
+    assert any(isinstance(m, DilConv) for m in batched.modules())
+
+
+@pytest.mark.cuda
+def test_batched_cells_equal_per_edge_on_cuda():
+    per_edge, batched = twins(primitives=DARTS_PRIMITIVES, nodes=4, layers=4)
+    assert_twins_agree(per_edge.cuda(), batched.cuda(), tol=1e-10)
+    auto = SearchCell(2, 8, 8, 4, False, False, DARTS_PRIMITIVES).cuda().train()
+    x = torch.randn(2, 4, 8, 8, device='cuda')
+    assert auto._batched_cell(x, torch.ones(5, 8, device='cuda'), None) is not None  # 'auto': batched on CUDA
