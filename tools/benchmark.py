@@ -200,7 +200,8 @@ def measure(args, variant: Dict) -> Dict:
         times.append(time.perf_counter() - start)
     median = statistics.median(times)
     result = dict(variant, seconds=median, times=times, images_per_second=args.batch / median, batch=args.batch,
-                  device=args.device, threads=torch.get_num_threads(), memory_format=args.memory_format, edge_layout=args.edge_layout,
+                  device=args.device, threads=torch.get_num_threads(), memory_format=args.memory_format,
+                  edge_layout=args.edge_layout,
                   amp=args.amp, **counted)
     if cuda:
         result.update(peak_memory_mb=torch.cuda.max_memory_allocated() / 2**20,

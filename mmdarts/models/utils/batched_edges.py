@@ -11,9 +11,10 @@ the edges leaving it. Within a wave each kind of candidate runs once for all its
 - :class:`FactorizedReduce` (the reduce skip): its two 1x1 convs as two grouped convs over the sources, its BN as one;
 - the identity: the sources times the op weights, in one product.
 
-Any other candidate runs per edge. Then one sum over candidates and sources gives each node's share of the wave. Weights are concatenated at every forward (so ``functional_call``'s virtual
-weights go through); BN running statistics are gathered and written back, only where they are tracked. The result
-equals the per-edge :class:`~mmdarts.models.utils.MixedOp` path's (tests: float64, every gradient and statistic).
+Any other candidate runs per edge. Then one sum over candidates and sources gives each node's share of the wave.
+Weights are concatenated at every forward (so ``functional_call``'s virtual weights go through); BN running
+statistics are gathered and written back, only where they are tracked. The result equals the per-edge
+:class:`~mmdarts.models.utils.MixedOp` path's (tests: float64, every gradient and statistic).
 """
 from typing import Dict, List, Optional, Sequence, Tuple
 
