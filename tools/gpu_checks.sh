@@ -5,6 +5,7 @@
 #   DEVICE=cpu BATCH=2 STEPS=1 WARMUP=0 AMP_DTYPE= GRAPH_BACKEND=replay PY=.venv/bin/python bash tools/gpu_checks.sh
 # PARTS picks the parts (default all): graph_tests (the captured passes against eager), test_gpu (make test-gpu:
 # every test marked cuda), bench (fp32, CUDA graphs on and off, the straightforward baseline, precision),
+# bench_per_edge (the same with the cells' edges per edge: --edge-layout per_edge; 'auto' batches them on CUDA),
 # bench_cudnn (graphs with cudnn.benchmark), bench_amp (--amp, graphs on and off).
 # Each part has its own time limit; logs and JSON figures go to $OUT (the device tool brings them back), and
 # status.txt lists each part's exit code. Figures go to docs/benchmarks.md by hand, with the device named.
@@ -17,7 +18,7 @@ STEPS=${STEPS:-5}
 WARMUP=${WARMUP:-2}
 AMP_DTYPE=${AMP_DTYPE-float16}
 GRAPH_BACKEND=${GRAPH_BACKEND:-cuda}
-PARTS=${PARTS:-graph_tests test_gpu bench bench_cudnn bench_amp}
+PARTS=${PARTS:-graph_tests test_gpu bench bench_per_edge bench_cudnn bench_amp}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 
@@ -44,6 +45,9 @@ BENCH_ARGS=${BENCH_ARGS:---cuda-graphs both}
 part bench "${BENCH_LIMIT:-300}" "$PY" tools/benchmark.py configs/darts_cifar10.py --device "$DEVICE" --batch "$BATCH" \
   --steps "$STEPS" --warmup "$WARMUP" --baseline --graph-backend "$GRAPH_BACKEND" --precision $BENCH_ARGS \
   --json "$OUT/bench.json"
+part bench_per_edge "${BENCH_LIMIT:-300}" "$PY" tools/benchmark.py configs/darts_cifar10.py --device "$DEVICE" \
+  --batch "$BATCH" --steps "$STEPS" --warmup "$WARMUP" --graph-backend "$GRAPH_BACKEND" --edge-layout per_edge \
+  $BENCH_ARGS --json "$OUT/bench_per_edge.json"
 part bench_cudnn 150 "$PY" tools/benchmark.py configs/darts_cifar10.py --device "$DEVICE" --batch "$BATCH" \
   --steps "$STEPS" --warmup "$WARMUP" --graph-backend "$GRAPH_BACKEND" --cuda-graphs on --cudnn-benchmark \
   --json "$OUT/bench_cudnn.json"

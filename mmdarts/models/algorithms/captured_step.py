@@ -24,6 +24,18 @@ def read_signature(model, weights: List[torch.Tensor], buffers: List[torch.Tenso
             tensor_addresses(read))
 
 
+def gradients_outside_the_wrapper(wrapper: OptimWrapper) -> bool:
+    """Whether the weight gradients can be taken by ``torch.autograd.grad`` and set as ``.grad``, scaled as the
+    wrapper's backward would: a plain or AMP wrapper that does not accumulate over iterations."""
+    return type(wrapper) in (OptimWrapper, AmpOptimWrapper) and getattr(wrapper, '_accumulative_counts', 1) == 1
+
+
+def scaled_for_backward(loss: torch.Tensor, wrapper: OptimWrapper) -> torch.Tensor:
+    """``loss`` as the wrapper's backward differentiates it (times GradScaler's scale under AMP)."""
+    scaler = wrapper.loss_scaler if isinstance(wrapper, AmpOptimWrapper) else None
+    return loss if scaler is None else scaler.scale(loss)
+
+
 def captured_weight_gradients(model, capturer: Optional[PassCapturer], weights: List[torch.Tensor], read: tuple,
                               train_batch: Batch, weight_wrapper: OptimWrapper
                               ) -> Optional[Tuple[torch.Tensor, Dict[str, torch.Tensor], List[torch.Tensor]]]:
@@ -32,9 +44,8 @@ def captured_weight_gradients(model, capturer: Optional[PassCapturer], weights: 
     GradScaler's scale, read from the scale's tensor, as the wrapper's backward scales them. ``weights``: the
     model's, in ``_weights()`` order; ``read``: their :func:`read_signature`."""
     amp = isinstance(weight_wrapper, AmpOptimWrapper)
-    accumulates = getattr(weight_wrapper, '_accumulative_counts', 1) != 1
     batch = batch_signature(train_batch) if capturer is not None else None
-    if batch is None or accumulates or type(weight_wrapper) not in (OptimWrapper, AmpOptimWrapper):
+    if batch is None or not gradients_outside_the_wrapper(weight_wrapper):
         return None
     signature, tensors = batch
     device = train_batch['inputs'].device.type
@@ -44,8 +55,8 @@ def captured_weight_gradients(model, capturer: Optional[PassCapturer], weights: 
         with torch.autocast(device, dtype=getattr(weight_wrapper, 'cast_dtype', None), enabled=amp,
                             cache_enabled=False):
             loss, log_vars = model.loss_and_log(relabeled(train_batch, inputs, labels), detach_alpha=True)
-        scaled = loss if scaler is None else scaler.scale(loss)
-        return loss.detach(), log_vars, list(torch.autograd.grad(scaled, weights, allow_unused=True))
+        return loss.detach(), log_vars, list(torch.autograd.grad(scaled_for_backward(loss, weight_wrapper), weights,
+                                                                 allow_unused=True))
 
     scale = tensor_addresses([getattr(scaler, '_scale', None)]) if amp else ()  # GradScaler updates it in place
     return capturer.run('weight step', (signature, amp, read, scale), weight_pass, tensors)

@@ -16,7 +16,13 @@ from mmdarts.utils import all_reduce_mean_
 from ..regularizers import regularized_arch_gradients
 from ..utils import all_finite, complete_head_channels, frozen_running_stats, full_precision
 from ..utils.captured_passes import PassCapturer
-from .captured_step import captured_arch_gradients, captured_weight_gradients, read_signature
+from .captured_step import (
+    captured_arch_gradients,
+    captured_weight_gradients,
+    gradients_outside_the_wrapper,
+    read_signature,
+    scaled_for_backward,
+)
 from .second_order import pass_gradients, second_order_arch_gradients
 
 Batch = Dict[str, object]
@@ -301,13 +307,18 @@ class Darts(BaseModel):
         if captured is None:
             with weight_wrapper.optim_context(self.architecture):
                 loss, log_vars = self.loss_and_log(train_batch, detach_alpha=True)
-            weight_wrapper.backward(weight_wrapper.scale_loss(loss))
-            return loss, log_vars
-        loss, log_vars, grads = captured
+            if not gradients_outside_the_wrapper(weight_wrapper):
+                weight_wrapper.backward(weight_wrapper.scale_loss(loss))
+                return loss, log_vars
+            # autograd.grad, not backward(): the same gradients without one accumulation call per weight tensor
+            grads = torch.autograd.grad(scaled_for_backward(loss, weight_wrapper), weights, allow_unused=True)
+        else:
+            loss, log_vars, grads = captured
+            log_vars = dict(log_vars)
         for weight, grad in zip(weights, grads):  # as the wrapper's backward leaves them
             if grad is not None:
-                weight.grad = grad
-        return loss, dict(log_vars)
+                weight.grad = grad if weight.grad is None else weight.grad + grad
+        return loss, log_vars
 
     def _capturer(self, batch: Batch) -> Optional[PassCapturer]:
         """The pass capturer where passes are replayed: ``cuda_graphs`` and a CUDA batch (or one a test set)."""

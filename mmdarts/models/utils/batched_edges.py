@@ -33,10 +33,11 @@ ONE = -1  # a scale entry that is the constant 1 (a separable conv's middle BN),
 
 
 def edge_waves(num_nodes: int) -> List[Tuple[List[int], List[int]]]:
-    """``(source states, cell edge indices)`` of each wave: the edges from the two inputs, ordered (input, node),
-    then for each node but the last the edges leaving it, ordered by node. Edge indices follow :func:`cell_edges`."""
+    """``(source states, cell edge indices)`` of each wave: the edges from the two inputs, ordered (node, input),
+    then for each node but the last the edges leaving it, ordered by node. Edge indices follow :func:`cell_edges`.
+    Within a wave the edges are ordered (node, source), so one ``repeat`` of the sources feeds them all."""
     index = {edge: k for k, edge in enumerate(cell_edges(num_nodes))}
-    waves = [([0, 1], [index[(node, j)] for j in (0, 1) for node in range(num_nodes)])]
+    waves = [([0, 1], [index[(node, j)] for node in range(num_nodes) for j in (0, 1)])]
     for t in range(1, num_nodes):
         waves.append(([t + 1], [index[(node, t + 1)] for node in range(t, num_nodes)]))
     return waves
@@ -98,8 +99,32 @@ def candidate_kind(op: nn.Module, key: Optional[str]) -> str:
 def repeated(x: torch.Tensor, groups: int, times: int) -> torch.Tensor:
     """``x`` ``(N, groups·C, H, W)`` with each group of channels repeated ``times`` times in a row:
     ``(N, groups·times·C, H, W)``."""
+    if groups == 1:
+        return x.repeat(1, times, 1, 1)
     n, _, h, w = x.shape
     return x.reshape(n, groups, 1, -1).repeat(1, 1, times, 1).reshape(n, -1, h, w)
+
+
+class InputSavingReLU(torch.autograd.Function):
+    """ReLU whose backward reads its input instead of its output (the same mask): torch's ReLU saves its output,
+    which costs a ``detach`` call; the input here is a state or a BN output, kept anyway. Twice differentiable."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return torch.relu(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return torch.ops.aten.threshold_backward(grad, x, 0)
+
+
+def activation(act: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``act(x)``, a plain ReLU through :class:`InputSavingReLU` where a gradient flows."""
+    if type(act) is nn.ReLU and torch.is_grad_enabled() and x.requires_grad:
+        return InputSavingReLU.apply(x)
+    return act(x)
 
 
 def count_batches(bns: Sequence[nn.BatchNorm2d]) -> float:
@@ -142,7 +167,7 @@ def depthwise_geometry(conv: nn.Conv2d, x: torch.Tensor, groups: int):
 
 
 class EdgeWave:
-    """The edges ``edges`` (cell edge indices, ordered (source, node)) leaving the states ``sources``, computed
+    """The edges ``edges`` (cell edge indices, ordered (node, source)) leaving the states ``sources``, computed
     together. Call with the source states, an iterator over the wave's channel scales (in the order of
     :attr:`vector_entries`) and one over its other op weights (:attr:`scalar_entries`); returns what the wave adds
     to each node it reaches, ``(N, nodes, C, H, W)``."""
@@ -189,37 +214,37 @@ class EdgeWave:
     def __call__(self, xs: Sequence[torch.Tensor], vectors, scalars) -> torch.Tensor:
         x = concat(xs, 1)
         sources, num_edges = len(xs), len(self.edges)
-        channels = x.shape[1] // sources
+        nodes, channels = num_edges // sources, x.shape[1] // sources
         width = num_edges * channels
         parts = []  # (N, E·C, H, W) each, channels ordered (edge, channel), the op weights applied
         if self.chains or self.factorized:
-            r = self.act(x)
+            hx = repeated(activation(self.act, x), 1, nodes)  # the activated source of every edge
         if self.chains:
-            y = self._stage(repeated(r, sources, num_edges // sources), self.chains, 1, width, next(vectors))
+            y = self._stage(hx, self.chains, 1, width, next(vectors))
             if self.sep:
                 split = len(self.sep) * width
                 second_act = self.candidates[self.sep[0]][0][1][0]
-                y2 = self._stage(second_act(y[:, :split] if self.dil else y), self.sep, 2, width, next(vectors))
+                a = activation(second_act, y[:, :split] if self.dil else y)
+                y2 = self._stage(a, self.sep, 2, width, next(vectors))
                 y = concat([y2, y[:, split:]], 1) if self.dil else y2
             parts.append(y)
         if self.pools:
-            pooled = repeated(concat([self.candidates[o][0][0](x) for o in self.pools], 1),
-                              len(self.pools) * sources, num_edges // sources)
+            pooled = repeated(concat([self.candidates[o][0][0](x) for o in self.pools], 1), len(self.pools), nodes)
             parts.append(batched_batch_norm(pooled, [bn for o in self.pools for bn in self._bns(o, 1)],
                                             next(vectors)))
         for o in self.factorized:
-            parts.append(self._factorized(o, r, sources, channels, next(vectors)))
+            parts.append(self._factorized(o, hx, channels, next(vectors)))
         if self.identities:
             n, _, h, w = x.shape
-            weights = next(scalars).view(sources, -1, len(self.identities)).sum(-1, keepdim=True)
-            parts.append((x.reshape(n, sources, 1, -1) * weights).view(n, width, h, w))
+            weights = next(scalars).view(nodes, sources, len(self.identities)).sum(-1, keepdim=True)
+            parts.append((x.reshape(n, 1, sources, -1) * weights).view(n, width, h, w))
         if self.others:
             parts.append(self._per_edge(xs, next(scalars)))
         if not parts:  # every candidate is 'none'
             zero = self.candidates[0][0](xs[0])
-            return zero.new_zeros(zero.shape[0], num_edges // sources, *zero.shape[1:])
+            return zero.new_zeros(zero.shape[0], nodes, *zero.shape[1:])
         out = concat(parts, 1)
-        return out.reshape(out.shape[0], -1, num_edges // sources, channels, *out.shape[-2:]).sum(1)
+        return out.reshape(out.shape[0], -1, nodes, sources, channels, *out.shape[-2:]).sum((1, 3))
 
     def _stage(self, hx: torch.Tensor, chains: List[int], stage: int, width: int, scale: torch.Tensor
                ) -> torch.Tensor:
@@ -235,22 +260,21 @@ class EdgeWave:
         z = F.conv2d(concat(depthwise, 1), concat(pointwise), None, 1, 0, 1, len(chains) * len(self.edges))
         return batched_batch_norm(z, [bn for o in chains for bn in self._bns(o, stage)], scale)
 
-    def _factorized(self, o: int, r: torch.Tensor, sources: int, channels: int, scale: torch.Tensor
-                    ) -> torch.Tensor:
+    def _factorized(self, o: int, hx: torch.Tensor, channels: int, scale: torch.Tensor) -> torch.Tensor:
+        """The reduce skips of every edge: their convs as grouped convs over the edges' activated sources."""
         ops = self.candidates[o]
-        n, num_edges = r.shape[0], len(self.edges)
-        first = F.conv2d(r, concat([op.conv1.weight for op in ops]), None, 2, 0, 1, sources)
-        second = F.conv2d(ops[0].offset_grid(r), concat([op.conv2.weight for op in ops]), None, 1, 0, 1, sources)
+        n, num_edges = hx.shape[0], len(self.edges)
+        first = F.conv2d(hx, concat([op.conv1.weight for op in ops]), None, 2, 0, 1, num_edges)
+        second = F.conv2d(ops[0].offset_grid(hx), concat([op.conv2.weight for op in ops]), None, 1, 0, 1, num_edges)
         h, w = first.shape[-2:]
         halves = [t.reshape(n, num_edges, 1, -1) for t in (first, second)]
         return batched_batch_norm(concat(halves, 2).view(n, num_edges * channels, h, w), [op.bn for op in ops], scale)
 
     def _per_edge(self, xs: Sequence[torch.Tensor], weights: torch.Tensor) -> torch.Tensor:
         rows = weights.view(len(self.edges), len(self.others)).unbind(0)
-        per_source = len(self.edges) // len(xs)
         outs = []
         for e, row in enumerate(rows):
-            x = xs[e // per_source]
+            x = xs[e % len(xs)]
             terms = [fused_candidate(self.candidates[o][e], x, wo, None) for o, wo in zip(self.others, row.unbind(0))]
             outs.append(sum(terms[1:], terms[0]))
         out = torch.stack(outs, 1)

@@ -172,7 +172,7 @@ def test_waves_cover_every_edge_once_sources_first():
         for t, (sources, wave) in enumerate(waves):
             assert all(edges[k][1] in sources for k in wave)
             assert all(edges[k][0] >= t for k in wave)  # a node's inputs all come before the wave that uses it
-        assert [edges[k] for k in waves[0][1]] == [(i, j) for j in (0, 1) for i in range(nodes)]
+        assert [edges[k] for k in waves[0][1]] == [(i, j) for i in range(nodes) for j in (0, 1)]
 
 
 def test_per_edge_path_is_unchanged_by_the_layout_option():
