@@ -222,21 +222,22 @@ class EdgeWave:
         if self.chains:
             y = self._stage(hx, self.chains, 1, width, next(vectors))
             if self.sep:
-                split = len(self.sep) * width
-                second_act = self.candidates[self.sep[0]][0][1][0]
-                a = activation(second_act, y[:, :split] if self.dil else y)
+                # one split, not two slices (each a slice_backward and an add on the way back)
+                first, rest = y.split([len(self.sep) * width, len(self.dil) * width], 1) if self.dil else (y, None)
+                a = activation(self.candidates[self.sep[0]][0][1][0], first)
                 y2 = self._stage(a, self.sep, 2, width, next(vectors))
-                y = concat([y2, y[:, split:]], 1) if self.dil else y2
+                y = concat([y2, rest], 1) if self.dil else y2
             parts.append(y)
         if self.pools:
-            pooled = repeated(concat([self.candidates[o][0][0](x) for o in self.pools], 1), len(self.pools), nodes)
+            pooled = concat([repeated(self.candidates[o][0][0](x), 1, nodes) for o in self.pools], 1)
             parts.append(batched_batch_norm(pooled, [bn for o in self.pools for bn in self._bns(o, 1)],
                                             next(vectors)))
         for o in self.factorized:
             parts.append(self._factorized(o, hx, channels, next(vectors)))
         if self.identities:
             n, _, h, w = x.shape
-            weights = next(scalars).view(nodes, sources, len(self.identities)).sum(-1, keepdim=True)
+            weights = next(scalars).view(nodes, sources, len(self.identities))
+            weights = weights.sum(-1, keepdim=True) if len(self.identities) > 1 else weights
             parts.append((x.reshape(n, 1, sources, -1) * weights).view(n, width, h, w))
         if self.others:
             parts.append(self._per_edge(xs, next(scalars)))
@@ -251,9 +252,9 @@ class EdgeWave:
         """Depthwise convs (each over its own ``width`` channels of ``hx`` in stage 2), one grouped pointwise conv,
         one BN."""
         depthwise, pointwise = [], []
-        for i, o in enumerate(chains):
+        inputs = hx.split(width, 1) if stage == 2 and len(chains) > 1 else [hx] * len(chains)
+        for x, o in zip(inputs, chains):
             halves = [op[stage - 1] if self.kinds[o] == 'sep' else op for op in self.candidates[o]]
-            x = hx if stage == 1 or len(chains) == 1 else hx[:, i * width:(i + 1) * width]
             geometry = depthwise_geometry(halves[0][1], x, width)
             depthwise.append(conv_with_geometry(x, concat([h[1].weight for h in halves]), None, geometry))
             pointwise += [h[2].weight for h in halves]
