@@ -16,18 +16,16 @@ Weights are concatenated at every forward (so ``functional_call``'s virtual weig
 statistics are gathered and written back, only where they are tracked. The result equals the per-edge
 :class:`~mmdarts.models.utils.MixedOp` path's (tests: float64, every gradient and statistic).
 """
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from mmdarts.structures import cell_edges
 
 from ..ops import DilatedConv2d, DilConv, FactorizedReduce, SepConv, Zero
-from ..ops.dilated_conv import conv_with_geometry
 from ..ops.recomputed_conv import _DEFERRED_COUNTERS
-from .fused_mixing import first_leaf, foldable_batch_norm, fused_candidate, recomputable_prefix, shareable_activation
+from .fused_mixing import foldable_batch_norm, recomputable_prefix, shareable_activation
 
 ONE = -1  # a scale entry that is the constant 1 (a separable conv's middle BN), not an op weight
 
@@ -127,12 +125,13 @@ def activation(act: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return act(x)
 
 
-def count_batches(bns: Sequence[nn.BatchNorm2d]) -> float:
+def count_batches(bns: Sequence[nn.BatchNorm2d], bank: Optional[torch.Tensor] = None) -> float:
     """The momentum of a batched BN over ``bns`` (all alike), adding this batch to each one's count as its own
-    forward would (deferred into one call inside ``batched_batch_norm_counters``)."""
+    forward would (deferred into one call inside ``batched_batch_norm_counters``). ``bank``: their counts stored
+    together (:mod:`.edge_banks`), added as one tensor."""
     first = bns[0]
     if first.training and first.track_running_stats:
-        counters = [bn.num_batches_tracked for bn in bns]
+        counters = [bank] if bank is not None else [bn.num_batches_tracked for bn in bns]
         deferred = _DEFERRED_COUNTERS.get()
         if deferred is not None:
             deferred.extend(counters)
@@ -141,20 +140,27 @@ def count_batches(bns: Sequence[nn.BatchNorm2d]) -> float:
     return first.momentum
 
 
-def batched_batch_norm(z: torch.Tensor, bns: Sequence[nn.BatchNorm2d], scale: Optional[torch.Tensor]
-                       ) -> torch.Tensor:
-    """The training-mode BNs ``bns`` (affine-free, each over its own consecutive channels of ``z``) as one BN with
-    affine scale ``scale``, their running statistics updated as each would update its own (gathered into one
-    tensor, written back after). ``native_batch_norm`` itself: ``F.batch_norm`` adds an allocation call."""
-    momentum = count_batches(bns)
+def batched_batch_norm(z: torch.Tensor, bns: Sequence[nn.BatchNorm2d], scale: Optional[torch.Tensor],
+                       stats: Optional[Tuple[torch.Tensor, ...]] = None) -> torch.Tensor:
+    """The affine-free BNs ``bns`` (each over its own consecutive channels of ``z``, all in the same mode) as one BN
+    with affine scale ``scale``, normalising and updating running statistics as each would its own: ``stats``,
+    their (mean, var, count) stored together (:mod:`.edge_banks`), or gathered from the BNs into one tensor and
+    written back. ``native_batch_norm`` itself: ``F.batch_norm`` adds an allocation call."""
     first = bns[0]
-    if not first.track_running_stats:
+    momentum = count_batches(bns, stats[2] if stats is not None else None)
+    use_running = not first.training or first.track_running_stats
+    if not use_running or (stats is None and first.running_mean is None):
         return torch.native_batch_norm(z, scale, None, None, None, True, 0.0, first.eps)[0]
-    means, variances = [bn.running_mean for bn in bns], [bn.running_var for bn in bns]
-    stats = concat(means + variances)
-    mean, var = stats.split(z.shape[1])
-    out = torch.native_batch_norm(z, scale, None, mean, var, True, momentum, first.eps)[0]  # updates mean, var
-    torch._foreach_copy_(means + variances, stats.split(first.num_features))
+    gathered = None
+    if stats is not None:
+        mean, var = stats[0], stats[1]
+    else:
+        means, variances = [bn.running_mean for bn in bns], [bn.running_var for bn in bns]
+        gathered = concat(means + variances)
+        mean, var = gathered.split(z.shape[1])
+    out = torch.native_batch_norm(z, scale, None, mean, var, first.training, momentum, first.eps)[0]
+    if gathered is not None and first.training:  # the update went to the gathered copy
+        torch._foreach_copy_(means + variances, gathered.split(first.num_features))
     return out
 
 
@@ -164,171 +170,3 @@ def depthwise_geometry(conv: nn.Conv2d, x: torch.Tensor, groups: int):
     if geometry is None:
         geometry = (None, conv.stride, conv.padding, conv.dilation, conv.groups)
     return geometry[:4] + (groups, )
-
-
-class EdgeWave:
-    """The edges ``edges`` (cell edge indices, ordered (node, source)) leaving the states ``sources``, computed
-    together. Call with the source states, an iterator over the wave's channel scales (in the order of
-    :attr:`vector_entries`) and one over its other op weights (:attr:`scalar_entries`); returns what the wave adds
-    to each node it reaches, ``(N, nodes, C, H, W)``."""
-
-    def __init__(self, sources: Sequence[int], edges: Sequence[int], mixed_ops: Sequence[nn.Module]):
-        self.sources, self.edges = list(sources), list(edges)
-        ops = [mixed_ops[k] for k in edges]
-        self.candidates = [[op.ops[o] for op in ops] for o in range(len(ops[0].ops))]
-        key = next((shareable_activation(c[0]) for c in self.candidates
-                    if isinstance(c[0], (DilConv, SepConv, FactorizedReduce)) and shareable_activation(c[0])), None)
-        self.kinds = []
-        for column in self.candidates:
-            found = {candidate_kind(op, key) for op in column}
-            alike = len({repr(op) for op in column}) == 1
-            self.kinds.append(found.pop() if len(found) == 1 and alike else 'other')
-        of = lambda kind: [o for o, k in enumerate(self.kinds) if k == kind]  # noqa: E731
-        self.sep, self.dil, self.pools, self.identities = of('sep'), of('dil'), of('pool'), of('identity')
-        self.factorized, self.others = of('factorized'), of('other')
-        self.chains = self.sep + self.dil
-        activated = self.chains + self.factorized
-        self.act = first_leaf(self.candidates[activated[0]][0]) if activated else None
-        per_edge = lambda o: [(k, o) for k in self.edges]  # noqa: E731
-        # BN scales: stage 1 of every chain (1 for a separable conv's middle BN), stage 2, the pools, reduce skips
-        self.vector_entries = [[(k, ONE if o in self.sep else o) for o in self.chains for k in self.edges]]
-        self.vector_entries += [[e for o in self.sep for e in per_edge(o)]] if self.sep else []
-        self.vector_entries += [[e for o in self.pools for e in per_edge(o)]] if self.pools else []
-        self.vector_entries += [per_edge(o) for o in self.factorized]
-        self.vector_entries = [entries for entries in self.vector_entries if entries]
-        self.scalar_entries = [[(k, o) for k in self.edges for o in self.identities]] if self.identities else []
-        self.scalar_entries += [[(k, o) for k in self.edges for o in self.others]] if self.others else []
-
-    def batch_norms(self) -> List[nn.BatchNorm2d]:
-        return [bn for o in self.chains + self.pools + self.factorized for bn in self._bns(o, 1)] + [
-            bn for o in self.sep for bn in self._bns(o, 2)]
-
-    def _bns(self, o: int, stage: int) -> List[nn.BatchNorm2d]:
-        kind = self.kinds[o]
-        if kind == 'factorized':
-            return [op.bn for op in self.candidates[o]]
-        if kind == 'sep':
-            return [op[stage - 1][3] for op in self.candidates[o]]
-        return [foldable_batch_norm(op) for op in self.candidates[o]]
-
-    def __call__(self, xs: Sequence[torch.Tensor], vectors, scalars) -> torch.Tensor:
-        x = concat(xs, 1)
-        sources, num_edges = len(xs), len(self.edges)
-        nodes, channels = num_edges // sources, x.shape[1] // sources
-        width = num_edges * channels
-        parts = []  # (N, E·C, H, W) each, channels ordered (edge, channel), the op weights applied
-        if self.chains or self.factorized:
-            hx = repeated(activation(self.act, x), 1, nodes)  # the activated source of every edge
-        if self.chains:
-            y = self._stage(hx, self.chains, 1, width, next(vectors))
-            if self.sep:
-                # one split, not two slices (each a slice_backward and an add on the way back)
-                first, rest = y.split([len(self.sep) * width, len(self.dil) * width], 1) if self.dil else (y, None)
-                a = activation(self.candidates[self.sep[0]][0][1][0], first)
-                y2 = self._stage(a, self.sep, 2, width, next(vectors))
-                y = concat([y2, rest], 1) if self.dil else y2
-            parts.append(y)
-        if self.pools:
-            pooled = concat([repeated(self.candidates[o][0][0](x), 1, nodes) for o in self.pools], 1)
-            parts.append(batched_batch_norm(pooled, [bn for o in self.pools for bn in self._bns(o, 1)],
-                                            next(vectors)))
-        for o in self.factorized:
-            parts.append(self._factorized(o, hx, channels, next(vectors)))
-        if self.identities:
-            n, _, h, w = x.shape
-            weights = next(scalars).view(nodes, sources, len(self.identities))
-            weights = weights.sum(-1, keepdim=True) if len(self.identities) > 1 else weights
-            parts.append((x.reshape(n, 1, sources, -1) * weights).view(n, width, h, w))
-        if self.others:
-            parts.append(self._per_edge(xs, next(scalars)))
-        if not parts:  # every candidate is 'none'
-            zero = self.candidates[0][0](xs[0])
-            return zero.new_zeros(zero.shape[0], nodes, *zero.shape[1:])
-        out = concat(parts, 1)
-        return out.reshape(out.shape[0], -1, nodes, sources, channels, *out.shape[-2:]).sum((1, 3))
-
-    def _stage(self, hx: torch.Tensor, chains: List[int], stage: int, width: int, scale: torch.Tensor
-               ) -> torch.Tensor:
-        """Depthwise convs (each over its own ``width`` channels of ``hx`` in stage 2), one grouped pointwise conv,
-        one BN."""
-        depthwise, pointwise = [], []
-        inputs = hx.split(width, 1) if stage == 2 and len(chains) > 1 else [hx] * len(chains)
-        for x, o in zip(inputs, chains):
-            halves = [op[stage - 1] if self.kinds[o] == 'sep' else op for op in self.candidates[o]]
-            geometry = depthwise_geometry(halves[0][1], x, width)
-            depthwise.append(conv_with_geometry(x, concat([h[1].weight for h in halves]), None, geometry))
-            pointwise += [h[2].weight for h in halves]
-        z = F.conv2d(concat(depthwise, 1), concat(pointwise), None, 1, 0, 1, len(chains) * len(self.edges))
-        return batched_batch_norm(z, [bn for o in chains for bn in self._bns(o, stage)], scale)
-
-    def _factorized(self, o: int, hx: torch.Tensor, channels: int, scale: torch.Tensor) -> torch.Tensor:
-        """The reduce skips of every edge: their convs as grouped convs over the edges' activated sources."""
-        ops = self.candidates[o]
-        n, num_edges = hx.shape[0], len(self.edges)
-        first = F.conv2d(hx, concat([op.conv1.weight for op in ops]), None, 2, 0, 1, num_edges)
-        second = F.conv2d(ops[0].offset_grid(hx), concat([op.conv2.weight for op in ops]), None, 1, 0, 1, num_edges)
-        h, w = first.shape[-2:]
-        halves = [t.reshape(n, num_edges, 1, -1) for t in (first, second)]
-        return batched_batch_norm(concat(halves, 2).view(n, num_edges * channels, h, w), [op.bn for op in ops], scale)
-
-    def _per_edge(self, xs: Sequence[torch.Tensor], weights: torch.Tensor) -> torch.Tensor:
-        rows = weights.view(len(self.edges), len(self.others)).unbind(0)
-        outs = []
-        for e, row in enumerate(rows):
-            x = xs[e % len(xs)]
-            terms = [fused_candidate(self.candidates[o][e], x, wo, None) for o, wo in zip(self.others, row.unbind(0))]
-            outs.append(sum(terms[1:], terms[0]))
-        out = torch.stack(outs, 1)
-        return out.view(out.shape[0], -1, *out.shape[-2:])
-
-
-class BatchedCell:
-    """A search cell's mixed edges computed wave by wave (:class:`EdgeWave`). Call with the two preprocessed inputs
-    and the op weights ``(num_edges, num_ops)``; returns the nodes concatenated, as :class:`SearchCell` does. The
-    weights every wave needs (BN scales repeated over channels, the identities' weights) are gathered from the
-    weight table in two indexing calls for the whole cell."""
-
-    def __init__(self, mixed_ops: Sequence[nn.Module], num_nodes: int, channels: int):
-        self.num_nodes, self.channels = num_nodes, channels
-        self.waves = [EdgeWave(sources, edges, mixed_ops) for sources, edges in edge_waves(num_nodes)]
-        self.batch_norms = [bn for wave in self.waves for bn in wave.batch_norms()]
-        num_ops = len(mixed_ops[0].ops)
-        one = len(mixed_ops) * num_ops  # the constant 1 appended to the flattened weights
-
-        def flat(pieces):
-            return [[one if o == ONE else k * num_ops + o for k, o in piece] for piece in pieces]
-
-        self._vector = flat(piece for wave in self.waves for piece in wave.vector_entries)
-        self._scalar = flat(piece for wave in self.waves for piece in wave.scalar_entries)
-        self._constants: Dict[Tuple[torch.device, torch.dtype], Tuple[torch.Tensor, ...]] = {}
-
-    def usable(self) -> bool:
-        """Whether the batched BNs can each run as one: the same eps, mode and a fixed momentum in the cell."""
-        first = self.batch_norms[0] if self.batch_norms else None
-        return all(bn.momentum is not None and bn.momentum == first.momentum and bn.eps == first.eps
-                   and bn.training == first.training and bn.track_running_stats == first.track_running_stats
-                   for bn in self.batch_norms)
-
-    def _gathered(self, weights: torch.Tensor) -> Tuple[List[torch.Tensor], List[torch.Tensor]]:
-        key = (weights.device, weights.dtype)
-        if key not in self._constants:
-            vector = torch.tensor([i for piece in self._vector for i in piece], dtype=torch.long)
-            scalar = torch.tensor([i for piece in self._scalar for i in piece], dtype=torch.long)
-            self._constants[key] = (vector.repeat_interleave(self.channels).to(weights.device),
-                                    scalar.to(weights.device), weights.new_ones(1))
-        vector, scalar, one = self._constants[key]
-        table = concat([weights.reshape(-1), one])
-        vectors = table[vector].split([len(p) * self.channels for p in self._vector]) if self._vector else []
-        scalars = table[scalar].split([len(p) for p in self._scalar]) if self._scalar else []
-        return vectors, scalars
-
-    def __call__(self, s0: torch.Tensor, s1: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-        vectors, scalars = self._gathered(weights)
-        vectors, scalars = iter(vectors), iter(scalars)
-        states = [s0, s1]
-        nodes = None  # the sums of the nodes not yet complete, (N, nodes left, C, H, W)
-        for wave in self.waves:
-            out = wave([states[j] for j in wave.sources], vectors, scalars)
-            nodes = out if nodes is None else nodes[:, 1:] + out
-            states.append(nodes[:, 0])
-        return concat(states[2:], 1)

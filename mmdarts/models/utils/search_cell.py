@@ -8,7 +8,8 @@ import torch.nn.functional as F
 from mmdarts.structures import cell_edges
 
 from ..ops import ActConvBN, FactorizedReduce, Zero, build_candidate_op
-from .batched_edges import BatchedCell
+from .batched_cell import BatchedCell
+from .edge_banks import bank_edges, convert_edge_state, edge_views
 from .fused_mixing import dense_gradient, fused_candidate, split_activation
 
 
@@ -87,11 +88,14 @@ class SearchCell(nn.Module):
         primitives (Sequence[str]): candidate op names.
         act_cfg (dict): activation of the ops and of the preprocessing.
         partial (int): PC-DARTS's K (see :func:`partial_channel_mix`).
-        edge_layout (str): how a training forward computes the mixed edges: ``'per_edge'`` (each edge its own
-            kernels, :class:`MixedOp`), ``'batched'`` (the edges leaving the same states together,
-            :class:`~mmdarts.models.utils.batched_edges.BatchedCell`: the same numbers in a fraction of the kernel
-            launches) or ``'auto'`` (batched except on CPU, where the per-edge path's CPU kernels measure faster).
-            Evaluation, PC-DARTS and ``MixedOp.reference`` always run per edge. Defaults to ``'auto'``.
+        edge_layout (str): how the mixed edges are computed: ``'per_edge'`` (each edge its own kernels,
+            :class:`MixedOp`), ``'batched'`` (the edges leaving the same states together,
+            :class:`~mmdarts.models.utils.batched_cell.BatchedCell`: the same numbers in a fraction of the kernel
+            launches, the grouped weights and BN statistics stored as one tensor each,
+            :mod:`~mmdarts.models.utils.edge_banks`) or ``'auto'`` (batched except on CPU, where the per-edge
+            path's CPU kernels measure faster; stored batched where CUDA is available when the cell is built).
+            PC-DARTS and ``MixedOp.reference`` run per edge. Either storage loads the other's state dict.
+            Defaults to ``'auto'``.
     """
 
     def __init__(self, num_nodes: int, prev_prev_channels: int, prev_channels: int, channels: int, reduction: bool,
@@ -102,6 +106,8 @@ class SearchCell(nn.Module):
             raise ValueError(f'SearchCell: edge_layout must be one of {EDGE_LAYOUTS}, got {edge_layout!r}')
         self.edge_layout = edge_layout
         self._batched: Optional[BatchedCell] = None
+        self.banks: Optional[nn.Module] = None  # the batched storage, where the cell has it
+        self._bank_layout = None
         self.reduction = reduction
         self.num_nodes = num_nodes
         if reduction_prev:
@@ -114,6 +120,13 @@ class SearchCell(nn.Module):
         self.mixed_ops = nn.ModuleList(
             MixedOp(channels, 2 if reduction and j < 2 else 1, primitives, act_cfg, partial=partial)
             for _, j in self.edges)
+        stored_batched = edge_layout == 'batched' or (edge_layout == 'auto' and torch.cuda.is_available())
+        if stored_batched and partial == 1:
+            self._bank_layout = bank_edges(self, self._plan())
+        self._register_load_state_dict_pre_hook(self._convert_state)
+
+    def _convert_state(self, state_dict, prefix, *args) -> None:
+        convert_edge_state(self, state_dict, prefix)
 
     def forward(self, s0: torch.Tensor, s1: torch.Tensor, weights: torch.Tensor,
                 edge_weights: Optional[torch.Tensor] = None) -> torch.Tensor:
@@ -123,6 +136,11 @@ class SearchCell(nn.Module):
         batched = self._batched_cell(states[0], weights, edge_weights)
         if batched is not None:
             return batched(states[0], states[1], weights)
+        with edge_views(self):
+            return self._per_edge_forward(states, weights, edge_weights)
+
+    def _per_edge_forward(self, states: List[torch.Tensor], weights: torch.Tensor,
+                          edge_weights: Optional[torch.Tensor]) -> torch.Tensor:
         activations: List[Dict[str, torch.Tensor]] = [{}, {}]  # shared leading activations of each state
         rows = op_weight_vectors(weights, self.op_channels).unbind(0)
         k = 0
@@ -144,12 +162,16 @@ class SearchCell(nn.Module):
         layout = self.edge_layout
         if layout == 'auto':
             layout = 'per_edge' if x.device.type == 'cpu' else 'batched'
-        if (layout == 'per_edge' or not self.training or edge_weights is not None or weights.dim() != 2
+        if (layout == 'per_edge' or edge_weights is not None or weights.dim() != 2
                 or any(op.partial > 1 or op.reference for op in self.mixed_ops)):
             return None
+        plan = self._plan()
+        return plan if plan.usable() else None
+
+    def _plan(self) -> BatchedCell:
         if self._batched is None:
             self._batched = BatchedCell(self.mixed_ops, self.num_nodes, self.op_channels)
-        return self._batched if self._batched.usable() else None
+        return self._batched
 
 
 EDGE_LAYOUTS = ('auto', 'per_edge', 'batched')

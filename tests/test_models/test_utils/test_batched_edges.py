@@ -10,6 +10,7 @@ from helpers import SMOOTH_PRIMITIVES, batch, optim_wrappers, tiny_darts
 from mmdarts.models.ops import DARTS_PRIMITIVES, DilConv, twice_differentiable
 from mmdarts.models.utils import SearchCell
 from mmdarts.models.utils.batched_edges import edge_waves
+from mmdarts.models.utils.edge_banks import candidate_size, convert_edge_state, edge_views
 from mmdarts.models.utils.running_stats import frozen_running_stats
 from mmdarts.registry import CANDIDATE_OPS
 from mmdarts.structures import cell_edges
@@ -29,9 +30,14 @@ class Prepared(nn.Module):
         return dict(inputs=data['inputs'], data_samples=data['data_samples'])
 
 
-def twins(**kwargs):
-    """The same tiny search model with per-edge and batched cells."""
+def twins(stored='banks', **kwargs):
+    """The same tiny search model with per-edge and batched cells, the batched one storing its grouped tensors in
+    banks (loaded from the per-edge one's state dict) or per edge (``stored='per_edge'``)."""
     per_edge = tiny_darts(dtype=torch.float64, edge_layout='per_edge', **kwargs)
+    if stored == 'banks':
+        batched = tiny_darts(dtype=torch.float64, edge_layout='batched', **kwargs)
+        batched.load_state_dict(per_edge.state_dict())
+        return per_edge, batched
     batched = copy.deepcopy(per_edge)
     for cell in batched.modules():
         if isinstance(cell, SearchCell):
@@ -53,7 +59,7 @@ def loss_and_gradients(model, data, frozen=False):
     return loss, torch.autograd.grad(loss, params)
 
 
-def assert_twins_agree(per_edge, batched, frozen=False, images=None, tol=1e-12):
+def assert_twins_agree(per_edge, batched, frozen=False, images=None, tol=1e-12, batched_path=True):
     data = batch(dtype=torch.float64)
     device = next(per_edge.parameters()).device
     data = dict(inputs=data['inputs'].to(device), data_samples=[s.to(device) for s in data['data_samples']])
@@ -61,12 +67,27 @@ def assert_twins_agree(per_edge, batched, frozen=False, images=None, tol=1e-12):
         data['inputs'] = images(data['inputs'])
     loss, grads = loss_and_gradients(per_edge, data, frozen)
     loss_b, grads_b = loss_and_gradients(batched, data, frozen)
-    assert uses_batched_cells(batched)
+    assert uses_batched_cells(batched) or not batched_path
     torch.testing.assert_close(loss_b, loss, rtol=tol, atol=tol)
-    for (name, _), g, g_b in zip(per_edge.named_parameters(), grads, grads_b):
-        torch.testing.assert_close(g_b, g, rtol=1e-9, atol=tol, msg=name)
-    for (name, b), b_b in zip(per_edge.named_buffers(), batched.buffers()):
-        torch.testing.assert_close(b_b, b, rtol=tol, atol=tol, msg=name)
+    expected = in_layout_of(batched, dict(zip([n for n, _ in per_edge.named_parameters()], grads)))
+    got = dict(zip([n for n, _ in batched.named_parameters()], grads_b))
+    assert expected.keys() == got.keys()
+    for name, g in expected.items():
+        torch.testing.assert_close(got[name], g, rtol=1e-9, atol=tol, msg=name)
+    expected = in_layout_of(batched, dict(per_edge.named_buffers()))
+    got = dict(batched.named_buffers())
+    assert expected.keys() == got.keys()
+    for name, b in expected.items():
+        torch.testing.assert_close(got[name], b, rtol=tol, atol=tol, msg=name)
+
+
+def in_layout_of(model, tensors):
+    """``tensors`` (name -> tensor, a per-edge model's) under ``model``'s names: per edge or banked."""
+    tensors = dict(tensors)
+    for name, cell in model.named_modules():
+        if isinstance(cell, SearchCell):
+            convert_edge_state(cell, tensors, name + '.')
+    return tensors
 
 
 @pytest.mark.parametrize('frozen', [False, True], ids=['tracked', 'frozen_stats'])
@@ -95,22 +116,38 @@ def test_batched_cells_equal_per_edge_for_other_search_spaces(primitives):
     assert_twins_agree(per_edge, batched)
 
 
+def test_batched_evaluation_equals_per_edge():
+    """After a few training forwards each edge's running statistics differ; evaluation normalises by them."""
+    per_edge, batched = twins(primitives=DARTS_PRIMITIVES, nodes=3)
+    losses = []
+    for model in (per_edge, batched):
+        for seed in range(3):
+            model.loss_and_log(batch(dtype=torch.float64, seed=seed))
+        model.eval()
+        with torch.no_grad():
+            losses.append(model.loss_and_log(batch(dtype=torch.float64, seed=9))[0])
+    assert uses_batched_cells(batched)
+    torch.testing.assert_close(losses[1], losses[0], rtol=1e-12, atol=1e-12)
+
+
 def test_batched_cells_take_channels_last_inputs():
     assert_twins_agree(*twins(), images=lambda x: x.contiguous(memory_format=torch.channels_last))
 
 
 def test_batched_double_backward_equals_per_edge():
-    """The exact HVP differentiates the weight gradient again: ∇α ⟨∇w L, v⟩ agrees."""
+    """The exact HVP differentiates the weight gradient again: ∇α ⟨∇w L, v⟩ agrees (v the same in both layouts)."""
+    models = twins(nodes=3)
+    gen = torch.Generator().manual_seed(1)
+    vector = {n: torch.randn(p.shape, generator=gen, dtype=p.dtype) for n, p in models[0].named_parameters()}
     results = []
-    for model in twins(nodes=3):
-        weights = [p for p in model.architecture.parameters()]
-        alphas = list(model.mutator.parameters())
+    for model in models:
+        named = [(n, p) for n, p in model.named_parameters() if not n.startswith('mutator')]
+        v = in_layout_of(model, vector)
         with frozen_running_stats(model), twice_differentiable():
             loss, _ = model.loss_and_log(batch(dtype=torch.float64))
-        grads = torch.autograd.grad(loss, weights, create_graph=True)
-        gen = torch.Generator().manual_seed(1)
-        dot = sum((g * torch.randn(g.shape, generator=gen, dtype=g.dtype)).sum() for g in grads)
-        results.append(torch.autograd.grad(dot, alphas))
+        grads = torch.autograd.grad(loss, [p for _, p in named], create_graph=True)
+        dot = sum((g * v[n]).sum() for (n, _), g in zip(named, grads))
+        results.append(torch.autograd.grad(dot, list(model.mutator.parameters())))
     for a, b in zip(*results):
         torch.testing.assert_close(b, a, rtol=1e-9, atol=1e-12)
 
@@ -131,8 +168,10 @@ def test_batched_second_order_search_equals_per_edge(hvp):
             logs.append(model.train_step(data, wrapper))
         for key in logs[0]:
             torch.testing.assert_close(logs[1][key], logs[0][key], rtol=1e-10, atol=1e-12, msg=key)
-    for (name, a), b in zip(models[0].state_dict().items(), models[1].state_dict().values()):
-        torch.testing.assert_close(b, a, rtol=1e-9, atol=1e-12, msg=name)
+    expected, got = in_layout_of(models[1], models[0].state_dict()), models[1].state_dict()
+    assert expected.keys() == got.keys()
+    for name, a in expected.items():
+        torch.testing.assert_close(got[name], a, rtol=1e-9, atol=1e-12, msg=name)
     assert uses_batched_cells(models[1])
 
 
@@ -153,8 +192,8 @@ def test_where_the_cells_run_per_edge():
     weights = torch.softmax(torch.randn(len(cell_edges(2)), len(cell.mixed_ops[0].ops), dtype=torch.float64), -1)
     assert cell._batched_cell(x, weights, None) is not None
     assert cell._batched_cell(x, weights, torch.ones(len(cell_edges(2)))) is None  # PC-DARTS's edge weights
-    cell.eval()  # evaluation: each edge's own running statistics normalise its pools
-    assert cell._batched_cell(x, weights, None) is None
+    cell.eval()  # evaluation too: each edge's own running statistics normalise its (repeated) pools
+    assert cell._batched_cell(x, weights, None) is not None
     cell.train()
     cell.mixed_ops[0].ops[1][1].momentum = None  # a cumulative average reads its own count: per edge
     assert cell._batched_cell(x, weights, None) is None
@@ -175,13 +214,37 @@ def test_waves_cover_every_edge_once_sources_first():
         assert [edges[k] for k in waves[0][1]] == [(i, j) for i in range(nodes) for j in (0, 1)]
 
 
-def test_per_edge_path_is_unchanged_by_the_layout_option():
-    """A per-edge model has no batched plan; a dil conv candidate keeps its own parameters either way."""
-    per_edge, batched = twins()
-    loss_and_gradients(per_edge, batch(dtype=torch.float64))
-    assert all(cell._batched is None for cell in per_edge.modules() if isinstance(cell, SearchCell))
-    assert [n for n, _ in per_edge.named_parameters()] == [n for n, _ in batched.named_parameters()]
-    assert any(isinstance(m, DilConv) for m in batched.modules())
+def test_banks_hold_the_grouped_tensors_and_load_either_layout():
+    """A batched model stores each group of conv weights and BN statistics as one tensor (a quarter as many weight
+    tensors); either layout's state dict loads into the other, values kept; candidates keep their sizes."""
+    per_edge, batched = twins(primitives=DARTS_PRIMITIVES, nodes=4)
+    cell = batched.architecture.backbone.cells[0]
+    assert cell.banks is not None and per_edge.architecture.backbone.cells[0].banks is None
+    assert len(list(batched.parameters())) < 0.3 * len(list(per_edge.parameters()))
+    assert sum(p.numel() for p in batched.parameters()) == sum(p.numel() for p in per_edge.parameters())
+    assert not any('mixed_ops' in n and 'weight' in n for n, _ in batched.named_parameters())
+    back = tiny_darts(dtype=torch.float64, edge_layout='per_edge', primitives=DARTS_PRIMITIVES, nodes=4)
+    back.load_state_dict(batched.state_dict())
+    for (name, a), b in zip(per_edge.state_dict().items(), back.state_dict().values()):
+        torch.testing.assert_close(b, a, rtol=0, atol=0, msg=name)
+    sizes = [[candidate_size(op) for op in mixed.ops] for mixed in cell.mixed_ops]
+    assert sizes == [[candidate_size(op) for op in mixed.ops] for mixed in per_edge.architecture.backbone.cells[0]
+                     .mixed_ops]
+    assert sizes[0][DARTS_PRIMITIVES.index('sep_conv_3x3')] == 2 * (4 * 9 + 4 * 4)
+    assert not hasattr(cell.mixed_ops[0].ops[4][0][1], 'weight')  # lent only during a per-edge forward
+    with edge_views(cell):
+        assert cell.mixed_ops[0].ops[4][0][1].weight.shape == (4, 1, 3, 3)
+
+
+def test_banked_cells_run_per_edge_where_needed():
+    """The reference sum (the straightforward baseline) runs the per-edge modules on views of the banks."""
+    per_edge, batched = twins(nodes=3)
+    for model in (per_edge, batched):
+        for m in model.modules():
+            if isinstance(m, SearchCell):
+                for op in m.mixed_ops:
+                    op.reference = True
+    assert_twins_agree(per_edge, batched, batched_path=False)
 
 
 @pytest.mark.cuda

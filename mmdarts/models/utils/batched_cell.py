@@ -1,0 +1,214 @@
+"""A search cell's mixed edges computed wave by wave (see :mod:`.batched_edges` for what a wave batches)."""
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..ops import DilConv, FactorizedReduce, SepConv
+from ..ops.dilated_conv import conv_with_geometry
+from .batched_edges import (ONE, activation, batched_batch_norm, candidate_kind, concat, depthwise_geometry,
+                            edge_waves, repeated)
+from .fused_mixing import first_leaf, foldable_batch_norm, fused_candidate, shareable_activation
+
+
+class EdgeWave:
+    """The edges ``edges`` (cell edge indices, ordered (node, source)) leaving the states ``sources``, computed
+    together. Call with the source states, an iterator over the wave's channel scales (in the order of
+    :attr:`vector_entries`) and one over its other op weights (:attr:`scalar_entries`); returns what the wave adds
+    to each node it reaches, ``(N, nodes, C, H, W)``.
+
+    Its conv weights and BN statistics are read from ``banks`` (:mod:`.edge_banks`: one tensor per group, named
+    ``{prefix}{group}``) once the cell stores them so, else gathered from the edges' modules at every forward."""
+
+    def __init__(self, sources: Sequence[int], edges: Sequence[int], mixed_ops: Sequence[nn.Module], prefix: str):
+        self.sources, self.edges, self.prefix = list(sources), list(edges), prefix
+        self.banks: Optional[nn.Module] = None
+        ops = [mixed_ops[k] for k in edges]
+        self.candidates = [[op.ops[o] for op in ops] for o in range(len(ops[0].ops))]
+        key = next((shareable_activation(c[0]) for c in self.candidates
+                    if isinstance(c[0], (DilConv, SepConv, FactorizedReduce)) and shareable_activation(c[0])), None)
+        self.kinds = []
+        for column in self.candidates:
+            found = {candidate_kind(op, key) for op in column}
+            alike = len({repr(op) for op in column}) == 1
+            self.kinds.append(found.pop() if len(found) == 1 and alike else 'other')
+        of = lambda kind: [o for o, k in enumerate(self.kinds) if k == kind]  # noqa: E731
+        self.sep, self.dil, self.pools, self.identities = of('sep'), of('dil'), of('pool'), of('identity')
+        self.factorized, self.others = of('factorized'), of('other')
+        self.chains = self.sep + self.dil
+        activated = self.chains + self.factorized
+        self.act = first_leaf(self.candidates[activated[0]][0]) if activated else None
+        per_edge = lambda o: [(k, o) for k in self.edges]  # noqa: E731
+        # BN scales: stage 1 of every chain (1 for a separable conv's middle BN), stage 2, the pools, reduce skips
+        self.vector_entries = [[(k, ONE if o in self.sep else o) for o in self.chains for k in self.edges]]
+        self.vector_entries += [[e for o in self.sep for e in per_edge(o)]] if self.sep else []
+        self.vector_entries += [[e for o in self.pools for e in per_edge(o)]] if self.pools else []
+        self.vector_entries += [per_edge(o) for o in self.factorized]
+        self.vector_entries = [entries for entries in self.vector_entries if entries]
+        self.scalar_entries = [[(k, o) for k in self.edges for o in self.identities]] if self.identities else []
+        self.scalar_entries += [[(k, o) for k in self.edges for o in self.others]] if self.others else []
+        self.weight_groups = dict(self._weight_groups())
+        self.norm_groups = dict(self._norm_groups())
+
+    def _halves(self, o: int, stage: int) -> List[nn.Module]:
+        """Each edge's DilConv of candidate ``o`` at ``stage`` (a SepConv's half, or the DilConv itself)."""
+        return [op[stage - 1] if self.kinds[o] == 'sep' else op for op in self.candidates[o]]
+
+    def _weight_groups(self) -> List[Tuple[str, List[nn.Module]]]:
+        """(group name, the modules whose weights it concatenates, in order) of every batched conv."""
+        groups = []
+        for stage, chains in ((1, self.chains), (2, self.sep)):
+            groups += [(f'dw{stage}_{o}', [h[1] for h in self._halves(o, stage)]) for o in chains]
+            if chains:
+                groups.append((f'pw{stage}', [h[2] for o in chains for h in self._halves(o, stage)]))
+        for o in self.factorized:
+            groups += [(f'fr1_{o}', [op.conv1 for op in self.candidates[o]]),
+                       (f'fr2_{o}', [op.conv2 for op in self.candidates[o]])]
+        return groups
+
+    def _norm_groups(self) -> List[Tuple[str, List[nn.BatchNorm2d]]]:
+        """(group name, the BNs it runs as one, in channel order) of every batched BN."""
+        groups = [('bn1', [h[3] for o in self.chains for h in self._halves(o, 1)]),
+                  ('bn2', [h[3] for o in self.sep for h in self._halves(o, 2)]),
+                  ('pool', [foldable_batch_norm(op) for o in self.pools for op in self.candidates[o]])]
+        groups += [(f'frbn_{o}', [op.bn for op in self.candidates[o]]) for o in self.factorized]
+        return [(name, bns) for name, bns in groups if bns]
+
+    def batch_norms(self) -> List[nn.BatchNorm2d]:
+        return [bn for bns in self.norm_groups.values() for bn in bns]
+
+    def _weight(self, group: str) -> torch.Tensor:
+        if self.banks is not None:
+            return getattr(self.banks, self.prefix + group)
+        return concat([m.weight for m in self.weight_groups[group]])
+
+    def _norm(self, z: torch.Tensor, group: str, scale: torch.Tensor) -> torch.Tensor:
+        stats = None
+        if self.banks is not None and hasattr(self.banks, f'{self.prefix}{group}_mean'):
+            stats = tuple(getattr(self.banks, f'{self.prefix}{group}_{part}') for part in ('mean', 'var', 'count'))
+        return batched_batch_norm(z, self.norm_groups[group], scale, stats)
+
+    def __call__(self, xs: Sequence[torch.Tensor], vectors, scalars) -> torch.Tensor:
+        x = concat(xs, 1)
+        sources, num_edges = len(xs), len(self.edges)
+        nodes, channels = num_edges // sources, x.shape[1] // sources
+        width = num_edges * channels
+        parts = []  # (N, E·C, H, W) each, channels ordered (edge, channel), the op weights applied
+        if self.chains or self.factorized:
+            hx = repeated(activation(self.act, x), 1, nodes)  # the activated source of every edge
+        if self.chains:
+            y = self._stage(hx, self.chains, 1, width, next(vectors))
+            if self.sep:
+                # one split, not two slices (each a slice_backward and an add on the way back)
+                first, rest = y.split([len(self.sep) * width, len(self.dil) * width], 1) if self.dil else (y, None)
+                a = activation(self.candidates[self.sep[0]][0][1][0], first)
+                y2 = self._stage(a, self.sep, 2, width, next(vectors))
+                y = concat([y2, rest], 1) if self.dil else y2
+            parts.append(y)
+        if self.pools:
+            pooled = concat([repeated(self.candidates[o][0][0](x), 1, nodes) for o in self.pools], 1)
+            parts.append(self._norm(pooled, 'pool', next(vectors)))
+        for o in self.factorized:
+            parts.append(self._factorized(o, hx, channels, next(vectors)))
+        if self.identities:
+            n, _, h, w = x.shape
+            weights = next(scalars).view(nodes, sources, len(self.identities))
+            weights = weights.sum(-1, keepdim=True) if len(self.identities) > 1 else weights
+            parts.append((x.reshape(n, 1, sources, -1) * weights).view(n, width, h, w))
+        if self.others:
+            parts.append(self._per_edge(xs, next(scalars)))
+        if not parts:  # every candidate is 'none'
+            zero = self.candidates[0][0](xs[0])
+            return zero.new_zeros(zero.shape[0], nodes, *zero.shape[1:])
+        out = concat(parts, 1)
+        return out.reshape(out.shape[0], -1, nodes, sources, channels, *out.shape[-2:]).sum((1, 3))
+
+    def _stage(self, hx: torch.Tensor, chains: List[int], stage: int, width: int, scale: torch.Tensor
+               ) -> torch.Tensor:
+        """Depthwise convs (each over its own ``width`` channels of ``hx`` in stage 2), one grouped pointwise conv,
+        one BN."""
+        inputs = hx.split(width, 1) if stage == 2 and len(chains) > 1 else [hx] * len(chains)
+        depthwise = []
+        for x, o in zip(inputs, chains):
+            geometry = depthwise_geometry(self.weight_groups[f'dw{stage}_{o}'][0], x, width)
+            depthwise.append(conv_with_geometry(x, self._weight(f'dw{stage}_{o}'), None, geometry))
+        z = F.conv2d(concat(depthwise, 1), self._weight(f'pw{stage}'), None, 1, 0, 1, len(chains) * len(self.edges))
+        return self._norm(z, f'bn{stage}', scale)
+
+    def _factorized(self, o: int, hx: torch.Tensor, channels: int, scale: torch.Tensor) -> torch.Tensor:
+        """The reduce skips of every edge: their convs as grouped convs over the edges' activated sources."""
+        n, num_edges = hx.shape[0], len(self.edges)
+        first = F.conv2d(hx, self._weight(f'fr1_{o}'), None, 2, 0, 1, num_edges)
+        second = F.conv2d(self.candidates[o][0].offset_grid(hx), self._weight(f'fr2_{o}'), None, 1, 0, 1, num_edges)
+        h, w = first.shape[-2:]
+        halves = [t.reshape(n, num_edges, 1, -1) for t in (first, second)]
+        return self._norm(concat(halves, 2).view(n, num_edges * channels, h, w), f'frbn_{o}', scale)
+
+    def _per_edge(self, xs: Sequence[torch.Tensor], weights: torch.Tensor) -> torch.Tensor:
+        rows = weights.view(len(self.edges), len(self.others)).unbind(0)
+        outs = []
+        for e, row in enumerate(rows):
+            x = xs[e % len(xs)]
+            terms = [fused_candidate(self.candidates[o][e], x, wo, None) for o, wo in zip(self.others, row.unbind(0))]
+            outs.append(sum(terms[1:], terms[0]))
+        out = torch.stack(outs, 1)
+        return out.view(out.shape[0], -1, *out.shape[-2:])
+
+
+class BatchedCell:
+    """A search cell's mixed edges computed wave by wave (:class:`EdgeWave`). Call with the two preprocessed inputs
+    and the op weights ``(num_edges, num_ops)``; returns the nodes concatenated, as :class:`SearchCell` does. The
+    weights every wave needs (BN scales repeated over channels, the identities' weights) are gathered from the
+    weight table in two indexing calls for the whole cell."""
+
+    def __init__(self, mixed_ops: Sequence[nn.Module], num_nodes: int, channels: int):
+        self.num_nodes, self.channels = num_nodes, channels
+        self.waves = [EdgeWave(sources, edges, mixed_ops, f'w{t}_')
+                      for t, (sources, edges) in enumerate(edge_waves(num_nodes))]
+        self.batch_norms = [bn for wave in self.waves for bn in wave.batch_norms()]
+        num_ops = len(mixed_ops[0].ops)
+        one = len(mixed_ops) * num_ops  # the constant 1 appended to the flattened weights
+
+        def flat(pieces):
+            return [[one if o == ONE else k * num_ops + o for k, o in piece] for piece in pieces]
+
+        self._vector = flat(piece for wave in self.waves for piece in wave.vector_entries)
+        self._scalar = flat(piece for wave in self.waves for piece in wave.scalar_entries)
+        self._constants: Dict[Tuple[torch.device, torch.dtype], Tuple[torch.Tensor, ...]] = {}
+
+    def use_banks(self, banks: Optional[nn.Module]) -> None:
+        """Reads the waves' weights and BN statistics from ``banks`` (:func:`~.edge_banks.bank_edges`)."""
+        for wave in self.waves:
+            wave.banks = banks
+
+    def usable(self) -> bool:
+        """Whether the batched BNs can each run as one: the same eps, mode and a fixed momentum in the cell."""
+        first = self.batch_norms[0] if self.batch_norms else None
+        return all(bn.momentum is not None and bn.momentum == first.momentum and bn.eps == first.eps
+                   and bn.training == first.training and bn.track_running_stats == first.track_running_stats
+                   for bn in self.batch_norms)
+
+    def _gathered(self, weights: torch.Tensor) -> Tuple[List[torch.Tensor], List[torch.Tensor]]:
+        key = (weights.device, weights.dtype)
+        if key not in self._constants:
+            vector = torch.tensor([i for piece in self._vector for i in piece], dtype=torch.long)
+            scalar = torch.tensor([i for piece in self._scalar for i in piece], dtype=torch.long)
+            self._constants[key] = (vector.repeat_interleave(self.channels).to(weights.device),
+                                    scalar.to(weights.device), weights.new_ones(1))
+        vector, scalar, one = self._constants[key]
+        table = concat([weights.reshape(-1), one])
+        vectors = table[vector].split([len(p) * self.channels for p in self._vector]) if self._vector else []
+        scalars = table[scalar].split([len(p) for p in self._scalar]) if self._scalar else []
+        return vectors, scalars
+
+    def __call__(self, s0: torch.Tensor, s1: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        vectors, scalars = self._gathered(weights)
+        vectors, scalars = iter(vectors), iter(scalars)
+        states = [s0, s1]
+        nodes = None  # the sums of the nodes not yet complete, (N, nodes left, C, H, W)
+        for wave in self.waves:
+            out = wave([states[j] for j in wave.sources], vectors, scalars)
+            nodes = out if nodes is None else nodes[:, 1:] + out
+            states.append(nodes[:, 0])
+        return concat(states[2:], 1)

@@ -1,0 +1,115 @@
+"""The mixed ops' conv weights and BN statistics stored batched: one tensor per group of a wave (issue 16).
+
+A batched wave (:mod:`.batched_cell`) runs each group of convs (a candidate's depthwise convs over every edge, the
+pointwise convs of every (candidate, edge) pair, ...) as one conv whose weight is the group's weights concatenated,
+and each group of BNs as one BN. Stored per edge, those weights are concatenated at every forward and their
+gradients split back, one weight tensor to accumulate per edge; stored as one tensor per group (a *bank*, a
+parameter or buffer of ``cell.banks``), the conv reads the bank, a step has 1/4 as many weight tensors, and the BNs
+update their statistics in place. :func:`bank_edges` moves a cell's tensors into banks; the per-edge modules keep
+their structure, and where a forward runs them (PC-DARTS, the reference sum) :func:`edge_views` hands them views
+of the banks for its duration. :func:`convert_edge_state` loads either layout's state dict into the other.
+"""
+from contextlib import contextmanager
+from typing import Dict, Iterator, List, Tuple
+
+import torch
+import torch.nn as nn
+
+from .batched_cell import BatchedCell
+
+# (bank name, kind: 'weight' | 'stat' | 'count', [(module, attribute, first row, rows)])
+BankLayout = List[Tuple[str, str, List[Tuple[nn.Module, str, int, int]]]]
+
+_PARTS = (('mean', 'running_mean', 'stat'), ('var', 'running_var', 'stat'), ('count', 'num_batches_tracked', 'count'))
+
+
+def bank_members(plan: BatchedCell) -> List[Tuple[str, str, List[Tuple[nn.Module, str]]]]:
+    """(bank name, kind, [(module, attribute)]) of every bank of a cell, in order: each wave's conv weight groups,
+    then the running mean, variance and count of each of its BN groups (where the BNs track statistics)."""
+    banks = []
+    for wave in plan.waves:
+        for group, modules in wave.weight_groups.items():
+            banks.append((wave.prefix + group, 'weight', [(m, 'weight') for m in modules]))
+        for group, bns in wave.norm_groups.items():
+            if all(bn.running_mean is not None and bn.num_batches_tracked is not None for bn in bns):
+                banks += [(f'{wave.prefix}{group}_{part}', kind, [(bn, attr) for bn in bns])
+                          for part, attr, kind in _PARTS]
+    return banks
+
+
+def bank_edges(cell: nn.Module, plan: BatchedCell) -> BankLayout:
+    """Moves ``cell``'s grouped conv weights and BN statistics (``plan``'s groups) into ``cell.banks``, values
+    kept; the per-edge modules lose those tensors (:func:`edge_views` lends them views). Returns the layout."""
+    banks, layout = nn.Module(), []
+    for name, kind, members in bank_members(plan):
+        tensors = [getattr(m, attr) for m, attr in members]
+        with torch.no_grad():
+            value = torch.stack(tensors) if kind == 'count' else torch.cat(tensors)
+        if kind == 'weight':
+            banks.register_parameter(name, nn.Parameter(value, requires_grad=tensors[0].requires_grad))
+        else:
+            banks.register_buffer(name, value)
+        placed, row = [], 0
+        for (m, attr), t in zip(members, tensors):
+            del (m._parameters if kind == 'weight' else m._buffers)[attr]
+            rows = 1 if kind == 'count' else t.shape[0]
+            if kind == 'weight':
+                m.__dict__['_banked_numel'] = m.__dict__.get('_banked_numel', 0) + t.numel()
+            placed.append((m, attr, row, rows))
+            row += rows
+        layout.append((name, kind, placed))
+    cell.banks = banks
+    plan.use_banks(banks)
+    return layout
+
+
+@contextmanager
+def edge_views(cell: nn.Module) -> Iterator[None]:
+    """Inside, each per-edge module of a banked cell holds views of the banks (the ones of this moment, so
+    ``functional_call``'s weights too) as its weights and statistics; nothing where the cell is not banked."""
+    layout = getattr(cell, '_bank_layout', None)
+    if not layout:
+        yield
+        return
+    installed = []
+    for name, kind, placed in layout:
+        bank = getattr(cell.banks, name)
+        for m, attr, row, rows in placed:
+            m.__dict__[attr] = bank[row] if kind == 'count' else bank.narrow(0, row, rows)
+            installed.append((m, attr))
+    try:
+        yield
+    finally:
+        for m, attr in installed:
+            m.__dict__.pop(attr, None)
+
+
+def candidate_size(op: nn.Module) -> int:
+    """The number of weights of a candidate op, banked ones included."""
+    return sum(p.numel() for p in op.parameters()) + sum(m.__dict__.get('_banked_numel', 0) for m in op.modules())
+
+
+def convert_edge_state(cell: nn.Module, state_dict: Dict[str, torch.Tensor], prefix: str) -> None:
+    """Rewrites, in place, the entries of ``state_dict`` under ``prefix`` (``cell``'s) that are in the other
+    storage layout: per-edge entries into ``cell``'s banks, or bank entries into its per-edge tensors."""
+    banked = getattr(cell, '_bank_layout', None)
+    bank_prefix = prefix + 'banks.'
+    if not banked and not any(key.startswith(bank_prefix) for key in state_dict):
+        return
+    names = {id(m): name for name, m in cell.named_modules()}
+    if banked:
+        layout = [(name, kind, [(m, attr, rows) for m, attr, _, rows in placed]) for name, kind, placed in banked]
+    else:
+        plan = cell._plan()
+        layout = [(name, kind, [(m, attr, 1 if kind == 'count' else getattr(m, attr).shape[0]) for m, attr in members])
+                  for name, kind, members in bank_members(plan)]
+    for name, kind, members in layout:
+        bank_key = bank_prefix + name
+        edge_keys = [f'{prefix}{names[id(m)]}.{attr}' for m, attr, _ in members]
+        if banked and bank_key not in state_dict and all(k in state_dict for k in edge_keys):
+            values = [state_dict.pop(k) for k in edge_keys]
+            state_dict[bank_key] = torch.stack(values) if kind == 'count' else torch.cat(values)
+        elif not banked and bank_key in state_dict:
+            value = state_dict.pop(bank_key)
+            pieces = value.unbind(0) if kind == 'count' else value.split([rows for _, _, rows in members])
+            state_dict.update((k, piece.clone()) for k, piece in zip(edge_keys, pieces))
