@@ -7,8 +7,16 @@ import torch.nn.functional as F
 
 from ..ops import DilConv, FactorizedReduce, SepConv
 from ..ops.dilated_conv import conv_with_geometry
-from .batched_edges import (ONE, activation, batched_batch_norm, candidate_kind, concat, depthwise_geometry,
-                            edge_waves, repeated)
+from .batched_edges import (
+    ONE,
+    activation,
+    batched_batch_norm,
+    candidate_kind,
+    concat,
+    depthwise_geometry,
+    edge_waves,
+    repeated,
+)
 from .fused_mixing import first_leaf, foldable_batch_norm, fused_candidate, shareable_activation
 
 

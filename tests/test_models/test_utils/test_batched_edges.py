@@ -7,7 +7,8 @@ import torch
 import torch.nn as nn
 from helpers import SMOOTH_PRIMITIVES, batch, optim_wrappers, tiny_darts
 
-from mmdarts.models.ops import DARTS_PRIMITIVES, DilConv, twice_differentiable
+from mmdarts.models.ops import DARTS_PRIMITIVES, twice_differentiable
+from mmdarts.models.regularizers.size_aware_decay import op_size_coefficients
 from mmdarts.models.utils import SearchCell
 from mmdarts.models.utils.batched_edges import edge_waves
 from mmdarts.models.utils.edge_banks import candidate_size, convert_edge_state, edge_views
@@ -231,6 +232,9 @@ def test_banks_hold_the_grouped_tensors_and_load_either_layout():
     assert sizes == [[candidate_size(op) for op in mixed.ops] for mixed in per_edge.architecture.backbone.cells[0]
                      .mixed_ops]
     assert sizes[0][DARTS_PRIMITIVES.index('sep_conv_3x3')] == 2 * (4 * 9 + 4 * 4)
+    supernets = [m.architecture.backbone for m in (per_edge, batched)]
+    for kind, coefficients in op_size_coefficients(supernets[1], 1.0).items():  # SizeAwareDecay's λ
+        torch.testing.assert_close(coefficients, op_size_coefficients(supernets[0], 1.0)[kind])
     assert not hasattr(cell.mixed_ops[0].ops[4][0][1], 'weight')  # lent only during a per-edge forward
     with edge_views(cell):
         assert cell.mixed_ops[0].ops[4][0][1].weight.shape == (4, 1, 3, 3)
