@@ -6,14 +6,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..ops import DilConv, FactorizedReduce, SepConv
-from ..ops.dilated_conv import conv_with_geometry
+from .batched_convs import depthwises_pointwise
 from .batched_edges import (
     ONE,
     activation,
     batched_batch_norm,
     candidate_kind,
     concat,
-    depthwise_geometry,
     edge_waves,
     repeated,
 )
@@ -110,7 +109,7 @@ class EdgeWave:
             if self.sep:
                 # one split, not two slices (each a slice_backward and an add on the way back)
                 first, rest = y.split([len(self.sep) * width, len(self.dil) * width], 1) if self.dil else (y, None)
-                a = activation(self.candidates[self.sep[0]][0][1][0], first)
+                a = self.candidates[self.sep[0]][0][1][0](first)  # keeps a (the convs' input), not all of y
                 y2 = self._stage(a, self.sep, 2, width, next(vectors))
                 y = concat([y2, rest], 1) if self.dil else y2
             parts.append(y)
@@ -134,14 +133,13 @@ class EdgeWave:
 
     def _stage(self, hx: torch.Tensor, chains: List[int], stage: int, width: int, scale: torch.Tensor
                ) -> torch.Tensor:
-        """Depthwise convs (each over its own ``width`` channels of ``hx`` in stage 2), one grouped pointwise conv,
-        one BN."""
-        inputs = hx.split(width, 1) if stage == 2 and len(chains) > 1 else [hx] * len(chains)
-        depthwise = []
-        for x, o in zip(inputs, chains):
-            geometry = depthwise_geometry(self.weight_groups[f'dw{stage}_{o}'][0], x, width)
-            depthwise.append(conv_with_geometry(x, self._weight(f'dw{stage}_{o}'), None, geometry))
-        z = F.conv2d(concat(depthwise, 1), self._weight(f'pw{stage}'), None, 1, 0, 1, len(chains) * len(self.edges))
+        """Depthwise convs (each over its own ``width`` channels of ``hx`` in stage 2), one grouped pointwise conv
+        (the depthwise outputs recomputed for its weight gradient, not stored), one BN."""
+        geometries = [(m.stride, m.padding, m.dilation)
+                      for m in (self.weight_groups[f'dw{stage}_{o}'][0] for o in chains)]
+        z = depthwises_pointwise(hx, [self._weight(f'dw{stage}_{o}') for o in chains], self._weight(f'pw{stage}'),
+                                 geometries, width if stage == 2 and len(chains) > 1 else None,
+                                 len(chains) * len(self.edges))
         return self._norm(z, f'bn{stage}', scale)
 
     def _factorized(self, o: int, hx: torch.Tensor, channels: int, scale: torch.Tensor) -> torch.Tensor:

@@ -23,7 +23,7 @@ import torch.nn as nn
 
 from mmdarts.structures import cell_edges
 
-from ..ops import DilatedConv2d, DilConv, FactorizedReduce, SepConv, Zero
+from ..ops import DilConv, FactorizedReduce, SepConv, Zero
 from ..ops.recomputed_conv import _DEFERRED_COUNTERS
 from .fused_mixing import foldable_batch_norm, recomputable_prefix, shareable_activation
 
@@ -162,11 +162,3 @@ def batched_batch_norm(z: torch.Tensor, bns: Sequence[nn.BatchNorm2d], scale: Op
     if gathered is not None and first.training:  # the update went to the gathered copy
         torch._foreach_copy_(means + variances, gathered.split(first.num_features))
     return out
-
-
-def depthwise_geometry(conv: nn.Conv2d, x: torch.Tensor, groups: int):
-    """The geometry (:data:`~mmdarts.models.ops.dilated_conv.Geometry`) of ``conv`` run over ``groups`` groups."""
-    geometry = conv.computed_geometry(x) if isinstance(conv, DilatedConv2d) else None
-    if geometry is None:
-        geometry = (None, conv.stride, conv.padding, conv.dilation, conv.groups)
-    return geometry[:4] + (groups, )

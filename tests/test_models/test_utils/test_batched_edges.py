@@ -31,12 +31,12 @@ class Prepared(nn.Module):
         return dict(inputs=data['inputs'], data_samples=data['data_samples'])
 
 
-def twins(stored='banks', **kwargs):
+def twins(stored='banks', dtype=torch.float64, **kwargs):
     """The same tiny search model with per-edge and batched cells, the batched one storing its grouped tensors in
     banks (loaded from the per-edge one's state dict) or per edge (``stored='per_edge'``)."""
-    per_edge = tiny_darts(dtype=torch.float64, edge_layout='per_edge', **kwargs)
+    per_edge = tiny_darts(dtype=dtype, edge_layout='per_edge', **kwargs)
     if stored == 'banks':
-        batched = tiny_darts(dtype=torch.float64, edge_layout='batched', **kwargs)
+        batched = tiny_darts(dtype=dtype, edge_layout='batched', **kwargs)
         batched.load_state_dict(per_edge.state_dict())
         return per_edge, batched
     batched = copy.deepcopy(per_edge)
@@ -258,3 +258,18 @@ def test_batched_cells_equal_per_edge_on_cuda():
     auto = SearchCell(2, 8, 8, 4, False, False, DARTS_PRIMITIVES).cuda().train()
     x = torch.randn(2, 4, 8, 8, device='cuda')
     assert auto._batched_cell(x, torch.ones(5, 8, device='cuda'), None) is not None  # 'auto': batched on CUDA
+
+
+def test_batched_cells_under_autocast_follow_the_per_edge_path():
+    """bfloat16 autocast on CPU: the recomputing grouped convs cast as a conv would (their backward outside
+    autocast), the BNs stay float32; loss and gradients as the per-edge path's, to bfloat16 precision."""
+    per_edge, batched = twins(dtype=torch.float32)
+    data = batch()
+    results = []
+    for model in (per_edge, batched):
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            loss, _ = model.loss_and_log(data)
+        results.append((loss, torch.autograd.grad(loss, list(model.mutator.parameters()))))
+    torch.testing.assert_close(results[1][0], results[0][0], rtol=2e-2, atol=2e-2)
+    for a, b in zip(results[0][1], results[1][1]):
+        torch.testing.assert_close(b, a, rtol=0.1, atol=2e-3)
