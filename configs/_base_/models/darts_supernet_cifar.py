@@ -15,7 +15,10 @@ model = dict(
             primitives=[
                 'none', 'max_pool_3x3', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3', 'sep_conv_5x5',
                 'dil_conv_3x3', 'dil_conv_5x5'
-            ]),
+            ],
+            # 'auto': the edges leaving the same states computed together on GPUs (fewer, larger kernels; more
+            # memory), per edge on the CPU; 'per_edge' or 'batched' to choose (docs/benchmarks.md)
+            edge_layout='auto'),
         neck=dict(type='GlobalAveragePooling'),
         head=dict(
             type='LinearClsHead',

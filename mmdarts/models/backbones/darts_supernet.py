@@ -33,9 +33,9 @@ class DartsSupernet(BaseModule):
         out_indices (Sequence[int]): cells whose outputs are returned. Defaults to the last.
         partial_channels (int): PC-DARTS's K: only 1/K of each state's channels go through the mixed ops, the rest
             bypass them, followed by a channel shuffle. Defaults to 1 (DARTS).
-        edge_layout (str): ``'auto'``, ``'batched'`` or ``'per_edge'``: how the cells compute their mixed edges in
-            training (:class:`~mmdarts.models.utils.SearchCell`; the same numbers either way). Defaults to
-            ``'auto'`` (batched on GPUs, per edge on CPU).
+        edge_layout (str): ``'auto'``, ``'batched'`` or ``'per_edge'``: how the cells compute and store their mixed
+            edges (:class:`~mmdarts.models.utils.SearchCell`; the same numbers either way, either storage loads the
+            other's state dict). Defaults to ``'auto'`` (batched on GPUs, per edge on CPU).
         init_cfg (dict, optional): initialisation config. Defaults to None.
 
     Shapes: input ``(N, in_channels, H, W)``; each output ``(N, num_nodes * C_i, H_i, W_i)``.

@@ -1,3 +1,4 @@
+from .banked_batch_norm import PLAIN_BATCH_NORMS, BankedBatchNorm2d
 from .candidates import DARTS_PRIMITIVES, build_candidate_op, check_primitives
 from .darts_ops import (
     ActConvBN,
@@ -23,5 +24,6 @@ __all__ = [
     'DARTS_PRIMITIVES', 'build_candidate_op', 'check_primitives', 'ActConvBN', 'DilConv', 'FactorizedReduce',
     'SepConv', 'Zero', 'build_activation', 'DilatedConv2d', 'subsampled_geometry',
     'DepthwisePointwise', 'depthwise_pointwise', 'NormReluDepthwisePointwise', 'norm_relu_depthwise_pointwise',
-    'batch_norm_momentum', 'batched_batch_norm_counters', 'memory_layout', 'twice_differentiable'
+    'batch_norm_momentum', 'batched_batch_norm_counters', 'memory_layout', 'twice_differentiable',
+    'BankedBatchNorm2d', 'PLAIN_BATCH_NORMS'
 ]

@@ -17,6 +17,7 @@ from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 
+from .banked_batch_norm import PLAIN_BATCH_NORMS
 from .dilated_conv import DilatedConv2d, Geometry, conv_with_geometry, stride_one_input_gradient, subsampled
 
 
@@ -216,7 +217,7 @@ def norm_relu_depthwise_pointwise(z: torch.Tensor, bn: nn.Module, act: nn.Module
     is a training-mode affine-free ``nn.BatchNorm2d`` and act an ``nn.ReLU``, outside
     :func:`twice_differentiable`; otherwise :func:`depthwise_pointwise` after the two modules."""
     geometry = _geometry(z, depthwise, pointwise)
-    if (geometry is None or _TWICE_DIFFERENTIABLE.get() or type(bn) is not nn.BatchNorm2d or bn.affine
+    if (geometry is None or _TWICE_DIFFERENTIABLE.get() or type(bn) not in PLAIN_BATCH_NORMS or bn.affine
             or not bn.training or type(act) is not nn.ReLU):
         return depthwise_pointwise(act(bn(z)), depthwise, pointwise)
     tracked = bn.track_running_stats

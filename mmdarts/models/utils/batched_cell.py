@@ -182,6 +182,16 @@ class BatchedCell:
         self._vector = flat(piece for wave in self.waves for piece in wave.vector_entries)
         self._scalar = flat(piece for wave in self.waves for piece in wave.scalar_entries)
         self._constants: Dict[Tuple[torch.device, torch.dtype], Tuple[torch.Tensor, ...]] = {}
+        # where each wave's first BN and first conv sit: a module replaced there (SyncBN conversion) is noticed
+        parents = {id(child): (module, name) for module in nn.ModuleList(mixed_ops).modules()
+                   for name, child in module._modules.items()}
+        anchors = [bns[0] for wave in self.waves for bns in list(wave.norm_groups.values())[:1]]
+        anchors += [group[0] for wave in self.waves for group in list(wave.weight_groups.values())[:1]]
+        self._anchors = [(*parents[id(m)], m) for m in anchors if id(m) in parents]
+
+    def in_place(self) -> bool:
+        """Whether the modules the plan computes with are still the cell's (none replaced since)."""
+        return all(parent._modules.get(name) is module for parent, name, module in self._anchors)
 
     def use_banks(self, banks: Optional[nn.Module]) -> None:
         """Reads the waves' weights and BN statistics from ``banks`` (:func:`~.edge_banks.bank_edges`)."""

@@ -6,8 +6,9 @@ and each group of BNs as one BN. Stored per edge, those weights are concatenated
 gradients split back, one weight tensor to accumulate per edge; stored as one tensor per group (a *bank*, a
 parameter or buffer of ``cell.banks``), the conv reads the bank, a step has 1/4 as many weight tensors, and the BNs
 update their statistics in place. :func:`bank_edges` moves a cell's tensors into banks; the per-edge modules keep
-their structure, and where a forward runs them (PC-DARTS, the reference sum) :func:`edge_views` hands them views
-of the banks for its duration. :func:`convert_edge_state` loads either layout's state dict into the other.
+their structure: their BNs become :class:`~mmdarts.models.ops.BankedBatchNorm2d` (statistics read from the banks),
+and where a forward runs the per-edge convs (the reference sum) :func:`edge_views` hands them views of the weight
+banks for its duration. :func:`convert_edge_state` loads either layout's state dict into the other.
 """
 from contextlib import contextmanager
 from typing import Dict, Iterator, List, Tuple
@@ -15,6 +16,7 @@ from typing import Dict, Iterator, List, Tuple
 import torch
 import torch.nn as nn
 
+from ..ops import BankedBatchNorm2d
 from .batched_cell import BatchedCell
 
 # (bank name, kind: 'weight' | 'stat' | 'count', [(module, attribute, first row, rows)])
@@ -39,10 +41,12 @@ def bank_members(plan: BatchedCell) -> List[Tuple[str, str, List[Tuple[nn.Module
 
 def bank_edges(cell: nn.Module, plan: BatchedCell) -> BankLayout:
     """Moves ``cell``'s grouped conv weights and BN statistics (``plan``'s groups) into ``cell.banks``, values
-    kept; the per-edge modules lose those tensors (:func:`edge_views` lends them views). Returns the layout."""
+    kept; the per-edge convs lose their weights (:func:`edge_views` lends them views), the BNs read rows of the
+    banks. Returns the layout."""
     banks, layout = nn.Module(), []
-    for name, kind, members in bank_members(plan):
-        tensors = [getattr(m, attr) for m, attr in members]
+    gathered = [(name, kind, members, [getattr(m, attr) for m, attr in members])
+                for name, kind, members in bank_members(plan)]  # all read before any BN becomes banked
+    for name, kind, members, tensors in gathered:
         with torch.no_grad():
             value = torch.stack(tensors) if kind == 'count' else torch.cat(tensors)
         if kind == 'weight':
@@ -55,6 +59,11 @@ def bank_edges(cell: nn.Module, plan: BatchedCell) -> BankLayout:
             rows = 1 if kind == 'count' else t.shape[0]
             if kind == 'weight':
                 m.__dict__['_banked_numel'] = m.__dict__.get('_banked_numel', 0) + t.numel()
+            else:
+                if type(m) is nn.BatchNorm2d:
+                    m.__class__ = BankedBatchNorm2d
+                    m.__dict__.update(_bank_rows={}, _bank_cache={})
+                m._bank_rows[attr] = (banks, name, row, None if kind == 'count' else rows)
             placed.append((m, attr, row, rows))
             row += rows
         layout.append((name, kind, placed))
@@ -73,6 +82,8 @@ def edge_views(cell: nn.Module) -> Iterator[None]:
         return
     installed = []
     for name, kind, placed in layout:
+        if kind != 'weight':  # BankedBatchNorm2d reads its statistics itself
+            continue
         bank = getattr(cell.banks, name)
         for m, attr, row, rows in placed:
             m.__dict__[attr] = bank[row] if kind == 'count' else bank.narrow(0, row, rows)

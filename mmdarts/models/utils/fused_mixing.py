@@ -22,7 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.modules.utils import _pair
 
-from ..ops import DilConv, FactorizedReduce, SepConv, batch_norm_momentum, memory_layout
+from ..ops import PLAIN_BATCH_NORMS, DilConv, FactorizedReduce, SepConv, batch_norm_momentum, memory_layout
 
 
 def first_leaf(module: nn.Module) -> nn.Module:
@@ -56,7 +56,7 @@ def shareable_activation(op: nn.Module) -> Optional[str]:
 def foldable_batch_norm(op: nn.Module) -> Optional[nn.BatchNorm2d]:
     """The op's final BN if the mixing weight can be folded into it (a plain, affine-free BatchNorm2d)."""
     leaf = last_leaf(op)
-    return leaf if leaf is not op and type(leaf) is nn.BatchNorm2d and not leaf.affine else None
+    return leaf if leaf is not op and type(leaf) in PLAIN_BATCH_NORMS and not leaf.affine else None
 
 
 def run_parts(module: nn.Module, x: torch.Tensor, skip_first: bool, skip_last: bool) -> torch.Tensor:

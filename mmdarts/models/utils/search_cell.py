@@ -120,7 +120,7 @@ class SearchCell(nn.Module):
         self.mixed_ops = nn.ModuleList(
             MixedOp(channels, 2 if reduction and j < 2 else 1, primitives, act_cfg, partial=partial)
             for _, j in self.edges)
-        stored_batched = edge_layout == 'batched' or (edge_layout == 'auto' and torch.cuda.is_available())
+        stored_batched = edge_layout == 'batched' or (edge_layout == 'auto' and cuda_available())
         if stored_batched and partial == 1:
             self._bank_layout = bank_edges(self, self._plan())
         self._register_load_state_dict_pre_hook(self._convert_state)
@@ -166,6 +166,12 @@ class SearchCell(nn.Module):
                 or any(op.partial > 1 or op.reference for op in self.mixed_ops)):
             return None
         plan = self._plan()
+        if not plan.in_place():
+            if self.banks is not None:
+                raise RuntimeError('SearchCell: modules of its mixed ops were replaced (e.g. by SyncBatchNorm.'
+                                   'convert_sync_batchnorm) after the cell stored its edges batched; build the '
+                                   "supernet with edge_layout='per_edge' to convert them")
+            self._batched = plan = BatchedCell(self.mixed_ops, self.num_nodes, self.op_channels)
         return plan if plan.usable() else None
 
     def _plan(self) -> BatchedCell:
@@ -175,6 +181,11 @@ class SearchCell(nn.Module):
 
 
 EDGE_LAYOUTS = ('auto', 'per_edge', 'batched')
+
+
+def cuda_available() -> bool:
+    """Whether ``edge_layout='auto'`` stores a cell batched (a GPU will run it so); a name tests can patch."""
+    return torch.cuda.is_available()
 
 
 def op_weight_vectors(weights: torch.Tensor, channels: int) -> torch.Tensor:

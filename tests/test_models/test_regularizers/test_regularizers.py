@@ -24,9 +24,11 @@ def test_size_aware_decay_by_hand():
     loss = reg(alphas, epoch=0, supernet=model.supernet)
     # normal edges: none 0, skip 0 params, sep 1 (the largest): λ = [1, 1, 2]; reduce edges from the inputs have
     # stride 2, so skip is a FactorizedReduce with parameters of its own: λ = [1, 1 + fr/sep, 2]
-    sep = sum(p.numel() for p in model.supernet.cells[0].mixed_ops[0].ops[2].parameters())
-    fr = sum(p.numel() for p in model.supernet.cells[1].mixed_ops[0].ops[1].parameters())
-    sep_reduce = sum(p.numel() for p in model.supernet.cells[1].mixed_ops[0].ops[2].parameters())
+    def sep_size(c):  # two depthwise 3x3 and two pointwise c x c convs (counted by hand: banks or not)
+        return 2 * (9 * c + c * c)
+
+    sep, sep_reduce = sep_size(4), sep_size(8)  # the reduction cell has twice the channels
+    fr = 2 * 8 * 4  # two 1x1 convs, 8 channels in, 4 out
     normal = 2 * (1 + 1 + 2)
     reduce = 2 * (1 + (1 + fr / max(fr, sep_reduce)) + (1 + sep_reduce / max(fr, sep_reduce)))
     assert sep > 0 and loss.item() == pytest.approx(0.1 * 0.5 * (normal + reduce))

@@ -68,7 +68,7 @@ def test_sync_batchnorm_of_a_converted_supernet_is_frozen_too():
     """sync_bn=torch converts every BN of the search model; the α passes must still leave their statistics alone
     (SyncBatchNorm forwards only on GPUs, so here the switch itself is checked)."""
     from helpers import tiny_darts
-    model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(tiny_darts())
+    model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(tiny_darts(edge_layout='per_edge'))
     bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     assert bns and all(isinstance(m, torch.nn.SyncBatchNorm) for m in bns)
     with frozen_running_stats(model):

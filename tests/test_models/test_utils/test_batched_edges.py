@@ -240,6 +240,14 @@ def test_banks_hold_the_grouped_tensors_and_load_either_layout():
         assert cell.mixed_ops[0].ops[4][0][1].weight.shape == (4, 1, 3, 3)
 
 
+def test_converting_the_bns_of_a_banked_cell_is_refused_at_its_forward():
+    """SyncBatchNorm conversion replaces the BNs the batched plan (and its banks) compute with: a clear error."""
+    _, batched = twins()
+    converted = nn.SyncBatchNorm.convert_sync_batchnorm(batched)
+    with pytest.raises(RuntimeError, match="replaced .* edge_layout='per_edge'"):
+        converted.loss_and_log(batch(dtype=torch.float64))
+
+
 def test_banked_cells_run_per_edge_where_needed():
     """The reference sum (the straightforward baseline) runs the per-edge modules on views of the banks."""
     per_edge, batched = twins(nodes=3)

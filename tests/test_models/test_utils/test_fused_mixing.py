@@ -120,7 +120,7 @@ def test_op_weights_reach_the_candidates_in_a_few_calls_per_cell():
     """A cell turns its (edges, ops) weights into per-channel BN scales at once and hands each edge a row: no
     indexing call per candidate, and the BN counters are added in one call per forward."""
     from mmdarts.testing import count_aten_calls
-    model = tiny_darts(channels=4, layers=3, nodes=3)
+    model = tiny_darts(channels=4, layers=3, nodes=3, edge_layout='per_edge')
     b = batch()
     _, calls = count_aten_calls(lambda: model.loss_and_log(b))
     assert calls['select'] == 0 and calls['_foreach_add_'] == 1
