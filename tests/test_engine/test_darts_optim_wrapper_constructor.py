@@ -1,4 +1,5 @@
 import pytest
+import torch
 from helpers import tiny_darts
 from mmengine.optim import OptimWrapperDict, build_optim_wrapper
 from mmengine.registry import DefaultScope
@@ -37,3 +38,18 @@ def test_missing_key_is_named():
 def test_unknown_submodule_is_named():
     with pytest.raises(ValueError, match="optim_wrapper.teacher: the model .* has no submodule 'teacher'"):
         build(tiny_darts(), dict(CFG, teacher=dict(optimizer=dict(type='SGD', lr=0.1))))
+
+
+def test_resuming_an_optimizer_of_the_other_edge_storage_says_which_layout_to_use():
+    """A search stored batched (a GPU's 'auto') resumed on a model storing its edges per edge (a CPU's 'auto'):
+    the model's weights convert, the optimizer's state cannot (a different number of tensors); the error names
+    the layout to resume with."""
+    models = [tiny_darts(edge_layout=layout) for layout in ('batched', 'per_edge')]
+    wrappers = [build(model, dict(CFG)) for model in models]
+    for p in models[0].parameters():
+        p.grad = torch.ones_like(p)
+    wrappers[0]['architecture'].step()  # momentum buffers exist
+    models[1].load_state_dict(models[0].state_dict())  # the weights convert
+    with pytest.raises(ValueError, match="stores its edges per_edge.*edge_layout=batched"):
+        wrappers[1].load_state_dict(wrappers[0].state_dict())
+    wrappers[0].load_state_dict(wrappers[0].state_dict())  # the same layout loads

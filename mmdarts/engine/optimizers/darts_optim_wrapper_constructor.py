@@ -50,4 +50,29 @@ class DartsOptimWrapperConstructor:
             cfg = dict(cfg)
             paramwise_cfg = cfg.pop('paramwise_cfg', None)
             wrappers[name] = DefaultOptimWrapperConstructor(cfg, paramwise_cfg)(module)
-        return OptimWrapperDict(**wrappers)
+        return DartsOptimWrapperDict(model, **wrappers)
+
+
+class DartsOptimWrapperDict(OptimWrapperDict):
+    """``OptimWrapperDict`` whose ``load_state_dict`` says why a resumed weight optimizer does not fit where the
+    cause is the supernet's edge storage (``edge_layout``: a batched cell holds a quarter as many weight tensors;
+    'auto' stores batched where CUDA is available, so a search resumed on another kind of machine can differ)."""
+
+    def __init__(self, model: nn.Module, **optim_wrappers):
+        super().__init__(**optim_wrappers)
+        self._model = model
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        try:
+            super().load_state_dict(state_dict)
+        except ValueError as error:
+            cells = [m for m in self._model.modules() if hasattr(m, '_bank_layout')]
+            if not cells or 'size' not in str(error):
+                raise
+            stored = 'batched' if any(cell._bank_layout for cell in cells) else 'per_edge'
+            other = 'per_edge' if stored == 'batched' else 'batched'
+            raise ValueError(
+                f'resume: the checkpoint\'s optimizer state does not fit this model\'s weights ({error}); this '
+                f'supernet stores its edges {stored}, and a checkpoint written by a model that stored them {other} '
+                f'holds a different number of weight tensors (edge_layout=\'auto\' stores batched where CUDA is '
+                f'available). Resume with --cfg-options model.architecture.backbone.edge_layout={other}') from error
