@@ -53,8 +53,11 @@ def alphas(checkpoint):
 
 
 def test_search_writes_genotypes_and_resumes(cifar_root, tmp_path):
+    """With the cells batched, their edges stored in banks (what a GPU runs; the other tests here run per edge):
+    checkpoints save and resume them through mmengine."""
     work_dir = str(tmp_path / 'search')
-    train('configs/darts_cifar10.py', work_dir, tiny_options(cifar_root, 2))
+    batched = ['model.architecture.backbone.edge_layout=batched']
+    train('configs/darts_cifar10.py', work_dir, tiny_options(cifar_root, 2, batched))
     for name in ('genotype.json', 'genotype_epoch_1.json', 'genotype_epoch_2.json', 'epoch_2.pth'):
         assert osp.isfile(osp.join(work_dir, name)), name
     genotype = Genotype.from_file(osp.join(work_dir, 'genotype.json'), num_nodes=2)
@@ -62,9 +65,11 @@ def test_search_writes_genotypes_and_resumes(cifar_root, tmp_path):
     assert genotype.meta['epoch'] == 2
     saved = alphas(osp.join(work_dir, 'epoch_2.pth'))
     assert set(saved) == {'mutator.alphas.normal', 'mutator.alphas.reduce'}
+    state = torch.load(osp.join(work_dir, 'epoch_2.pth'), map_location='cpu', weights_only=False)['state_dict']
+    assert any('.banks.' in key for key in state) and not any('mixed_ops' in key for key in state)
     assert not torch.equal(saved['mutator.alphas.normal'], torch.zeros_like(saved['mutator.alphas.normal']))
 
-    result = train('configs/darts_cifar10.py', work_dir, tiny_options(cifar_root, 3), ['--resume'])
+    result = train('configs/darts_cifar10.py', work_dir, tiny_options(cifar_root, 3, batched), ['--resume'])
     log = result.stdout + result.stderr
     assert 'resumed epoch: 2' in log, log[-3000:]
     assert f'--resume: resuming from {work_dir}/epoch_2.pth' in log
