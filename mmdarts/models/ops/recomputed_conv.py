@@ -161,17 +161,26 @@ def autocast_like(function: Callable, cast: Sequence[torch.Tensor], *rest) -> to
 _DEFERRED_COUNTERS: ContextVar[Optional[List[torch.Tensor]]] = ContextVar('mmdarts_bn_counters', default=None)
 
 
+def add_batch_counts(counters: List[torch.Tensor]) -> None:
+    """Adds one batch to each of ``counters`` (BNs' ``num_batches_tracked``, or a bank of them): inside
+    :func:`batched_batch_norm_counters` at its exit, with every other BN's, in one call; else now."""
+    deferred = _DEFERRED_COUNTERS.get()
+    if deferred is not None:
+        deferred.extend(counters)
+    else:
+        torch._foreach_add_(counters, 1)
+
+
 def batch_norm_momentum(bn: nn.BatchNorm2d) -> float:
-    """The momentum of this forward, counting the batch as ``nn.BatchNorm2d.forward`` does (inside
-    :func:`batched_batch_norm_counters`, the count is added at its exit, with every other BN's, in one call)."""
+    """The momentum of this forward, counting the batch as ``nn.BatchNorm2d.forward`` does (through
+    :func:`add_batch_counts`)."""
     momentum = 0.0 if bn.momentum is None else bn.momentum
     if bn.training and bn.track_running_stats and bn.num_batches_tracked is not None:
-        deferred = _DEFERRED_COUNTERS.get()
-        if deferred is not None and bn.momentum is not None:  # a fixed momentum does not read the count
-            deferred.append(bn.num_batches_tracked)
+        if bn.momentum is not None:  # a fixed momentum does not read the count
+            add_batch_counts([bn.num_batches_tracked])
         else:
             bn.num_batches_tracked.add_(1)
-            momentum = 1.0 / float(bn.num_batches_tracked) if bn.momentum is None else bn.momentum
+            momentum = 1.0 / float(bn.num_batches_tracked)
     return momentum
 
 

@@ -14,7 +14,6 @@ from .batched_edges import (
     candidate_kind,
     concat,
     edge_waves,
-    repeated,
 )
 from .fused_mixing import first_leaf, foldable_batch_norm, fused_candidate, shareable_activation
 
@@ -103,7 +102,7 @@ class EdgeWave:
         width = num_edges * channels
         parts = []  # (N, E·C, H, W) each, channels ordered (edge, channel), the op weights applied
         if self.chains or self.factorized:
-            hx = repeated(activation(self.act, x), 1, nodes)  # the activated source of every edge
+            hx = activation(self.act, x).repeat(1, nodes, 1, 1)  # the activated sources of every edge
         if self.chains:
             y = self._stage(hx, self.chains, 1, width, next(vectors))
             if self.sep:
@@ -114,7 +113,7 @@ class EdgeWave:
                 y = concat([y2, rest], 1) if self.dil else y2
             parts.append(y)
         if self.pools:
-            pooled = concat([repeated(self.candidates[o][0][0](x), 1, nodes) for o in self.pools], 1)
+            pooled = concat([self.candidates[o][0][0](x).repeat(1, nodes, 1, 1) for o in self.pools], 1)
             parts.append(self._norm(pooled, 'pool', next(vectors)))
         for o in self.factorized:
             parts.append(self._factorized(o, hx, channels, next(vectors)))

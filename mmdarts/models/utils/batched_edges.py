@@ -24,7 +24,7 @@ import torch.nn as nn
 from mmdarts.structures import cell_edges
 
 from ..ops import DilConv, FactorizedReduce, SepConv, Zero
-from ..ops.recomputed_conv import _DEFERRED_COUNTERS
+from ..ops.recomputed_conv import add_batch_counts
 from .fused_mixing import foldable_batch_norm, recomputable_prefix, shareable_activation
 
 ONE = -1  # a scale entry that is the constant 1 (a separable conv's middle BN), not an op weight
@@ -94,15 +94,6 @@ def candidate_kind(op: nn.Module, key: Optional[str]) -> str:
     return 'other'
 
 
-def repeated(x: torch.Tensor, groups: int, times: int) -> torch.Tensor:
-    """``x`` ``(N, groups·C, H, W)`` with each group of channels repeated ``times`` times in a row:
-    ``(N, groups·times·C, H, W)``."""
-    if groups == 1:
-        return x.repeat(1, times, 1, 1)
-    n, _, h, w = x.shape
-    return x.reshape(n, groups, 1, -1).repeat(1, 1, times, 1).reshape(n, -1, h, w)
-
-
 class InputSavingReLU(torch.autograd.Function):
     """ReLU whose backward reads its input instead of its output (the same mask): torch's ReLU saves its output,
     which costs a ``detach`` call; the input here is a state or a BN output, kept anyway. Twice differentiable."""
@@ -131,12 +122,7 @@ def count_batches(bns: Sequence[nn.BatchNorm2d], bank: Optional[torch.Tensor] = 
     together (:mod:`.edge_banks`), added as one tensor."""
     first = bns[0]
     if first.training and first.track_running_stats:
-        counters = [bank] if bank is not None else [bn.num_batches_tracked for bn in bns]
-        deferred = _DEFERRED_COUNTERS.get()
-        if deferred is not None:
-            deferred.extend(counters)
-        else:
-            torch._foreach_add_(counters, 1)
+        add_batch_counts([bank] if bank is not None else [bn.num_batches_tracked for bn in bns])
     return first.momentum
 
 

@@ -171,7 +171,8 @@ class SearchCell(nn.Module):
                 raise RuntimeError('SearchCell: modules of its mixed ops were replaced (e.g. by SyncBatchNorm.'
                                    'convert_sync_batchnorm) after the cell stored its edges batched; build the '
                                    "supernet with edge_layout='per_edge' to convert them")
-            self._batched = plan = BatchedCell(self.mixed_ops, self.num_nodes, self.op_channels)
+            self._batched = None  # stored per edge: a plan over the modules of now
+            plan = self._plan()
         return plan if plan.usable() else None
 
     def _plan(self) -> BatchedCell:
