@@ -62,6 +62,9 @@ def parse_args(argv=None):
                         'its algorithms at the first call of each shape and keeps the fastest')
     parser.add_argument('--graph-backend', choices=['cuda', 'replay'], default='cuda',
                         help="'replay': the graph variants on any device with mmdarts.testing.OpReplayPass (tests)")
+    parser.add_argument('--profile', type=int, default=0, metavar='N',
+                        help='also profile one step of each variant (torch.profiler): the time the device was busy, '
+                        'its kernel count and the N operators or kernels that took most of it')
     parser.add_argument('--json', help='write the figures to this file')
     parser.add_argument('--one', help=argparse.SUPPRESS)  # internal: measure one variant, print its JSON
     return parser.parse_args(argv)
@@ -208,7 +211,34 @@ def measure(args, variant: Dict) -> Dict:
                       reserved_memory_mb=torch.cuda.max_memory_reserved() / 2**20)
     else:
         result.update(peak_memory_mb=_rss_mb('VmHWM'), base_memory_mb=base)
+    if args.profile:  # after the timed steps and the memory figures: the profiler's own overhead touches neither
+        result['profile'] = profile_step(step, cuda, args.profile)
     return result
+
+
+def profile_step(step, cuda: bool, top: int) -> Dict:
+    """One ``step`` under ``torch.profiler``: on CUDA the time the GPU was busy (the sum of its kernels' and
+    copies' times) and how many ran, against the wall time (their difference is launch and host time); the ``top``
+    entries by self time on the device (CUDA) or the CPU."""
+    import torch
+    from torch.autograd import DeviceType
+    from torch.profiler import ProfilerActivity, profile
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    start = time.perf_counter()
+    with profile(activities=activities) as prof:
+        step()
+        if cuda:
+            torch.cuda.synchronize()
+    wall = time.perf_counter() - start
+    events = prof.key_averages()
+    attr = 'self_device_time_total' if cuda else 'self_cpu_time_total'
+    on_device = [e for e in events if cuda and e.device_type == DeviceType.CUDA]
+    rows = sorted(on_device if cuda else events, key=lambda e: getattr(e, attr), reverse=True)[:top]
+    return dict(wall_seconds=wall,  # with the profiler's overhead
+                device_busy_seconds=sum(getattr(e, attr) for e in on_device) / 1e6 if cuda else None,
+                device_kernels=sum(e.count for e in on_device) if cuda else None,
+                top=[dict(name=e.key[:120], count=e.count, ms=getattr(e, attr) / 1e3) for e in rows])
 
 
 def new_capturer(args):
@@ -282,6 +312,15 @@ def name(result: Dict) -> str:
     return f"{result['impl']} order {result['order']}{hvp}{graphs}"
 
 
+def profile_text(profile: Dict) -> str:
+    lines = [f"    profiled step: {profile['wall_seconds']:.3f} s wall"]
+    if profile['device_busy_seconds'] is not None:
+        lines[0] += (f", device busy {profile['device_busy_seconds']:.3f} s in {profile['device_kernels']} kernels "
+                     'and copies')
+    lines += [f"    {row['ms']:9.2f} ms {row['count']:6d}x  {row['name']}" for row in profile['top']]
+    return '\n'.join(lines) + '\n'
+
+
 def run_one(variant: Dict, env: Optional[Dict] = None) -> Dict:
     """Measures ``variant`` in a fresh process (with ``env`` added to its environment); a variant that fails
     comes back as ``dict(variant, error=...)`` so the others are still measured."""
@@ -327,6 +366,8 @@ def main():
             calls = f" {r['aten_calls']:7d} ATen calls" if 'aten_calls' in r else ''
             sys.stdout.write(f"[{round_index + 1}/{args.repeat}] {name(r):38s} {r['seconds']:8.3f} s/step "
                              f"peak {r['peak_memory_mb']:8.0f} MB{calls}\n")
+            if 'profile' in r:
+                sys.stdout.write(profile_text(r['profile']))
             sys.stdout.flush()
     live = [None] * len(todo)
     if args.live_memory and args.device == 'cpu':

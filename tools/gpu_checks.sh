@@ -5,7 +5,9 @@
 #   DEVICE=cpu BATCH=2 STEPS=1 WARMUP=0 AMP_DTYPE= GRAPH_BACKEND=replay PY=.venv/bin/python bash tools/gpu_checks.sh
 # PARTS picks the parts (default all): graph_tests (the captured passes against eager), test_gpu (make test-gpu:
 # every test marked cuda), bench (fp32, CUDA graphs on and off, the straightforward baseline, precision),
-# bench_per_edge (the same with the cells' edges per edge: --edge-layout per_edge; 'auto' batches them on CUDA),
+# bench_per_edge (the same with the cells' edges per edge: --edge-layout per_edge; 'auto' batches them on CUDA;
+# PER_EDGE_ARGS replaces BENCH_ARGS there), BENCH_EXTRA (default '--baseline --precision') adds to bench only;
+# BENCH_ARGS may add --profile N (the device's busy time and top kernels of one step of each variant),
 # bench_cudnn (graphs with cudnn.benchmark), bench_amp (--amp, graphs on and off).
 # Each part has its own time limit; logs and JSON figures go to $OUT (the device tool brings them back), and
 # status.txt lists each part's exit code. Figures go to docs/benchmarks.md by hand, with the device named.
@@ -42,12 +44,14 @@ part graph_tests 150 "$PY" -m pytest tests/test_models/test_utils/test_captured_
   -m cuda
 part test_gpu "${TEST_GPU_LIMIT:-300}" make test-gpu PY="$PY" PYTEST_ARGS="--junitxml=$OUT/test_gpu.xml"
 BENCH_ARGS=${BENCH_ARGS:---cuda-graphs both}
+BENCH_EXTRA=${BENCH_EXTRA---baseline --precision}  # set empty to skip the straightforward baseline and precision
+PER_EDGE_ARGS=${PER_EDGE_ARGS:-$BENCH_ARGS}
 part bench "${BENCH_LIMIT:-300}" "$PY" tools/benchmark.py configs/darts_cifar10.py --device "$DEVICE" --batch "$BATCH" \
-  --steps "$STEPS" --warmup "$WARMUP" --baseline --graph-backend "$GRAPH_BACKEND" --precision $BENCH_ARGS \
+  --steps "$STEPS" --warmup "$WARMUP" --graph-backend "$GRAPH_BACKEND" $BENCH_EXTRA $BENCH_ARGS \
   --json "$OUT/bench.json"
-part bench_per_edge "${BENCH_LIMIT:-300}" "$PY" tools/benchmark.py configs/darts_cifar10.py --device "$DEVICE" \
-  --batch "$BATCH" --steps "$STEPS" --warmup "$WARMUP" --graph-backend "$GRAPH_BACKEND" --edge-layout per_edge \
-  $BENCH_ARGS --json "$OUT/bench_per_edge.json"
+part bench_per_edge "${PER_EDGE_LIMIT:-${BENCH_LIMIT:-300}}" "$PY" tools/benchmark.py configs/darts_cifar10.py \
+  --device "$DEVICE" --batch "$BATCH" --steps "$STEPS" --warmup "$WARMUP" --graph-backend "$GRAPH_BACKEND" \
+  --edge-layout per_edge $PER_EDGE_ARGS --json "$OUT/bench_per_edge.json"
 part bench_cudnn 150 "$PY" tools/benchmark.py configs/darts_cifar10.py --device "$DEVICE" --batch "$BATCH" \
   --steps "$STEPS" --warmup "$WARMUP" --graph-backend "$GRAPH_BACKEND" --cuda-graphs on --cudnn-benchmark \
   --json "$OUT/bench_cudnn.json"

@@ -8,10 +8,13 @@ def test_benchmark_times_the_real_step(tmp_path):
     out = tmp_path / 'bench.json'
     result = run_python([osp.join(REPO, 'tools/benchmark.py'), osp.join(REPO, 'configs/darts_digits_demo.py'),
                          '--order', '1', '--steps', '1', '--warmup', '0', '--size', '8', '--batch', '4',
-                         '--count-ops', '--json', str(out)], timeout=200)
+                         '--count-ops', '--profile', '3', '--json', str(out)], timeout=200)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     results = json.loads(out.read_text())['results']
     assert [(r['impl'], r['order']) for r in results] == [('plain', None), ('alpha_pass', None), ('mmdarts', '1')]
+    profile = results[2]['profile']  # --profile: one more step under torch.profiler, its top operators (CPU)
+    assert len(profile['top']) == 3 and profile['device_busy_seconds'] is None and profile['wall_seconds'] > 0
+    assert profile['top'][0]['ms'] >= profile['top'][-1]['ms'] > 0 and 'profiled step' in result.stdout
     assert all(r['seconds'] > 0 and r['peak_memory_mb'] > 0 and r['images_per_second'] > 0 for r in results)
     assert 'mmdarts order 1' in result.stdout
     calls = {r['impl']: r['aten_calls'] for r in results}  # a step: the α-only pass and a plain pass, and more
