@@ -6,7 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..ops import DilConv, FactorizedReduce, SepConv
-from .batched_convs import depthwises_pointwise
+from .batched_convs import depthwise_runs, depthwises_pointwise, kernel_mask, merged_geometry, pad_kernel
 from .batched_edges import (
     ONE,
     activation,
@@ -54,18 +54,36 @@ class EdgeWave:
         self.vector_entries = [entries for entries in self.vector_entries if entries]
         self.scalar_entries = [[(k, o) for k in self.edges for o in self.identities]] if self.identities else []
         self.scalar_entries += [[(k, o) for k in self.edges for o in self.others]] if self.others else []
+        # the depthwise convs of each stage that run as one (stage 2 only: in stage 1 they share their input)
+        self.runs = {1: [[o] for o in self.chains],
+                     2: [[self.sep[i] for i in run]
+                         for run in depthwise_runs([self._halves(o, 2)[0][1] for o in self.sep])]}
         self.weight_groups = dict(self._weight_groups())
         self.norm_groups = dict(self._norm_groups())
+        self.geometry, self.masks = {}, {}  # per depthwise group: (stride, padding, dilation), kernel size; the mask
+        for stage, runs in self.runs.items():
+            for run in runs:
+                name = self._dw(stage, run)
+                self.geometry[name], size = merged_geometry([self._halves(o, stage)[0][1] for o in run])
+                self.masks[name] = kernel_mask([(m.weight.shape[0], m.kernel_size)
+                                                for m in self.weight_groups[name]], size)
+        self._mask_cache: Dict[Tuple[str, torch.device, torch.dtype], torch.Tensor] = {}
 
     def _halves(self, o: int, stage: int) -> List[nn.Module]:
         """Each edge's DilConv of candidate ``o`` at ``stage`` (a SepConv's half, or the DilConv itself)."""
         return [op[stage - 1] if self.kinds[o] == 'sep' else op for op in self.candidates[o]]
 
+    @staticmethod
+    def _dw(stage: int, run: List[int]) -> str:
+        """The group name of the depthwise convs of candidates ``run`` at ``stage``, e.g. ``dw2_4_5``."""
+        return f'dw{stage}_' + '_'.join(map(str, run))
+
     def _weight_groups(self) -> List[Tuple[str, List[nn.Module]]]:
         """(group name, the modules whose weights it concatenates, in order) of every batched conv."""
         groups = []
         for stage, chains in ((1, self.chains), (2, self.sep)):
-            groups += [(f'dw{stage}_{o}', [h[1] for h in self._halves(o, stage)]) for o in chains]
+            groups += [(self._dw(stage, run), [h[1] for o in run for h in self._halves(o, stage)])
+                       for run in self.runs[stage]]
             if chains:
                 groups.append((f'pw{stage}', [h[2] for o in chains for h in self._halves(o, stage)]))
         for o in self.factorized:
@@ -85,9 +103,20 @@ class EdgeWave:
         return [bn for bns in self.norm_groups.values() for bn in bns]
 
     def _weight(self, group: str) -> torch.Tensor:
-        if self.banks is not None:
-            return getattr(self.banks, self.prefix + group)
-        return concat([m.weight for m in self.weight_groups[group]])
+        """The group's weights as one tensor; a merged depthwise group's kernels padded to one size (a bank's
+        padding masked: whatever is stored there, it computes nothing and receives no gradient)."""
+        mask = self.masks.get(group)
+        if self.banks is None:
+            size = mask.shape[-2:] if mask is not None else None
+            return concat([m.weight if size is None else pad_kernel(m.weight, size)
+                           for m in self.weight_groups[group]])
+        weight = getattr(self.banks, self.prefix + group)
+        if mask is None:
+            return weight
+        key = (group, weight.device, weight.dtype)
+        if key not in self._mask_cache:
+            self._mask_cache[key] = mask.to(weight.device, weight.dtype)
+        return weight * self._mask_cache[key]
 
     def _norm(self, z: torch.Tensor, group: str, scale: torch.Tensor) -> torch.Tensor:
         stats = None
@@ -109,9 +138,11 @@ class EdgeWave:
                 # one split, not two slices (each a slice_backward and an add on the way back)
                 first, rest = y.split([len(self.sep) * width, len(self.dil) * width], 1) if self.dil else (y, None)
                 a = self.candidates[self.sep[0]][0][1][0](first)  # keeps a (the convs' input), not all of y
-                y2 = self._stage(a, self.sep, 2, width, next(vectors))
-                y = concat([y2, rest], 1) if self.dil else y2
-            parts.append(y)
+                y = self._stage(a, self.sep, 2, width, next(vectors))
+                parts.append(y)  # the stage-2 outputs, then the dil convs': the order of the chains
+                y = rest
+            if y is not None:
+                parts.append(y)
         if self.pools:
             pooled = concat([self.candidates[o][0][0](x).repeat(1, nodes, 1, 1) for o in self.pools], 1)
             parts.append(self._norm(pooled, 'pool', next(vectors)))
@@ -132,13 +163,13 @@ class EdgeWave:
 
     def _stage(self, hx: torch.Tensor, chains: List[int], stage: int, width: int, scale: torch.Tensor
                ) -> torch.Tensor:
-        """Depthwise convs (each over its own ``width`` channels of ``hx`` in stage 2), one grouped pointwise conv
-        (the depthwise outputs recomputed for its weight gradient, not stored), one BN."""
-        geometries = [(m.stride, m.padding, m.dilation)
-                      for m in (self.weight_groups[f'dw{stage}_{o}'][0] for o in chains)]
-        z = depthwises_pointwise(hx, [self._weight(f'dw{stage}_{o}') for o in chains], self._weight(f'pw{stage}'),
-                                 geometries, width if stage == 2 and len(chains) > 1 else None,
-                                 len(chains) * len(self.edges))
+        """The stage's depthwise convs (in stage 2 each run over its own chains' channels of ``hx``), one grouped
+        pointwise conv (the depthwise outputs recomputed for its weight gradient, not stored), one BN."""
+        runs = self.runs[stage]
+        names = [self._dw(stage, run) for run in runs]
+        widths = [len(run) * width for run in runs] if stage == 2 and len(runs) > 1 else None
+        z = depthwises_pointwise(hx, [self._weight(name) for name in names], self._weight(f'pw{stage}'),
+                                 [self.geometry[name] for name in names], widths, len(chains) * len(self.edges))
         return self._norm(z, f'bn{stage}', scale)
 
     def _factorized(self, o: int, hx: torch.Tensor, channels: int, scale: torch.Tensor) -> torch.Tensor:

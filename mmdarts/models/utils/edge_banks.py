@@ -18,11 +18,29 @@ import torch.nn as nn
 
 from ..ops import BankedBatchNorm2d
 from .batched_cell import BatchedCell
+from .batched_convs import crop_kernel, pad_kernel
 
 # (bank name, kind: 'weight' | 'stat' | 'count', [(module, attribute, first row, rows)])
 BankLayout = List[Tuple[str, str, List[Tuple[nn.Module, str, int, int]]]]
 
 _PARTS = (('mean', 'running_mean', 'stat'), ('var', 'running_var', 'stat'), ('count', 'num_batches_tracked', 'count'))
+
+
+def _joined(kind: str, tensors: List[torch.Tensor]) -> torch.Tensor:
+    """The bank of ``tensors``: counts stacked, the rest concatenated (conv kernels padded to the largest, as a
+    merged depthwise group computes them, :func:`~.batched_convs.pad_kernel`)."""
+    if kind == 'count':
+        return torch.stack(tensors)
+    if tensors[0].dim() == 4:
+        size = [max(t.shape[i] for t in tensors) for i in (-2, -1)]
+        tensors = [pad_kernel(t, size) for t in tensors]
+    return torch.cat(tensors)
+
+
+def _own_rows(bank: torch.Tensor, module: nn.Module, row: int, rows: int) -> torch.Tensor:
+    """``module``'s rows of ``bank`` (a view), a conv's kernel cut out of the padded one."""
+    piece = bank.narrow(0, row, rows)
+    return crop_kernel(piece, module.kernel_size) if isinstance(module, nn.Conv2d) else piece
 
 
 def bank_members(plan: BatchedCell) -> List[Tuple[str, str, List[Tuple[nn.Module, str]]]]:
@@ -48,7 +66,7 @@ def bank_edges(cell: nn.Module, plan: BatchedCell) -> BankLayout:
                 for name, kind, members in bank_members(plan)]  # all read before any BN becomes banked
     for name, kind, members, tensors in gathered:
         with torch.no_grad():
-            value = torch.stack(tensors) if kind == 'count' else torch.cat(tensors)
+            value = _joined(kind, tensors)
         if kind == 'weight':
             banks.register_parameter(name, nn.Parameter(value, requires_grad=tensors[0].requires_grad))
         else:
@@ -86,7 +104,7 @@ def edge_views(cell: nn.Module) -> Iterator[None]:
             continue
         bank = getattr(cell.banks, name)
         for m, attr, row, rows in placed:
-            m.__dict__[attr] = bank[row] if kind == 'count' else bank.narrow(0, row, rows)
+            m.__dict__[attr] = bank[row] if kind == 'count' else _own_rows(bank, m, row, rows)
             installed.append((m, attr))
     try:
         yield
@@ -119,8 +137,9 @@ def convert_edge_state(cell: nn.Module, state_dict: Dict[str, torch.Tensor], pre
         edge_keys = [f'{prefix}{names[id(m)]}.{attr}' for m, attr, _ in members]
         if banked and bank_key not in state_dict and all(k in state_dict for k in edge_keys):
             values = [state_dict.pop(k) for k in edge_keys]
-            state_dict[bank_key] = torch.stack(values) if kind == 'count' else torch.cat(values)
+            state_dict[bank_key] = _joined(kind, values)
         elif not banked and bank_key in state_dict:
-            value = state_dict.pop(bank_key)
-            pieces = value.unbind(0) if kind == 'count' else value.split([rows for _, _, rows in members])
-            state_dict.update((k, piece.clone()) for k, piece in zip(edge_keys, pieces))
+            value, row = state_dict.pop(bank_key), 0
+            for key, (m, attr, rows) in zip(edge_keys, members):
+                state_dict[key] = (value[row] if kind == 'count' else _own_rows(value, m, row, rows)).clone()
+                row += rows

@@ -222,7 +222,11 @@ def test_banks_hold_the_grouped_tensors_and_load_either_layout():
     cell = batched.architecture.backbone.cells[0]
     assert cell.banks is not None and per_edge.architecture.backbone.cells[0].banks is None
     assert len(list(batched.parameters())) < 0.3 * len(list(per_edge.parameters()))
-    assert sum(p.numel() for p in batched.parameters()) == sum(p.numel() for p in per_edge.parameters())
+    # the only extra numbers: a separable 3x3 conv's second depthwise kernels, stored padded to 5x5 (merged)
+    sep3 = DARTS_PRIMITIVES.index('sep_conv_3x3')
+    padding = sum(mixed.ops[sep3][1][1].weight.numel() // 9 * (25 - 9)
+                  for cell_ in per_edge.architecture.backbone.cells for mixed in cell_.mixed_ops)
+    assert sum(p.numel() for p in batched.parameters()) == sum(p.numel() for p in per_edge.parameters()) + padding
     assert not any('mixed_ops' in n and 'weight' in n for n, _ in batched.named_parameters())
     back = tiny_darts(dtype=torch.float64, edge_layout='per_edge', primitives=DARTS_PRIMITIVES, nodes=4)
     back.load_state_dict(batched.state_dict())
@@ -238,6 +242,27 @@ def test_banks_hold_the_grouped_tensors_and_load_either_layout():
     assert not hasattr(cell.mixed_ops[0].ops[4][0][1], 'weight')  # lent only during a per-edge forward
     with edge_views(cell):
         assert cell.mixed_ops[0].ops[4][0][1].weight.shape == (4, 1, 3, 3)
+        assert cell.mixed_ops[0].ops[4][1][1].weight.shape == (4, 1, 3, 3)  # cut out of the padded bank
+
+
+def test_merged_depthwise_kernels_ignore_what_their_padding_holds():
+    """A separable 3x3 and 5x5 conv's second depthwise convs run as one 5x5 conv, the 3x3 kernels stored padded:
+    whatever the padding holds changes no number, and it receives no gradient."""
+    per_edge, batched = twins(primitives=DARTS_PRIMITIVES, nodes=2)
+    banks = batched.architecture.backbone.cells[0].banks
+    merged = [name for name, _ in banks.named_parameters() if name.endswith('_dw2_4_5')]
+    assert merged and not any(name.endswith('_dw2_4') for name, _ in banks.named_parameters())
+    bank = getattr(banks, merged[0])
+    padded = torch.ones_like(bank, dtype=torch.bool)
+    padded[:, :, 1:4, 1:4] = False
+    padded[bank.shape[0] // 2:] = False  # the 5x5 kernels' rows
+    with torch.no_grad():
+        bank[padded] = torch.randn(int(padded.sum()), dtype=bank.dtype)
+    data = batch(dtype=torch.float64)
+    losses = [model.loss_and_log(data)[0] for model in (per_edge, batched)]
+    torch.testing.assert_close(losses[1], losses[0], rtol=1e-10, atol=0)
+    losses[1].backward()
+    assert bank.grad[padded].abs().max() == 0 and bank.grad[~padded].abs().max() > 0
 
 
 def test_converting_the_bns_of_a_banked_cell_is_refused_at_its_forward():
