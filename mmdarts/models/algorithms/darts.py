@@ -76,6 +76,9 @@ class Darts(BaseModel):
             launch each instead of thousands. The weight pass is captured with an ``OptimWrapper`` or
             ``AmpOptimWrapper`` without gradient accumulation (else it runs eagerly); a batch of another shape
             (an epoch's last) gets a graph of its own. Ignored on CPU. Defaults to True.
+        twin_pass (bool): Eq. 8's passes at w⁺ and w⁻ as one pass over both weight copies side by side
+            (:mod:`mmdarts.models.utils.twin_pass`: the same numbers, about half the kernels), where the supernet
+            allows it (its cells batched, ``edge_layout``); else two passes. Defaults to True.
         data_preprocessor (dict, optional): for the architecture, if its config has none (the Runner passes the
             config's top-level ``data_preprocessor`` here). The algorithm uses the architecture's.
         init_cfg (dict, optional): initialisation config. Defaults to None.
@@ -92,6 +95,7 @@ class Darts(BaseModel):
                  arch_warmup_epochs: int = 0,
                  nonfinite: str = 'raise',
                  cuda_graphs: bool = True,
+                 twin_pass: bool = True,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if hvp not in ('finite_difference', 'exact'):
@@ -133,6 +137,7 @@ class Darts(BaseModel):
             self.arch_regularizers = nn.ModuleList(
                 MODELS.build(r) if isinstance(r, dict) else r for r in arch_regularizers)
         self.cuda_graphs = bool(cuda_graphs)
+        self.twin_pass = bool(twin_pass)
         # set on the first CUDA step; tests set PassCapturer(backend=OpReplayPass) to run the graph path on CPU
         self.pass_capturer: Optional[PassCapturer] = None
         self._steps = 0

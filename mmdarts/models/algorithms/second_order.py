@@ -2,7 +2,8 @@
 
 Five evaluations at five different points, each used once: L_train at (w, α) for the virtual step, L_val at
 (w', α) for ∇α and v = ∇w' L_val, L_train at (w±εv, α) for Eq. 8's difference (α gradients only, the weights need
-no grad), or instead of the last two, a double backward through the first (``hvp='exact'``). The weights
+no grad; one twin pass where the supernet allows, :mod:`~mmdarts.models.utils.twin_pass`), or instead of the last
+two, a double backward through the first (``hvp='exact'``). The weights
 w', w⁺, w⁻ are tensors handed to ``functional_call``: the model is never copied and its weights never written.
 """
 from contextlib import nullcontext
@@ -15,8 +16,11 @@ from ..utils import (
     exact_hvp,
     finite_difference_epsilon,
     finite_difference_hvp,
+    finite_difference_hvp_of_difference,
     perturb,
     sgd_hyperparameters,
+    twin_losses,
+    twin_pass_available,
     unrolled_arch_gradient,
     virtual_step,
 )
@@ -70,6 +74,15 @@ def second_order_arch_gradients(model, train_batch: Dict, arch_batch: Dict, weig
         epsilon = finite_difference_epsilon(dw, model.epsilon_scale)
         w_plus, w_minus = perturb(weights, dw, epsilon)
         del dw
+        if twin_pass_available(model, train_batch):  # both passes as one (twin_pass.py)
+            losses = twin_losses(model, train_batch, names, w_plus, w_minus)
+            del w_plus, w_minus
+            record(('L_train(w+, α)', losses[0].detach()))
+            record(('L_train(w-, α)', losses[1].detach()))
+            difference = torch.autograd.grad(losses[0] - losses[1], alphas)
+            del losses
+            return unrolled_arch_gradient(grads_val, finite_difference_hvp_of_difference(difference, epsilon),
+                                          lr), log_vars  # Eq. 8, then Eq. 7
         grads_plus, _ = pass_gradients(model, train_batch, dict(zip(names, w_plus)), alphas, 'L_train(w+, α)', record)
         del w_plus
         grads_minus, _ = pass_gradients(model, train_batch, dict(zip(names, w_minus)), alphas, 'L_train(w-, α)',

@@ -134,6 +134,11 @@ def twice_differentiable() -> Iterator[None]:
         _TWICE_DIFFERENTIABLE.reset(token)
 
 
+def is_twice_differentiable() -> bool:
+    """Whether the ops run inside :func:`twice_differentiable` now."""
+    return _TWICE_DIFFERENTIABLE.get()
+
+
 def autocast_dtype(x: torch.Tensor) -> Optional[torch.dtype]:
     """The dtype autocast runs a conv of ``x`` in on its device, or None outside autocast (or for non-float x)."""
     device = x.device.type

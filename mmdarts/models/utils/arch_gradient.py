@@ -4,6 +4,7 @@ Equations, with w the weights, α the architecture, ξ the weight learning rate:
   (6) w' = w − ξ ∇w L_train(w, α)                          (the virtual step; the code adds momentum and decay)
   (7) ∇α L_val(w', α) − ξ ∇²α,w L_train(w, α) ∇w' L_val(w', α)
   (8) ∇²α,w L_train(w, α) v ≈ [∇α L_train(w⁺, α) − ∇α L_train(w⁻, α)] / (2ε),  w± = w ± ε v,  ε = 0.01 / ‖v‖
+      (the numerator equally ∇α [L_train(w⁺, α) − L_train(w⁻, α)], one backward of a twin pass)
 """
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -68,6 +69,12 @@ def perturb(weights: Tensors, vector: Tensors, epsilon: torch.Tensor) -> Tuple[L
 def finite_difference_hvp(grads_plus: Tensors, grads_minus: Tensors, epsilon: torch.Tensor) -> List[torch.Tensor]:
     """Eq. 8: [∇α L_train(w⁺, α) − ∇α L_train(w⁻, α)] / (2ε), the whole difference divided by the whole 2ε."""
     return [(gp - gm) / (2 * epsilon.to(gp.dtype)) for gp, gm in zip(grads_plus, grads_minus)]
+
+
+def finite_difference_hvp_of_difference(grads_difference: Tensors, epsilon: torch.Tensor) -> List[torch.Tensor]:
+    """Eq. 8 with the difference taken before the gradient: ∇α [L_train(w⁺, α) − L_train(w⁻, α)] / (2ε), where
+    one backward of the losses' difference gives the numerator (:mod:`.twin_pass`)."""
+    return [g / (2 * epsilon.to(g.dtype)) for g in grads_difference]
 
 
 def exact_hvp(grads_w: Tensors, alphas: Tensors, vector: Tensors) -> List[torch.Tensor]:

@@ -102,21 +102,27 @@ class EdgeWave:
     def batch_norms(self) -> List[nn.BatchNorm2d]:
         return [bn for bns in self.norm_groups.values() for bn in bns]
 
-    def _weight(self, group: str) -> torch.Tensor:
+    def _weight(self, group: str, copies: int = 1, blocks: int = 1) -> torch.Tensor:
         """The group's weights as one tensor; a merged depthwise group's kernels padded to one size (a bank's
-        padding masked: whatever is stored there, it computes nothing and receives no gradient)."""
+        padding masked: whatever is stored there, it computes nothing and receives no gradient).
+
+        ``copies`` > 1 (a twin pass, :mod:`.twin_pass`): the bank holds the copies' weights one after the other;
+        a group of ``blocks`` candidates is returned ordered (candidate, copy, edge), as its input channels are."""
         mask = self.masks.get(group)
         if self.banks is None:
             size = mask.shape[-2:] if mask is not None else None
             return concat([m.weight if size is None else pad_kernel(m.weight, size)
                            for m in self.weight_groups[group]])
         weight = getattr(self.banks, self.prefix + group)
-        if mask is None:
-            return weight
-        key = (group, weight.device, weight.dtype)
-        if key not in self._mask_cache:
-            self._mask_cache[key] = mask.to(weight.device, weight.dtype)
-        return weight * self._mask_cache[key]
+        if mask is not None:
+            key = (group, weight.device, weight.dtype, copies)
+            if key not in self._mask_cache:  # the mask of every copy
+                self._mask_cache[key] = mask.to(weight.device, weight.dtype).repeat(copies, 1, 1, 1)
+            weight = weight * self._mask_cache[key]
+        if copies > 1 and blocks > 1:  # (copy, candidate, edge) -> (candidate, copy, edge): one split, one cat
+            pieces = weight.split(weight.shape[0] // (copies * blocks))
+            weight = torch.cat([pieces[c * blocks + b] for b in range(blocks) for c in range(copies)])
+        return weight
 
     def _norm(self, z: torch.Tensor, group: str, scale: torch.Tensor) -> torch.Tensor:
         stats = None
@@ -124,62 +130,79 @@ class EdgeWave:
             stats = tuple(getattr(self.banks, f'{self.prefix}{group}_{part}') for part in ('mean', 'var', 'count'))
         return batched_batch_norm(z, self.norm_groups[group], scale, stats)
 
-    def __call__(self, xs: Sequence[torch.Tensor], vectors, scalars) -> torch.Tensor:
-        x = concat(xs, 1)
+    def __call__(self, xs: Sequence[torch.Tensor], vectors, scalars, copies: int = 1) -> torch.Tensor:
+        """``copies`` > 1: a twin pass (:mod:`.twin_pass`), every state holding the copies' channels one after the
+        other, ``(N, copies·C, H, W)``; returns ``(N, copies, nodes, C, H, W)``."""
         sources, num_edges = len(xs), len(self.edges)
-        nodes, channels = num_edges // sources, x.shape[1] // sources
-        width = num_edges * channels
-        parts = []  # (N, E·C, H, W) each, channels ordered (edge, channel), the op weights applied
+        if copies == 1 or sources == 1:
+            x = concat(xs, 1)
+        else:  # channels ordered (copy, source, channel)
+            n, _, h, w = xs[0].shape
+            x = torch.stack([s.view(n, copies, -1, h, w) for s in xs], 2).view(n, -1, h, w)
+        nodes, channels = num_edges // sources, x.shape[1] // (sources * copies)
+        width = copies * num_edges * channels
+        parts = []  # (N, copies·E·C, H, W) each, channels ordered (copy, edge, channel), the op weights applied
         if self.chains or self.factorized:
-            hx = activation(self.act, x).repeat(1, nodes, 1, 1)  # the activated sources of every edge
+            hx = _per_edge(activation(self.act, x), nodes, copies)  # the activated sources of every edge
         if self.chains:
-            y = self._stage(hx, self.chains, 1, width, next(vectors))
+            y = self._stage(hx, self.chains, 1, width, next(vectors), copies)
             if self.sep:
                 # one split, not two slices (each a slice_backward and an add on the way back)
                 first, rest = y.split([len(self.sep) * width, len(self.dil) * width], 1) if self.dil else (y, None)
-                a = self.candidates[self.sep[0]][0][1][0](first)  # keeps a (the convs' input), not all of y
-                y = self._stage(a, self.sep, 2, width, next(vectors))
+                act = self.candidates[self.sep[0]][0][1][0]
+                if type(act) is nn.ReLU:  # inside the convs' function, which keeps its output, not all of y
+                    y = self._stage(first, self.sep, 2, width, next(vectors), copies, relu=True)
+                else:
+                    y = self._stage(act(first), self.sep, 2, width, next(vectors), copies)
                 parts.append(y)  # the stage-2 outputs, then the dil convs': the order of the chains
                 y = rest
             if y is not None:
                 parts.append(y)
         if self.pools:
-            pooled = concat([self.candidates[o][0][0](x).repeat(1, nodes, 1, 1) for o in self.pools], 1)
+            pooled = concat([_per_edge(self.candidates[o][0][0](x), nodes, copies) for o in self.pools], 1)
             parts.append(self._norm(pooled, 'pool', next(vectors)))
         for o in self.factorized:
-            parts.append(self._factorized(o, hx, channels, next(vectors)))
+            parts.append(self._factorized(o, hx, channels, next(vectors), copies))
         if self.identities:
             n, _, h, w = x.shape
             weights = next(scalars).view(nodes, sources, len(self.identities))
             weights = weights.sum(-1, keepdim=True) if len(self.identities) > 1 else weights
-            parts.append((x.reshape(n, 1, sources, -1) * weights).view(n, width, h, w))
+            parts.append((x.reshape(n, copies, 1, sources, -1) * weights).view(n, width, h, w))
         if self.others:
+            if copies > 1:
+                raise ValueError('EdgeWave: a twin pass computes batched candidates only')
             parts.append(self._per_edge(xs, next(scalars)))
         if not parts:  # every candidate is 'none'
-            zero = self.candidates[0][0](xs[0])
-            return zero.new_zeros(zero.shape[0], nodes, *zero.shape[1:])
+            zero = self.candidates[0][0](xs[0][:, :channels])
+            return zero.new_zeros(zero.shape[0], *([copies] if copies > 1 else []), nodes, *zero.shape[1:])
         out = concat(parts, 1)
-        return out.reshape(out.shape[0], -1, nodes, sources, channels, *out.shape[-2:]).sum((1, 3))
+        if copies == 1:
+            return out.reshape(out.shape[0], -1, nodes, sources, channels, *out.shape[-2:]).sum((1, 3))
+        return out.reshape(out.shape[0], -1, copies, nodes, sources, channels, *out.shape[-2:]).sum((1, 4))
 
-    def _stage(self, hx: torch.Tensor, chains: List[int], stage: int, width: int, scale: torch.Tensor
-               ) -> torch.Tensor:
+    def _stage(self, hx: torch.Tensor, chains: List[int], stage: int, width: int, scale: torch.Tensor,
+               copies: int = 1, relu: bool = False) -> torch.Tensor:
         """The stage's depthwise convs (in stage 2 each run over its own chains' channels of ``hx``), one grouped
         pointwise conv (the depthwise outputs recomputed for its weight gradient, not stored), one BN."""
         runs = self.runs[stage]
         names = [self._dw(stage, run) for run in runs]
         widths = [len(run) * width for run in runs] if stage == 2 and len(runs) > 1 else None
-        z = depthwises_pointwise(hx, [self._weight(name) for name in names], self._weight(f'pw{stage}'),
-                                 [self.geometry[name] for name in names], widths, len(chains) * len(self.edges))
+        depthwise = [self._weight(name, copies, len(run) if stage == 2 else 1) for name, run in zip(names, runs)]
+        z = depthwises_pointwise(hx, depthwise, self._weight(f'pw{stage}', copies, len(chains)),
+                                 [self.geometry[name] for name in names], widths,
+                                 copies * len(chains) * len(self.edges), relu)
         return self._norm(z, f'bn{stage}', scale)
 
-    def _factorized(self, o: int, hx: torch.Tensor, channels: int, scale: torch.Tensor) -> torch.Tensor:
+    def _factorized(self, o: int, hx: torch.Tensor, channels: int, scale: torch.Tensor, copies: int = 1
+                    ) -> torch.Tensor:
         """The reduce skips of every edge: their convs as grouped convs over the edges' activated sources."""
-        n, num_edges = hx.shape[0], len(self.edges)
-        first = F.conv2d(hx, self._weight(f'fr1_{o}'), None, 2, 0, 1, num_edges)
-        second = F.conv2d(self.candidates[o][0].offset_grid(hx), self._weight(f'fr2_{o}'), None, 1, 0, 1, num_edges)
+        n, groups = hx.shape[0], copies * len(self.edges)
+        first = F.conv2d(hx, self._weight(f'fr1_{o}', copies), None, 2, 0, 1, groups)
+        second = F.conv2d(self.candidates[o][0].offset_grid(hx), self._weight(f'fr2_{o}', copies), None, 1, 0, 1,
+                          groups)
         h, w = first.shape[-2:]
-        halves = [t.reshape(n, num_edges, 1, -1) for t in (first, second)]
-        return self._norm(concat(halves, 2).view(n, num_edges * channels, h, w), f'frbn_{o}', scale)
+        halves = [t.reshape(n, groups, 1, -1) for t in (first, second)]
+        return self._norm(concat(halves, 2).view(n, groups * channels, h, w), f'frbn_{o}', scale)
 
     def _per_edge(self, xs: Sequence[torch.Tensor], weights: torch.Tensor) -> torch.Tensor:
         rows = weights.view(len(self.edges), len(self.others)).unbind(0)
@@ -190,6 +213,15 @@ class EdgeWave:
             outs.append(sum(terms[1:], terms[0]))
         out = torch.stack(outs, 1)
         return out.view(out.shape[0], -1, *out.shape[-2:])
+
+
+def _per_edge(x: torch.Tensor, nodes: int, copies: int) -> torch.Tensor:
+    """The sources ``x`` (channels (copy, source, channel)) repeated for each node: (copy, node, source, channel),
+    the order of the wave's edges within each copy."""
+    if copies == 1:
+        return x.repeat(1, nodes, 1, 1)
+    n, _, h, w = x.shape
+    return x.view(n, copies, 1, -1, h, w).repeat(1, 1, nodes, 1, 1, 1).view(n, -1, h, w)
 
 
 class BatchedCell:
@@ -210,6 +242,7 @@ class BatchedCell:
             return [[one if o == ONE else k * num_ops + o for k, o in piece] for piece in pieces]
 
         self._vector = flat(piece for wave in self.waves for piece in wave.vector_entries)
+        self._blocks = [len(wave.edges) for wave in self.waves for _ in wave.vector_entries]  # edges per candidate
         self._scalar = flat(piece for wave in self.waves for piece in wave.scalar_entries)
         self._constants: Dict[Tuple[torch.device, torch.dtype], Tuple[torch.Tensor, ...]] = {}
         # where each wave's first BN and first conv sit: a module replaced there (SyncBN conversion) is noticed
@@ -235,26 +268,45 @@ class BatchedCell:
                    and bn.training == first.training and bn.track_running_stats == first.track_running_stats
                    for bn in self.batch_norms)
 
-    def _gathered(self, weights: torch.Tensor) -> Tuple[List[torch.Tensor], List[torch.Tensor]]:
-        key = (weights.device, weights.dtype)
+    def _gathered(self, weights: torch.Tensor, copies: int = 1) -> Tuple[List[torch.Tensor], List[torch.Tensor]]:
+        """The channel scales of each wave (entries ordered (candidate, copy, edge)) and its other op weights."""
+        key = (weights.device, weights.dtype, copies)
         if key not in self._constants:
-            vector = torch.tensor([i for piece in self._vector for i in piece], dtype=torch.long)
+            pieces = [[i for start in range(0, len(piece), block) for _ in range(copies)
+                       for i in piece[start:start + block]] for piece, block in zip(self._vector, self._blocks)]
+            vector = torch.tensor([i for piece in pieces for i in piece], dtype=torch.long)
             scalar = torch.tensor([i for piece in self._scalar for i in piece], dtype=torch.long)
             self._constants[key] = (vector.repeat_interleave(self.channels).to(weights.device),
-                                    scalar.to(weights.device), weights.new_ones(1))
-        vector, scalar, one = self._constants[key]
+                                    scalar.to(weights.device), weights.new_ones(1),
+                                    [len(p) * self.channels for p in pieces])
+        vector, scalar, one, sizes = self._constants[key]
         table = concat([weights.reshape(-1), one])
-        vectors = table[vector].split([len(p) * self.channels for p in self._vector]) if self._vector else []
+        vectors = table[vector].split(sizes) if sizes else []
         scalars = table[scalar].split([len(p) for p in self._scalar]) if self._scalar else []
         return vectors, scalars
 
-    def __call__(self, s0: torch.Tensor, s1: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-        vectors, scalars = self._gathered(weights)
+    def __call__(self, s0: torch.Tensor, s1: torch.Tensor, weights: torch.Tensor, copies: int = 1) -> torch.Tensor:
+        """``copies`` > 1: a twin pass (:mod:`.twin_pass`), the inputs and the output holding the copies' channels
+        one after the other (the output's ordered (copy, node, channel))."""
+        vectors, scalars = self._gathered(weights, copies)
         vectors, scalars = iter(vectors), iter(scalars)
         states = [s0, s1]
+        if copies > 1:
+            return self._copies(states, vectors, scalars, copies)
         nodes = None  # the sums of the nodes not yet complete, (N, nodes left, C, H, W)
         for wave in self.waves:
             out = wave([states[j] for j in wave.sources], vectors, scalars)
             nodes = out if nodes is None else nodes[:, 1:] + out
             states.append(nodes[:, 0])
         return concat(states[2:], 1)
+
+    def _copies(self, states: List[torch.Tensor], vectors, scalars, copies: int) -> torch.Tensor:
+        n, _, h, w = states[0].shape
+        nodes, complete = None, []  # the sums of the nodes not yet complete, (N, copies, nodes left, C, H, W)
+        for wave in self.waves:
+            out = wave([states[j] for j in wave.sources], vectors, scalars, copies)
+            nodes = out if nodes is None else nodes[:, :, 1:] + out
+            complete.append(nodes[:, :, 0])
+            if len(complete) < self.num_nodes:  # a source of the waves to come
+                states.append(complete[-1].reshape(n, -1, *complete[-1].shape[-2:]))
+        return torch.stack(complete, 2).view(n, -1, *complete[-1].shape[-2:])

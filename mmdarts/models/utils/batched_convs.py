@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..ops.recomputed_conv import autocast_like
+from ..ops.recomputed_conv import autocast_like, is_twice_differentiable
 
 # (stride, padding, dilation) of each depthwise conv
 Geometry = Tuple[Tuple[int, int], Tuple[int, int], Tuple[int, int]]
@@ -82,15 +82,19 @@ def _depthwise(pieces: Sequence[torch.Tensor], weights: Sequence[torch.Tensor], 
 
 class DepthwisesPointwise(torch.autograd.Function):
     """``pointwise(cat_k depthwise_k(x_k))`` with ``x_k`` = x (``widths`` None) or its k-th slice of ``widths[k]``
-    channels; the pointwise conv grouped in ``groups``. Stores x and the weights, nothing else."""
+    channels; the pointwise conv grouped in ``groups``; x first through a ReLU where ``relu``. Stores x (or its
+    ReLU) and the weights, nothing else. With ``relu`` the ReLU's output is stored as an intermediate: once
+    differentiable only (inside :func:`~mmdarts.models.ops.twice_differentiable` the ReLU runs outside)."""
 
     @staticmethod
     def forward(ctx, x, *args):
-        *weights, geometries, widths, groups = args
+        *weights, geometries, widths, groups, relu = args
         depthwise, pointwise = weights[:-1], weights[-1]
+        if relu:
+            x = torch.relu(x)
         d = _depthwise(_pieces(x, len(depthwise), widths), depthwise, geometries)
         ctx.save_for_backward(x, *weights)
-        ctx.geometries, ctx.widths, ctx.groups = geometries, widths, groups
+        ctx.geometries, ctx.widths, ctx.groups, ctx.relu = geometries, widths, groups, relu
         ctx.sizes = [t.shape[1] for t in d]
         d = torch.cat(d, 1) if len(d) > 1 else d[0]
         return F.conv2d(d, pointwise, None, 1, 0, 1, groups)
@@ -120,12 +124,21 @@ class DepthwisesPointwise(torch.autograd.Function):
             grads_depthwise.append(gw)
         grad_x = None
         if need_x:
-            grad_x = torch.cat(grads_x, 1) if ctx.widths is not None else sum(grads_x[1:], grads_x[0])
-        return (grad_x, *grads_depthwise, grad_pointwise, None, None, None)
+            if ctx.widths is not None:
+                grad_x = torch.cat(grads_x, 1)
+            else:  # one sum of all, not an add per conv
+                grad_x = torch.stack(grads_x).sum(0) if len(grads_x) > 2 else sum(grads_x[1:], grads_x[0])
+            if ctx.relu:
+                grad_x = torch.ops.aten.threshold_backward(grad_x, x, 0)
+        return (grad_x, *grads_depthwise, grad_pointwise, None, None, None, None)
 
 
 def depthwises_pointwise(x: torch.Tensor, depthwise: Sequence[torch.Tensor], pointwise: torch.Tensor,
-                         geometries: Geometries, widths: Optional[Sequence[int]], groups: int) -> torch.Tensor:
+                         geometries: Geometries, widths: Optional[Sequence[int]], groups: int,
+                         relu: bool = False) -> torch.Tensor:
     """:class:`DepthwisesPointwise` under autocast too (inputs cast as a conv's would be, as
-    :func:`~mmdarts.models.ops.recomputed_conv.autocast_like` does)."""
-    return autocast_like(DepthwisesPointwise.apply, (x, *depthwise, pointwise), geometries, widths, groups)
+    :func:`~mmdarts.models.ops.recomputed_conv.autocast_like` does). ``relu``: ReLU(x) first (inside
+    :func:`~mmdarts.models.ops.twice_differentiable`, as its own op)."""
+    if relu and is_twice_differentiable():
+        x, relu = torch.relu(x), False
+    return autocast_like(DepthwisesPointwise.apply, (x, *depthwise, pointwise), geometries, widths, groups, relu)

@@ -159,11 +159,16 @@ class SearchCell(nn.Module):
     def _batched_cell(self, x: torch.Tensor, weights: torch.Tensor, edge_weights: Optional[torch.Tensor]
                       ) -> Optional[BatchedCell]:
         """The batched computation of this forward's edges, or None where they run per edge."""
+        if edge_weights is not None or weights.dim() != 2:
+            return None
+        return self.batched_plan(x.device)
+
+    def batched_plan(self, device: torch.device) -> Optional[BatchedCell]:
+        """The batched computation of this cell's edges on ``device``, or None where they run per edge."""
         layout = self.edge_layout
         if layout == 'auto':
-            layout = 'per_edge' if x.device.type == 'cpu' else 'batched'
-        if (layout == 'per_edge' or edge_weights is not None or weights.dim() != 2
-                or any(op.partial > 1 or op.reference for op in self.mixed_ops)):
+            layout = 'per_edge' if device.type == 'cpu' else 'batched'
+        if layout == 'per_edge' or any(op.partial > 1 or op.reference for op in self.mixed_ops):
             return None
         plan = self._plan()
         if not plan.in_place():

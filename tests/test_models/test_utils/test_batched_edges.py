@@ -1,12 +1,14 @@
 """The batched edges (all edges leaving the same states at once) against the per-edge mixed ops, in float64:
 outputs, every gradient (weights, α, inputs; the double backward of the exact HVP too), running statistics."""
 import copy
+from unittest.mock import patch
 
 import pytest
 import torch
 import torch.nn as nn
 from helpers import SMOOTH_PRIMITIVES, batch, optim_wrappers, tiny_darts
 
+from mmdarts.models.algorithms import second_order
 from mmdarts.models.ops import DARTS_PRIMITIVES, twice_differentiable
 from mmdarts.models.regularizers.size_aware_decay import op_size_coefficients
 from mmdarts.models.utils import SearchCell
@@ -160,13 +162,17 @@ def test_batched_second_order_search_equals_per_edge(hvp):
     models = twins(unroll=True, nodes=3)
     for model in models:
         model.data_preprocessor = Prepared()
+        model.memory_format = 'contiguous'  # as on a GPU: the batched one runs Eq. 8's passes as one twin pass
     wrappers = [optim_wrappers(m) for m in models]
+    twin_passes = []
     for step in range(3):
         data = dict(train=batch(dtype=torch.float64, seed=2 * step), arch=batch(dtype=torch.float64, seed=2 * step + 1))
         logs = []
         for model, wrapper in zip(models, wrappers):
             model.hvp = hvp
-            logs.append(model.train_step(data, wrapper))
+            with patch.object(second_order, 'twin_losses', side_effect=second_order.twin_losses) as spy:
+                logs.append(model.train_step(data, wrapper))
+            twin_passes.append(spy.call_count)
         for key in logs[0]:
             torch.testing.assert_close(logs[1][key], logs[0][key], rtol=1e-10, atol=1e-12, msg=key)
     expected, got = in_layout_of(models[1], models[0].state_dict()), models[1].state_dict()
@@ -174,6 +180,7 @@ def test_batched_second_order_search_equals_per_edge(hvp):
     for name, a in expected.items():
         torch.testing.assert_close(got[name], a, rtol=1e-9, atol=1e-12, msg=name)
     assert uses_batched_cells(models[1])
+    assert twin_passes == ([0, 1] * 3 if hvp == 'finite_difference' else [0, 0] * 3)
 
 
 def test_batched_cells_make_fewer_operator_calls():

@@ -85,7 +85,9 @@ def test_rerun_capture_equals_eager_search(unroll, hvp):
 def test_rerun_capture_of_batched_cells_equals_eager_search(unroll, hvp):
     """The batched edges (what CUDA runs by default) keep a graph's contract: no host syncs, nothing baked in."""
     capturer = PassCapturer(warmup=1, backend=OpReplayPass)
-    eager, captured = twin_searches(unroll, hvp, capturer=capturer, edge_layout='batched', nodes=3)
+    model = tiny_darts(unroll=unroll, dtype=torch.float64, edge_layout='batched', nodes=3)
+    model.memory_format = 'contiguous'  # as on a GPU: Eq. 8's passes as one twin pass (second order)
+    eager, captured = twin_searches(unroll, hvp, capturer=capturer, model=model)
     assert_same_state(eager, captured)
     assert capturer.captures == 2 and capturer.all_captured()
     assert all(cell._batched is not None for cell in captured.architecture.backbone.cells)

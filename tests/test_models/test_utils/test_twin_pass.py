@@ -1,0 +1,101 @@
+"""The twin pass (Eq. 8's passes at w⁺ and w⁻ as one) against the two passes it replaces, in float64: both losses,
+the α gradient of their difference, and the whole second-order α gradient of a search step."""
+import copy
+
+import pytest
+import torch
+from helpers import SMOOTH_PRIMITIVES, batch, sgd, tiny_darts
+
+from mmdarts.models.ops import DARTS_PRIMITIVES
+from mmdarts.models.utils import (
+    finite_difference_epsilon,
+    frozen_running_stats,
+    perturb,
+    twin_losses,
+    twin_pass_available,
+)
+from mmdarts.testing import count_aten_calls
+
+
+def batched_model(**kwargs):
+    model = tiny_darts(dtype=torch.float64, edge_layout='batched', **kwargs)
+    model.memory_format = 'contiguous'
+    return model
+
+
+def perturbed(model, seed=0):
+    """w⁺ and w⁻ of Eq. 8 for a random direction v."""
+    names, weights = model._weights()
+    g = torch.Generator().manual_seed(seed)
+    v = [torch.randn(w.shape, generator=g, dtype=w.dtype) for w in weights]
+    epsilon = finite_difference_epsilon(v)
+    return names, *perturb(weights, v, epsilon)
+
+
+@pytest.mark.parametrize('primitives,nodes,layers', [
+    (DARTS_PRIMITIVES, 2, 3),  # the paper's candidates; reduction cells (the factorized skip, stride 2 waves)
+    (DARTS_PRIMITIVES, 4, 4),  # four nodes; a cell after a reduction (its FactorizedReduce preprocessing)
+    (SMOOTH_PRIMITIVES, 3, 3),  # a separable conv without a dilated one beside it
+    (('none', 'max_pool_3x3', 'skip_connect'), 3, 3),  # no conv at all
+])
+def test_twin_losses_and_their_alpha_gradient_equal_two_passes(primitives, nodes, layers):
+    model = batched_model(primitives=primitives, nodes=nodes, layers=layers)
+    data = batch(dtype=torch.float64)
+    names, plus, minus = perturbed(model)
+    alphas = list(model.mutator.parameters())
+    with frozen_running_stats(model.architecture):
+        assert twin_pass_available(model, data)
+        twin = twin_losses(model, data, names, plus, minus)
+        difference = torch.autograd.grad(twin[0] - twin[1], alphas)
+        expected, grads = [], []
+        for weights in (plus, minus):
+            loss, _ = model.loss_and_log(data, dict(zip(names, weights)))
+            expected.append(loss)
+            grads.append(torch.autograd.grad(loss, alphas))
+    for got, want in zip(twin, expected):
+        torch.testing.assert_close(got, want, rtol=1e-12, atol=0)
+    assert (twin[0] - twin[1]).abs() > 1e-8  # the copies differ: a mixed-up copy would show
+    for got, gp, gm in zip(difference, *grads):
+        want = gp - gm
+        torch.testing.assert_close(got, want, rtol=1e-7, atol=1e-9 * want.abs().max().item())
+        assert want.abs().max() > 1e-9
+
+
+def second_order_gradients(model, data):
+    optimizer = sgd(model, lr=0.05)
+    with torch.no_grad():  # momentum buffers, as after a few steps
+        for p in model.architecture.parameters():
+            optimizer.state[p]['momentum_buffer'] = torch.full_like(p, 0.01)
+    return model.arch_gradients(data, batch(dtype=torch.float64, seed=1), optimizer)[0]
+
+
+def test_second_order_alpha_gradient_with_the_twin_pass_equals_two_passes():
+    twin = batched_model(primitives=DARTS_PRIMITIVES, nodes=3, layers=3, unroll=True)
+    two = copy.deepcopy(twin)
+    two.twin_pass = False
+    data = batch(dtype=torch.float64)
+    calls = {}
+    results = {}
+    for name, model in (('twin', twin), ('two', two)):
+        calls[name], _ = count_aten_calls(lambda: results.__setitem__(name, second_order_gradients(model, data)))
+    for got, want in zip(results['twin'], results['two']):
+        torch.testing.assert_close(got, want, rtol=1e-8, atol=1e-12)
+    # the step's five passes become four: the twin pass costs about as many calls as one of the two it replaces
+    assert calls['twin'] < 0.88 * calls['two'], calls
+
+
+def test_twin_pass_is_used_only_where_it_applies():
+    model = batched_model(primitives=DARTS_PRIMITIVES, nodes=2, layers=3)
+    data = batch(dtype=torch.float64)
+    assert not twin_pass_available(model, data)  # BNs that track running statistics: outside the α step
+    with frozen_running_stats(model.architecture):
+        assert twin_pass_available(model, data)
+        channels_last = dict(data, inputs=data['inputs'].contiguous(memory_format=torch.channels_last))
+        assert not twin_pass_available(model, channels_last)
+        model.twin_pass = False
+        assert not twin_pass_available(model, data)
+    per_edge = tiny_darts(dtype=torch.float64, edge_layout='per_edge')
+    other = batched_model(primitives=('sep_conv_3x3', 'test_batched_conv_bias'))  # a candidate run per edge
+    for m in (per_edge, other):
+        with frozen_running_stats(m.architecture):
+            assert not twin_pass_available(m, data)
