@@ -6,6 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..ops import DilConv, FactorizedReduce, SepConv
+from ..ops.recomputed_conv import autocast_dtype
 from .batched_convs import depthwise_runs, depthwises_pointwise, kernel_mask, merged_geometry, pad_kernel
 from .batched_edges import (
     ONE,
@@ -51,8 +52,11 @@ class EdgeWave:
         self.vector_entries += [[e for o in self.sep for e in per_edge(o)]] if self.sep else []
         self.vector_entries += [[e for o in self.pools for e in per_edge(o)]] if self.pools else []
         self.vector_entries += [per_edge(o) for o in self.factorized]
+        # one identity: a 1x1 depthwise conv of the repeated sources with its weights; several: their sum, per edge
+        self.vector_entries += [per_edge(o) for o in self.identities] if len(self.identities) == 1 else []
         self.vector_entries = [entries for entries in self.vector_entries if entries]
-        self.scalar_entries = [[(k, o) for k in self.edges for o in self.identities]] if self.identities else []
+        self.scalar_entries = ([[(k, o) for k in self.edges for o in self.identities]]
+                               if len(self.identities) > 1 else [])
         self.scalar_entries += [[(k, o) for k in self.edges for o in self.others]] if self.others else []
         # the depthwise convs of each stage that run as one (stage 2 only: in stage 1 they share their input)
         self.runs = {1: [[o] for o in self.chains],
@@ -163,7 +167,13 @@ class EdgeWave:
             parts.append(self._norm(pooled, 'pool', next(vectors)))
         for o in self.factorized:
             parts.append(self._factorized(o, hx, channels, next(vectors), copies))
-        if self.identities:
+        if len(self.identities) == 1:  # one call forward, one backward for x and the weights
+            scale, repeated = next(vectors), _per_edge(x, nodes, copies)
+            if autocast_dtype(x) is None:
+                parts.append(F.conv2d(repeated, scale.view(-1, 1, 1, 1), None, 1, 0, 1, scale.shape[0]))
+            else:  # a product, as per edge: autocast would run the conv in half precision
+                parts.append(repeated * scale.view(-1, 1, 1))
+        elif self.identities:
             n, _, h, w = x.shape
             weights = next(scalars).view(nodes, sources, len(self.identities))
             weights = weights.sum(-1, keepdim=True) if len(self.identities) > 1 else weights
