@@ -14,7 +14,14 @@ from mmdarts.models.utils import (
     twin_losses,
     twin_pass_available,
 )
+from mmdarts.registry import CANDIDATE_OPS
 from mmdarts.testing import count_aten_calls
+
+
+@CANDIDATE_OPS.register_module('test_twin_conv_bias')
+def conv_with_bias(channels, stride, affine, act_cfg):
+    """A candidate the waves do not batch (a conv with a bias): the twin pass does not apply."""
+    return torch.nn.Conv2d(channels, channels, 3, stride, 1, bias=True)
 
 
 def batched_model(**kwargs):
@@ -27,7 +34,7 @@ def perturbed(model, seed=0):
     """w⁺ and w⁻ of Eq. 8 for a random direction v."""
     names, weights = model._weights()
     g = torch.Generator().manual_seed(seed)
-    v = [torch.randn(w.shape, generator=g, dtype=w.dtype) for w in weights]
+    v = [torch.randn(w.shape, generator=g, dtype=w.dtype).to(w.device) for w in weights]
     epsilon = finite_difference_epsilon(v)
     return names, *perturb(weights, v, epsilon)
 
@@ -101,7 +108,24 @@ def test_twin_pass_is_used_only_where_it_applies():
         model.twin_pass = False
         assert not twin_pass_available(model, data)
     per_edge = tiny_darts(dtype=torch.float64, edge_layout='per_edge')
-    other = batched_model(primitives=('sep_conv_3x3', 'test_batched_conv_bias'))  # a candidate run per edge
+    other = batched_model(primitives=('sep_conv_3x3', 'test_twin_conv_bias'))  # a candidate run per edge
     for m in (per_edge, other):
         with frozen_running_stats(m.architecture):
             assert not twin_pass_available(m, data)
+
+
+@pytest.mark.cuda
+def test_twin_pass_equals_two_passes_on_cuda():
+    """On CUDA (where 'auto' stores the cells batched and inputs stay contiguous, so searches use the twin pass)."""
+    model = tiny_darts(dtype=torch.float64, primitives=DARTS_PRIMITIVES, nodes=3).cuda()
+    data = batch(dtype=torch.float64)
+    data = dict(inputs=data['inputs'].cuda(), data_samples=[s.cuda() for s in data['data_samples']])
+    names, plus, minus = perturbed(model)
+    alphas = list(model.mutator.parameters())
+    with frozen_running_stats(model.architecture):
+        assert twin_pass_available(model, data)
+        twin = twin_losses(model, data, names, plus, minus)
+        difference = torch.autograd.grad(twin[0] - twin[1], alphas)
+        grads = [torch.autograd.grad(model.loss_and_log(data, dict(zip(names, w)))[0], alphas) for w in (plus, minus)]
+    for got, gp, gm in zip(difference, *grads):
+        torch.testing.assert_close(got, gp - gm, rtol=1e-7, atol=1e-9 * (gp - gm).abs().max().item())
