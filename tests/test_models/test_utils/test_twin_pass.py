@@ -1,14 +1,18 @@
 """The twin pass (Eq. 8's passes at w⁺ and w⁻ as one) against the two passes it replaces, in float64: both losses,
 the α gradient of their difference, and the whole second-order α gradient of a search step."""
 import copy
+import re
+import weakref
 
 import pytest
 import torch
-from helpers import SMOOTH_PRIMITIVES, batch, sgd, tiny_darts
+from helpers import SMOOTH_PRIMITIVES, batch, optim_wrappers, raw_batch, sgd, tiny_darts
 
+from mmdarts.models.algorithms import second_order
 from mmdarts.models.ops import DARTS_PRIMITIVES
 from mmdarts.models.utils import (
     finite_difference_epsilon,
+    float32_is_ieee,
     frozen_running_stats,
     perturb,
     twin_losses,
@@ -112,6 +116,50 @@ def test_twin_pass_is_used_only_where_it_applies():
     for m in (per_edge, other):
         with frozen_running_stats(m.architecture):
             assert not twin_pass_available(m, data)
+
+
+@pytest.mark.parametrize('copy', [0, 1], ids=['plus', 'minus'])
+def test_a_nan_in_either_copy_is_named_and_nothing_moves(monkeypatch, copy):
+    """The twin pass records both losses under their passes' names: the non-finite check names the right one."""
+    model = tiny_darts(unroll=True, edge_layout='batched')
+    model.memory_format = 'contiguous'
+    before = {k: v.detach().clone() for k, v in model.named_parameters()}
+    original = second_order.twin_losses
+
+    def poisoned(*args, **kwargs):
+        losses = original(*args, **kwargs)
+        losses[copy] = losses[copy] * float('nan')
+        return losses
+
+    monkeypatch.setattr(second_order, 'twin_losses', poisoned)
+    name = ['L_train(w+, α)', 'L_train(w-, α)'][copy]
+    with pytest.raises(FloatingPointError, match=re.escape(f'non-finite loss of the {name} pass at iteration 0')):
+        model.train_step(dict(train=raw_batch(seed=1), arch=raw_batch(seed=2)), optim_wrappers(model))
+    for key, value in model.named_parameters():
+        assert torch.equal(value, before[key]), key
+
+
+def test_twin_pass_runs_in_float32_whatever_the_caller_set(monkeypatch):
+    """Inside the α step as the two passes were: autocast off, float32 as IEEE (TF32 off), whatever the caller set;
+    its graph gone once the step is done."""
+    model = tiny_darts(unroll=True, edge_layout='batched')
+    model.memory_format = 'contiguous'
+    seen, losses = [], []
+    original = second_order.twin_losses
+
+    def recording(*args, **kwargs):
+        seen.append((torch.is_autocast_enabled('cpu'), float32_is_ieee()))
+        out = original(*args, **kwargs)
+        losses.extend(weakref.ref(loss) for loss in out)
+        return out
+
+    monkeypatch.setattr(second_order, 'twin_losses', recording)
+    torch.backends.cudnn.conv.fp32_precision = 'tf32'  # torch's default: cuDNN convs may use TF32
+    assert not float32_is_ieee()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        model.train_step(dict(train=raw_batch(seed=1), arch=raw_batch(seed=2)), optim_wrappers(model))
+    assert seen == [(False, True)]
+    assert len(losses) == 2 and all(ref() is None for ref in losses)  # the twin graph released with the step
 
 
 @pytest.mark.cuda
