@@ -74,7 +74,7 @@ def second_order_arch_gradients(model, train_batch: Dict, arch_batch: Dict, weig
         epsilon = finite_difference_epsilon(dw, model.epsilon_scale)
         w_plus, w_minus = perturb(weights, dw, epsilon)
         del dw
-        if twin_pass_available(model, train_batch):  # both passes as one (twin_pass.py)
+        if twin_pass_available(model, train_batch, names):  # both passes as one (twin_pass.py)
             losses = twin_losses(model, train_batch, names, w_plus, w_minus)
             del w_plus, w_minus
             record(('L_train(w+, α)', losses[0].detach()))

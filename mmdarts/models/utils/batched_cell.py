@@ -234,6 +234,15 @@ def _per_edge(x: torch.Tensor, nodes: int, copies: int) -> torch.Tensor:
     return x.view(n, copies, 1, -1, h, w).repeat(1, 1, nodes, 1, 1, 1).view(n, -1, h, w)
 
 
+def _first(nodes: torch.Tensor, dim: int) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+    """The first node of ``nodes`` along ``dim`` (that dimension dropped) and the others, by one ``split`` (whose
+    backward is one concatenation, where a select and a slice each zero-fill a copy and an add joins them)."""
+    if nodes.shape[dim] == 1:
+        return nodes.squeeze(dim), None
+    first, rest = nodes.split([1, nodes.shape[dim] - 1], dim)
+    return first.squeeze(dim), rest
+
+
 class BatchedCell:
     """A search cell's mixed edges computed wave by wave (:class:`EdgeWave`). Call with the two preprocessed inputs
     and the op weights ``(num_edges, num_ops)``; returns the nodes concatenated, as :class:`SearchCell` does. The
@@ -306,8 +315,9 @@ class BatchedCell:
         nodes = None  # the sums of the nodes not yet complete, (N, nodes left, C, H, W)
         for wave in self.waves:
             out = wave([states[j] for j in wave.sources], vectors, scalars)
-            nodes = out if nodes is None else nodes[:, 1:] + out
-            states.append(nodes[:, 0])
+            nodes = out if nodes is None else nodes + out
+            complete, nodes = _first(nodes, 1)
+            states.append(complete)
         return concat(states[2:], 1)
 
     def _copies(self, states: List[torch.Tensor], vectors, scalars, copies: int) -> torch.Tensor:
@@ -315,8 +325,9 @@ class BatchedCell:
         nodes, complete = None, []  # the sums of the nodes not yet complete, (N, copies, nodes left, C, H, W)
         for wave in self.waves:
             out = wave([states[j] for j in wave.sources], vectors, scalars, copies)
-            nodes = out if nodes is None else nodes[:, :, 1:] + out
-            complete.append(nodes[:, :, 0])
+            nodes = out if nodes is None else nodes + out
+            done, nodes = _first(nodes, 2)
+            complete.append(done)
             if len(complete) < self.num_nodes:  # a source of the waves to come
                 states.append(complete[-1].reshape(n, -1, *complete[-1].shape[-2:]))
         return torch.stack(complete, 2).view(n, -1, *complete[-1].shape[-2:])

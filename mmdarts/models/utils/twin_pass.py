@@ -14,7 +14,7 @@ It covers the supernet of :class:`~mmdarts.models.DartsSupernet` with its cells 
 (:mod:`.edge_banks`), in an mmpretrain ``ImageClassifier`` without a neck or with ``GlobalAveragePooling``, in a
 contiguous memory format; :func:`twin_pass_available` says whether a model qualifies, else Eq. 8 runs its two passes.
 """
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -65,10 +65,11 @@ def _preprocess_twinnable(module: nn.Module) -> bool:
     return False
 
 
-def twin_pass_available(model, batch: Dict) -> bool:
+def twin_pass_available(model, batch: Dict, names: Optional[Sequence[str]] = None) -> bool:
     """Whether :func:`twin_losses` computes ``model``'s (a :class:`~mmdarts.models.Darts`) loss on ``batch`` now:
     its ``twin_pass`` switch on, a supernet in the form above, every BN on batch statistics without tracking (inside
-    the α step's ``frozen_running_stats``), every cell batched on this device."""
+    the α step's ``frozen_running_stats``), every cell batched on this device, every weight (``names``, from
+    ``model._weights()`` if not given: a walk over the whole model) in the backbone or the head."""
     from mmpretrain.models import GlobalAveragePooling, ImageClassifier
 
     from ..backbones import DartsSupernet
@@ -91,7 +92,7 @@ def twin_pass_available(model, batch: Dict) -> bool:
         if (plan is None or any(wave.others for wave in plan.waves)
                 or not _batch_statistics(plan.batch_norms[0])):
             return False
-    names = model._weights()[0]
+    names = model._weights()[0] if names is None else names
     return all(n.startswith(('backbone.', 'head.')) for n in names)
 
 
