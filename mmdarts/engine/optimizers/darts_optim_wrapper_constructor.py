@@ -75,4 +75,6 @@ class DartsOptimWrapperDict(OptimWrapperDict):
                 f'resume: the checkpoint\'s optimizer state does not fit this model\'s weights ({error}); this '
                 f'supernet stores its edges {stored}, and a checkpoint written by a model that stored them {other} '
                 f'holds a different number of weight tensors (edge_layout=\'auto\' stores batched where CUDA is '
-                f'available). Resume with --cfg-options model.architecture.backbone.edge_layout={other}') from error
+                f'available). Resume with --cfg-options model.architecture.backbone.edge_layout={other}; or it was '
+                f'written before mmdarts stored a stage\'s depthwise kernels merged (dw2_4_5, Nov 2026): then start '
+                f'from its weights with load_from instead of resuming') from error

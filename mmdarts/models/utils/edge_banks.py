@@ -118,6 +118,18 @@ def candidate_size(op: nn.Module) -> int:
     return sum(p.numel() for p in op.parameters()) + sum(m.__dict__.get('_banked_numel', 0) for m in op.modules())
 
 
+def _join_separate_kernel_banks(state_dict: Dict[str, torch.Tensor], bank_key: str) -> None:
+    """A merged depthwise bank (``...dw2_4_5``) from the separate banks of its candidates (``...dw2_4``,
+    ``...dw2_5``), as checkpoints stored them before the kernels of one stage were merged (issue 16)."""
+    base, _, last = bank_key.rpartition('.')
+    parts = last.split('_')  # w{t}, dw{stage}, candidate, candidate, ...
+    if bank_key in state_dict or len(parts) < 4 or not parts[1].startswith('dw'):
+        return
+    separate = [f"{base}.{parts[0]}_{parts[1]}_{o}" for o in parts[2:]]
+    if all(key in state_dict for key in separate):
+        state_dict[bank_key] = _joined('weight', [state_dict.pop(key) for key in separate])
+
+
 def convert_edge_state(cell: nn.Module, state_dict: Dict[str, torch.Tensor], prefix: str) -> None:
     """Rewrites, in place, the entries of ``state_dict`` under ``prefix`` (``cell``'s) that are in the other
     storage layout: per-edge entries into ``cell``'s banks, or bank entries into its per-edge tensors."""
@@ -134,6 +146,7 @@ def convert_edge_state(cell: nn.Module, state_dict: Dict[str, torch.Tensor], pre
                   for name, kind, members in bank_members(plan)]
     for name, kind, members in layout:
         bank_key = bank_prefix + name
+        _join_separate_kernel_banks(state_dict, bank_key)
         edge_keys = [f'{prefix}{names[id(m)]}.{attr}' for m, attr, _ in members]
         if banked and bank_key not in state_dict and all(k in state_dict for k in edge_keys):
             values = [state_dict.pop(k) for k in edge_keys]

@@ -252,6 +252,26 @@ def test_banks_hold_the_grouped_tensors_and_load_either_layout():
         assert cell.mixed_ops[0].ops[4][1][1].weight.shape == (4, 1, 3, 3)  # cut out of the padded bank
 
 
+def test_checkpoints_with_separate_depthwise_banks_still_load():
+    """Before the second-stage depthwise kernels were merged, each candidate had its own bank (``w0_dw2_4`` 3x3,
+    ``w0_dw2_5`` 5x5): such a state dict loads into either storage, values kept."""
+    per_edge, batched = twins(primitives=DARTS_PRIMITIVES, nodes=3)
+    old = {}
+    for key, value in batched.state_dict().items():
+        if key.endswith('_dw2_4_5'):
+            sep3, sep5 = value.chunk(2)
+            old[key[:-len('_4_5')] + '_4'], old[key[:-len('_4_5')] + '_5'] = sep3[:, :, 1:4, 1:4].clone(), sep5
+        else:
+            old[key] = value
+    assert len(old) > len(batched.state_dict())
+    for layout in ('batched', 'per_edge'):
+        model = tiny_darts(dtype=torch.float64, edge_layout=layout, primitives=DARTS_PRIMITIVES, nodes=3)
+        model.load_state_dict(old)
+        expected = per_edge.state_dict() if layout == 'per_edge' else batched.state_dict()
+        for name, value in model.state_dict().items():
+            torch.testing.assert_close(value, expected[name], rtol=0, atol=0, msg=name)
+
+
 def test_merged_depthwise_kernels_ignore_what_their_padding_holds():
     """A separable 3x3 and 5x5 conv's second depthwise convs run as one 5x5 conv, the 3x3 kernels stored padded:
     whatever the padding holds changes no number, and it receives no gradient."""
