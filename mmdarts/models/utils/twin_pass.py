@@ -74,7 +74,8 @@ def twin_pass_available(model, batch: Dict, names: Optional[Sequence[str]] = Non
 
     from ..backbones import DartsSupernet
     arch, x = model.architecture, batch['inputs']
-    if not getattr(model, 'twin_pass', False) or type(arch).loss is not ImageClassifier.loss:
+    if (not getattr(model, 'twin_pass', False) or type(arch).loss is not ImageClassifier.loss
+            or type(arch).extract_feat is not ImageClassifier.extract_feat):
         return False
     backbone = arch.backbone
     if type(backbone) is not DartsSupernet or backbone.partial_channels != 1 or not x.is_contiguous():
@@ -90,7 +91,7 @@ def twin_pass_available(model, batch: Dict, names: Optional[Sequence[str]] = Non
             return False
         plan = cell.batched_plan(x.device)
         if (plan is None or any(wave.others for wave in plan.waves)
-                or not _batch_statistics(plan.batch_norms[0])):
+                or not all(_batch_statistics(bn) for bn in plan.batch_norms[:1])):  # all alike (usable())
             return False
     names = model._weights()[0] if names is None else names
     return all(n.startswith(('backbone.', 'head.')) for n in names)

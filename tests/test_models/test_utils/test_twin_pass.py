@@ -48,6 +48,7 @@ def perturbed(model, seed=0):
     (DARTS_PRIMITIVES, 4, 4),  # four nodes; a cell after a reduction (its FactorizedReduce preprocessing)
     (SMOOTH_PRIMITIVES, 3, 3),  # a separable conv without a dilated one beside it
     (('none', 'max_pool_3x3', 'skip_connect'), 3, 3),  # no conv at all
+    (('none', 'skip_connect'), 2, 3),  # no BN in the cells
 ])
 def test_twin_losses_and_their_alpha_gradient_equal_two_passes(primitives, nodes, layers):
     assert_twin_pass_equals_two_passes(batched_model(primitives=primitives, nodes=nodes, layers=layers),
