@@ -7,7 +7,7 @@ shared image, computes both copies in one conv; every later conv runs grouped by
 group theirs by edge: the copies double the groups); BN is per channel, so one BN normalises both. The head then
 runs once per copy with that copy's weights, giving L(w⁺) and L(w⁻); one backward of their difference gives
 ∇α L(w⁺) − ∇α L(w⁻), the numerator of Eq. 8. The same numbers as two passes (tests, float64), in about the kernels
-of one: a second-order step of the paper's supernet makes 12,146 operator calls instead of 13,535
+of one: a second-order step of the paper's supernet makes 12,050 operator calls instead of 13,415
 (``docs/benchmarks.md``), for twice the α-only pass's stored activations at once.
 
 It covers the supernet of :class:`~mmdarts.models.DartsSupernet` with its cells batched and stored so
