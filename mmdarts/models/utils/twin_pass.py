@@ -58,11 +58,17 @@ def _plain_bn(bn: nn.Module) -> bool:
 
 
 def _preprocess_twinnable(module: nn.Module) -> bool:
+    """A cell's preprocessing whose convs can run grouped by copy: plain convs and BNs, an activation without
+    weights of its own (it acts on both copies alike)."""
     if type(module) is ActConvBN:
-        return type(module[1]) is nn.Conv2d and _plain_bn(module[2])
-    if type(module) is FactorizedReduce:
-        return type(module.conv1) is nn.Conv2d and type(module.conv2) is nn.Conv2d and _plain_bn(module.bn)
-    return False
+        act, conv, bn = module
+    elif type(module) is FactorizedReduce:
+        act, conv, bn = module.act, module.conv2, module.bn
+        if type(module.conv1) is not nn.Conv2d:
+            return False
+    else:
+        return False
+    return type(conv) is nn.Conv2d and _plain_bn(bn) and next(act.parameters(), None) is None
 
 
 def twin_pass_available(model, batch: Dict, names: Optional[Sequence[str]] = None) -> bool:

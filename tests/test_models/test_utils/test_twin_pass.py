@@ -118,7 +118,8 @@ def test_twin_pass_is_used_only_where_it_applies():
         assert not twin_pass_available(model, data)
     per_edge = tiny_darts(dtype=torch.float64, edge_layout='per_edge')
     other = batched_model(primitives=('sep_conv_3x3', 'test_twin_conv_bias'))  # a candidate run per edge
-    for m in (per_edge, other):
+    prelu = batched_model(act='PReLU')  # an activation with a weight: one per copy would be needed
+    for m in (per_edge, other, prelu):
         with frozen_running_stats(m.architecture):
             assert not twin_pass_available(m, data)
 
