@@ -54,7 +54,7 @@ def parse_args(argv=None):
                         '(mmdarts.testing.precision_report)')
     parser.add_argument('--count-ops', action='store_true',
                         help='also count the ATen operator calls of one step of each variant (after the warm-up), '
-                        'the CPU-side proxy of GPU kernel launches')
+                        'the CPU-side proxy of GPU kernel launches, and how many of them only make views (no kernel)')
     parser.add_argument('--cuda-graphs', choices=['on', 'off', 'both'], default='both',
                         help="on CUDA: time the passes replayed as CUDA graphs (Darts' default), eagerly, or both")
     parser.add_argument('--cudnn-benchmark', action='store_true',
@@ -185,9 +185,10 @@ def measure(args, variant: Dict) -> Dict:
         step()
     counted = {}
     if args.count_ops and not variant.get('graphs'):  # a replay is one call; the count measures eager structure
-        from mmdarts.testing import count_aten_calls
-        total, calls = count_aten_calls(step)
-        counted = dict(aten_calls=total, aten_top=dict(calls.most_common(12)))
+        from mmdarts.testing.op_count import AtenCallCounter
+        with AtenCallCounter() as counter:
+            step()
+        counted = dict(aten_calls=counter.total, aten_views=counter.views, aten_top=dict(counter.calls.most_common(12)))
     if cuda:
         torch.cuda.synchronize()
         if not variant.get('graphs'):  # a graph's memory is allocated at capture: its peak includes the warm-up
@@ -363,7 +364,8 @@ def main():
                 failed.append(r)
                 continue
             rounds[k].append(r)
-            calls = f" {r['aten_calls']:7d} ATen calls" if 'aten_calls' in r else ''
+            calls = (f" {r['aten_calls']:7d} ATen calls ({r['aten_calls'] - r['aten_views']} not views)"
+                     if 'aten_calls' in r else '')
             sys.stdout.write(f"[{round_index + 1}/{args.repeat}] {name(r):38s} {r['seconds']:8.3f} s/step "
                              f"peak {r['peak_memory_mb']:8.0f} MB{calls}\n")
             if 'profile' in r:
@@ -376,7 +378,8 @@ def main():
     sys.stdout.write('median over rounds:\n')
     for r in results:
         extra = f" live {r['live_peak_memory_mb']:6.0f} MB" if 'live_peak_memory_mb' in r else ''
-        extra += f" {r['aten_calls']:7d} ATen calls" if 'aten_calls' in r else ''
+        extra += (f" {r['aten_calls']:7d} ATen calls ({r['aten_calls'] - r['aten_views']} not views)"
+                  if 'aten_calls' in r else '')
         sys.stdout.write(f"{name(r):38s} {r['seconds']:8.3f} s/step {r['images_per_second']:8.1f} img/s "
                          f"peak {r['peak_memory_mb']:8.0f} MB{extra}\n")
     paired = []

@@ -19,6 +19,7 @@ def test_benchmark_times_the_real_step(tmp_path):
     assert 'mmdarts order 1' in result.stdout
     calls = {r['impl']: r['aten_calls'] for r in results}  # a step: the α-only pass and a plain pass, and more
     assert calls['alpha_pass'] < calls['plain'] < calls['mmdarts'] and 'convolution' in results[0]['aten_top']
+    assert all(0 < r['aten_views'] < r['aten_calls'] for r in results) and 'not views' in result.stdout
 
 
 def test_paired_ratio_times_both_steps_in_turns(tmp_path):
