@@ -39,6 +39,8 @@ def parse_args(argv=None):
     parser.add_argument('--edge-layout', choices=['auto', 'batched', 'per_edge'], default='auto',
                         help="how the cells compute their mixed edges (DartsSupernet's edge_layout): 'auto' is "
                         'batched on CUDA and per edge on CPU')
+    parser.add_argument('--twin-pass', choices=['on', 'off'], default='on',
+                        help="Darts' twin_pass: Eq. 8's two passes as one where the cells are batched (on), or two")
     parser.add_argument('--baseline', action='store_true', help='also time the straightforward implementation')
     parser.add_argument('--repeat', type=int, default=1, help='rounds of all measurements, interleaved (0: none)')
     parser.add_argument('--paired', type=int, default=0, metavar='N',
@@ -121,6 +123,7 @@ def measure(args, variant: Dict) -> Dict:
         model_cfg.update(unroll=variant['order'] == '2', memory_format=args.memory_format,
                          cuda_graphs=bool(variant.get('graphs')))
         model_cfg['architecture']['backbone']['edge_layout'] = args.edge_layout
+        model_cfg['twin_pass'] = args.twin_pass == 'on'
         if variant['hvp']:
             model_cfg['hvp'] = variant['hvp']
         model = MODELS.build(model_cfg).to(args.device).train()
@@ -205,7 +208,7 @@ def measure(args, variant: Dict) -> Dict:
     median = statistics.median(times)
     result = dict(variant, seconds=median, times=times, images_per_second=args.batch / median, batch=args.batch,
                   device=args.device, threads=torch.get_num_threads(), memory_format=args.memory_format,
-                  edge_layout=args.edge_layout,
+                  edge_layout=args.edge_layout, twin_pass=args.twin_pass,
                   amp=args.amp, **counted)
     if cuda:
         result.update(peak_memory_mb=torch.cuda.max_memory_allocated() / 2**20,

@@ -8,6 +8,7 @@
 # bench_per_edge (the same with the cells' edges per edge: --edge-layout per_edge; 'auto' batches them on CUDA;
 # PER_EDGE_ARGS replaces BENCH_ARGS there), BENCH_EXTRA (default '--baseline --precision') adds to bench only;
 # BENCH_ARGS may add --profile N (the device's busy time and top kernels of one step of each variant),
+# bench_two_passes (the second-order step with graphs and Eq. 8's two passes instead of the twin pass: its memory),
 # bench_cudnn (graphs with cudnn.benchmark), bench_amp (--amp, graphs on and off).
 # Each part has its own time limit; logs and JSON figures go to $OUT (the device tool brings them back), and
 # status.txt lists each part's exit code. Figures go to docs/benchmarks.md by hand, with the device named.
@@ -20,7 +21,7 @@ STEPS=${STEPS:-5}
 WARMUP=${WARMUP:-2}
 AMP_DTYPE=${AMP_DTYPE-float16}
 GRAPH_BACKEND=${GRAPH_BACKEND:-cuda}
-PARTS=${PARTS:-graph_tests test_gpu bench bench_per_edge bench_cudnn bench_amp}
+PARTS=${PARTS:-graph_tests test_gpu bench bench_per_edge bench_two_passes bench_cudnn bench_amp}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 
@@ -52,6 +53,9 @@ part bench "${BENCH_LIMIT:-300}" "$PY" tools/benchmark.py configs/darts_cifar10.
 part bench_per_edge "${PER_EDGE_LIMIT:-${BENCH_LIMIT:-300}}" "$PY" tools/benchmark.py configs/darts_cifar10.py \
   --device "$DEVICE" --batch "$BATCH" --steps "$STEPS" --warmup "$WARMUP" --graph-backend "$GRAPH_BACKEND" \
   --edge-layout per_edge $PER_EDGE_ARGS --json "$OUT/bench_per_edge.json"
+part bench_two_passes "${PER_EDGE_LIMIT:-${BENCH_LIMIT:-300}}" "$PY" tools/benchmark.py configs/darts_cifar10.py \
+  --device "$DEVICE" --batch "$BATCH" --steps "$STEPS" --warmup "$WARMUP" --graph-backend "$GRAPH_BACKEND" \
+  --twin-pass off --order 2 --cuda-graphs on --json "$OUT/bench_two_passes.json"
 part bench_cudnn 150 "$PY" tools/benchmark.py configs/darts_cifar10.py --device "$DEVICE" --batch "$BATCH" \
   --steps "$STEPS" --warmup "$WARMUP" --graph-backend "$GRAPH_BACKEND" --cuda-graphs on --cudnn-benchmark \
   --json "$OUT/bench_cudnn.json"
