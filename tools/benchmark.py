@@ -316,6 +316,13 @@ def name(result: Dict) -> str:
     return f"{result['impl']} order {result['order']}{hvp}{graphs}"
 
 
+def calls_text(result: Dict) -> str:
+    """The counted calls of a result (``--count-ops``), or nothing."""
+    if 'aten_calls' not in result:
+        return ''
+    return f" {result['aten_calls']:7d} ATen calls ({result['aten_calls'] - result['aten_views']} not views)"
+
+
 def profile_text(profile: Dict) -> str:
     lines = [f"    profiled step: {profile['wall_seconds']:.3f} s wall"]
     if profile['device_busy_seconds'] is not None:
@@ -367,10 +374,8 @@ def main():
                 failed.append(r)
                 continue
             rounds[k].append(r)
-            calls = (f" {r['aten_calls']:7d} ATen calls ({r['aten_calls'] - r['aten_views']} not views)"
-                     if 'aten_calls' in r else '')
             sys.stdout.write(f"[{round_index + 1}/{args.repeat}] {name(r):38s} {r['seconds']:8.3f} s/step "
-                             f"peak {r['peak_memory_mb']:8.0f} MB{calls}\n")
+                             f"peak {r['peak_memory_mb']:8.0f} MB{calls_text(r)}\n")
             if 'profile' in r:
                 sys.stdout.write(profile_text(r['profile']))
             sys.stdout.flush()
@@ -381,8 +386,7 @@ def main():
     sys.stdout.write('median over rounds:\n')
     for r in results:
         extra = f" live {r['live_peak_memory_mb']:6.0f} MB" if 'live_peak_memory_mb' in r else ''
-        extra += (f" {r['aten_calls']:7d} ATen calls ({r['aten_calls'] - r['aten_views']} not views)"
-                  if 'aten_calls' in r else '')
+        extra += calls_text(r)
         sys.stdout.write(f"{name(r):38s} {r['seconds']:8.3f} s/step {r['images_per_second']:8.1f} img/s "
                          f"peak {r['peak_memory_mb']:8.0f} MB{extra}\n")
     paired = []

@@ -175,8 +175,7 @@ class EdgeWave:
                 parts.append(repeated * scale.view(-1, 1, 1))
         elif self.identities:
             n, _, h, w = x.shape
-            weights = next(scalars).view(nodes, sources, len(self.identities))
-            weights = weights.sum(-1, keepdim=True) if len(self.identities) > 1 else weights
+            weights = next(scalars).view(nodes, sources, len(self.identities)).sum(-1, keepdim=True)
             parts.append((x.reshape(n, copies, 1, sources, -1) * weights).view(n, width, h, w))
         if self.others:
             if copies > 1:
@@ -309,25 +308,16 @@ class BatchedCell:
         one after the other (the output's ordered (copy, node, channel))."""
         vectors, scalars = self._gathered(weights, copies)
         vectors, scalars = iter(vectors), iter(scalars)
-        states = [s0, s1]
-        if copies > 1:
-            return self._copies(states, vectors, scalars, copies)
-        nodes = None  # the sums of the nodes not yet complete, (N, nodes left, C, H, W)
-        for wave in self.waves:
-            out = wave([states[j] for j in wave.sources], vectors, scalars)
-            nodes = out if nodes is None else nodes + out
-            complete, nodes = _first(nodes, 1)
-            states.append(complete)
-        return concat(states[2:], 1)
-
-    def _copies(self, states: List[torch.Tensor], vectors, scalars, copies: int) -> torch.Tensor:
-        n, _, h, w = states[0].shape
-        nodes, complete = None, []  # the sums of the nodes not yet complete, (N, copies, nodes left, C, H, W)
+        states, complete = [s0, s1], []
+        node_dim = 1 if copies == 1 else 2  # a wave's output: (N, nodes, C, H, W) or (N, copies, nodes, C, H, W)
+        nodes = None  # the sums of the nodes not yet complete
         for wave in self.waves:
             out = wave([states[j] for j in wave.sources], vectors, scalars, copies)
             nodes = out if nodes is None else nodes + out
-            done, nodes = _first(nodes, 2)
+            done, nodes = _first(nodes, node_dim)
             complete.append(done)
-            if len(complete) < self.num_nodes:  # a source of the waves to come
-                states.append(complete[-1].reshape(n, -1, *complete[-1].shape[-2:]))
-        return torch.stack(complete, 2).view(n, -1, *complete[-1].shape[-2:])
+            if len(complete) < self.num_nodes:  # a source of the waves to come, (N, copies·C, H, W)
+                states.append(done if copies == 1 else done.reshape(done.shape[0], -1, *done.shape[-2:]))
+        if copies == 1:
+            return concat(complete, 1)
+        return torch.stack(complete, 2).view(complete[0].shape[0], -1, *complete[0].shape[-2:])

@@ -104,7 +104,7 @@ def edge_views(cell: nn.Module) -> Iterator[None]:
             continue
         bank = getattr(cell.banks, name)
         for m, attr, row, rows in placed:
-            m.__dict__[attr] = bank[row] if kind == 'count' else _own_rows(bank, m, row, rows)
+            m.__dict__[attr] = _own_rows(bank, m, row, rows)
             installed.append((m, attr))
     try:
         yield
