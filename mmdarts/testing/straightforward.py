@@ -24,7 +24,7 @@ class PaperFactorizedReduce(FactorizedReduce):
     def forward_parts(self, x: torch.Tensor, skip_act: bool = False, skip_bn: bool = False) -> torch.Tensor:
         x = x if skip_act else self.act(x)
         shifted = F.pad(x[:, :, 1:, 1:], (0, 1, 0, 1))
-        out = torch.cat([self.conv1(x), F.conv2d(shifted, self.conv2.weight, None, 2)], dim=1)
+        out = torch.cat([self.even_grid_conv(x), F.conv2d(shifted, self.conv2.weight, None, 2)], dim=1)
         return out if skip_bn else self.bn(out)
 
 

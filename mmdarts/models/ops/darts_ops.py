@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 
 from .dilated_conv import DilatedConv2d
-from .recomputed_conv import depthwise_pointwise, norm_relu_depthwise_pointwise
+from .recomputed_conv import depthwise_pointwise, memory_layout, norm_relu_depthwise_pointwise
 
 
 def build_activation(act_cfg: Optional[Dict]) -> nn.Module:
@@ -119,8 +119,18 @@ class FactorizedReduce(nn.Module):
         grid = x[:, :, 1::2, 1::2]
         return nn.functional.pad(grid, (0, odd_w, 0, odd_h)) if odd_h or odd_w else grid
 
+    def even_grid_conv(self, x: torch.Tensor) -> torch.Tensor:
+        """``conv1``, the stride-2 1x1 conv. A channels-last CPU input of fewer than 8 channels is read as the view
+        ``x[:, :, ::2, ::2]`` by a stride-1 conv instead (the same sums): for that conv's weight gradient torch
+        2.13's oneDNN writes past its buffers on AVX2 CPUs (heap corruption: a crash or a hang; README "Stack
+        notes")."""
+        conv = self.conv1
+        if x.device.type == 'cpu' and conv.in_channels < 8 and memory_layout(x) == torch.channels_last:
+            return nn.functional.conv2d(x[:, :, ::2, ::2], conv.weight, conv.bias)
+        return conv(x)
+
     def forward_parts(self, x: torch.Tensor, skip_act: bool = False, skip_bn: bool = False) -> torch.Tensor:
         """The forward, optionally without its first activation (given an activated input) or its final BN."""
         x = x if skip_act else self.act(x)
-        out = torch.cat([self.conv1(x), self.conv2(self.offset_grid(x))], dim=1)
+        out = torch.cat([self.even_grid_conv(x), self.conv2(self.offset_grid(x))], dim=1)
         return out if skip_bn else self.bn(out)
