@@ -1,5 +1,10 @@
-"""The genotype and its pictures from a search checkpoint, without training:
-python tools/export_genotype.py work_dirs/darts_cifar10/epoch_50.pth --out DIR [--config CONFIG]."""
+"""A genotype as mmdarts' JSON and as the DARTS code's Genotype(...) text, with its pictures, without training:
+python tools/export_genotype.py SOURCE --out DIR [--config CONFIG].
+
+SOURCE: a search checkpoint (work_dirs/darts_cifar10/epoch_50.pth: the genotype of its α), a genotype file (mmdarts'
+JSON, or the DARTS code's Genotype(...) text; FILE:NAME for one of several in a genotypes.py), a published name such
+as PC_DARTS, or Genotype(...) text. Writes DIR/genotype.json, DIR/genotype.txt (the text the original DARTS code and
+its forks read) and the cell diagrams (for a checkpoint also its softmax(α) pictures)."""
 import argparse
 import os
 import os.path as osp
@@ -13,8 +18,9 @@ import mmdarts  # noqa: F401
 from mmdarts.models import DiffMutator
 from mmdarts.models.ops import DARTS_PRIMITIVES
 from mmdarts.registry import MODELS
-from mmdarts.structures import CELL_TYPES
-from mmdarts.visualization import write_search_pictures
+from mmdarts.structures import CELL_TYPES, Genotype, load_genotype
+from mmdarts.utils.checkpoint_files import atomic_write
+from mmdarts.visualization import draw_cell, save_figure, write_search_pictures
 
 
 def primitives_of(checkpoint: dict, config: str = None):
@@ -34,9 +40,9 @@ def build_mutator(cfg) -> DiffMutator:
         return MODELS.build(mutator_cfg)
 
 
-def export(checkpoint_path: str, out_dir: str, config: str = None):
-    if not osp.isfile(checkpoint_path):
-        raise FileNotFoundError(f'checkpoint {checkpoint_path!r} does not exist')
+def genotype_of_checkpoint(checkpoint_path: str, out_dir: str, config: str = None) -> Genotype:
+    """The genotype derived from a search checkpoint's α (by the search's own mutator), its α pictures in
+    ``out_dir``."""
     checkpoint = torch.load(checkpoint_path, map_location='cpu', weights_only=False)
     state = checkpoint.get('state_dict', checkpoint)
     alphas = {cell: state.get(f'mutator.alphas.{cell}') for cell in CELL_TYPES}
@@ -58,21 +64,41 @@ def export(checkpoint_path: str, out_dir: str, config: str = None):
     genotype = mutator.derive_genotype()
     epoch = int(checkpoint.get('meta', {}).get('epoch', 0))
     genotype.meta = dict(epoch=epoch, primitives=primitives, checkpoint=osp.abspath(checkpoint_path))
-    os.makedirs(out_dir, exist_ok=True)
-    genotype.to_file(osp.join(out_dir, 'genotype.json'))
     weights = {k: v.numpy() for k, v in mutator.selection_weights().items()}
     write_search_pictures(out_dir, epoch, genotype, weights, primitives, num_nodes)
     return genotype
 
 
+def export(source: str, out_dir: str, config: str = None) -> Genotype:
+    """Writes ``genotype.json``, ``genotype.txt`` and pictures of ``source`` (see the module docstring) into
+    ``out_dir``; returns the genotype."""
+    os.makedirs(out_dir, exist_ok=True)
+    if source.endswith(('.pth', '.pt')):
+        if not osp.isfile(source):
+            raise FileNotFoundError(f'checkpoint {source!r} does not exist')
+        genotype = genotype_of_checkpoint(source, out_dir, config)
+    else:
+        genotype = load_genotype(source)
+        for cell in CELL_TYPES:
+            save_figure(draw_cell(genotype, cell)[0], osp.join(out_dir, f'genotype_{cell}'))
+    genotype.to_file(osp.join(out_dir, 'genotype.json'))
+    atomic_write(osp.join(out_dir, 'genotype.txt'), (genotype.to_text() + '\n').encode())
+    return genotype
+
+
 def main():
-    parser = argparse.ArgumentParser(description='Export the genotype and pictures of a search checkpoint')
-    parser.add_argument('checkpoint', help='a checkpoint written by a search (epoch_N.pth)')
+    parser = argparse.ArgumentParser(description='A genotype as JSON and as the DARTS code\'s text, with pictures')
+    parser.add_argument('source', help='a search checkpoint (epoch_N.pth), a genotype file (JSON or Genotype(...) '
+                        'text, FILE:NAME for one of several), a published name, or Genotype(...) text')
     parser.add_argument('--out', required=True, help='output folder')
     parser.add_argument('--config', help='the search config, if the checkpoint holds none')
     args = parser.parse_args()
-    genotype = export(args.checkpoint, args.out, args.config)
-    MMLogger.get_current_instance().info(f'{genotype} -> {osp.join(args.out, "genotype.json")}')
+    try:
+        genotype = export(args.source, args.out, args.config)
+    except (ValueError, FileNotFoundError) as error:
+        raise SystemExit(f'{type(error).__name__}: {error}') from None
+    MMLogger.get_current_instance().info(f'{genotype.to_text()}\n-> {osp.join(args.out, "genotype.json")}, '
+                                         f'{osp.join(args.out, "genotype.txt")}')
 
 
 if __name__ == '__main__':

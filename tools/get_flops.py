@@ -8,7 +8,7 @@ from mmengine.registry import init_default_scope
 import mmdarts  # noqa: F401
 from mmdarts.registry import MODELS
 from mmdarts.utils.complexity import count_model
-from mmdarts.utils.config_checks import complete_model_config, merge_options
+from mmdarts.utils.config_checks import check_config_or_exit, merge_options
 
 
 def parse_args():
@@ -28,7 +28,7 @@ def main():
     if cfg.model.get('type') in ('Darts', 'mmdarts.Darts'):
         raise SystemExit('tools/get_flops.py counts a network, not a search supernet: use a retrain config '
                          '(e.g. configs/darts_cifar10_retrain.py with model.backbone.genotype=...)')
-    complete_model_config(cfg)  # head channels derived from the backbone
+    check_config_or_exit(cfg, loaders=())  # head channels derived from the backbone, the genotype read and checked
     model = MODELS.build(cfg.model)
     if args.shape is None:
         size = (224, 224) if cfg.model.get('backbone', {}).get('stem') == 'imagenet' else (32, 32)

@@ -8,13 +8,17 @@ File format (JSON), the DARTS paper's ``Genotype`` written as plain lists; see `
 States 0 and 1 are the cell inputs c_{k-2}, c_{k-1}; state ``i + 2`` is intermediate node ``i``. The edges of a
 cell are listed node by node, two per node, each ``[op, input_state]`` with ``input_state < i + 2``. Rules that
 keep fewer edges (Fair DARTS's threshold) add ``"{cell}_in_degree"``: the number of edges of each node (1 or 2).
+The dict form also takes the edges node by node, as pt.darts writes them (``[[('sep_conv_3x3', 0), ...], ...]``),
+and a ``range`` for a concat; the original DARTS code's ``Genotype(...)`` text is read by ``genotype_text``.
 """
+import difflib
 import json
-import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
+
+from .genotype_text import genotype_text
 
 CELL_TYPES = ('normal', 'reduce')
 NUM_CELL_INPUTS = 2
@@ -27,6 +31,18 @@ Edge = Tuple[str, int]
 def cell_edges(num_nodes: int) -> List[Tuple[int, int]]:
     """The ``(node, input_state)`` pair of each mixed edge of a search cell, in the order α rows follow."""
     return [(node, j) for node in range(num_nodes) for j in range(node + NUM_CELL_INPUTS)]
+
+
+def state_name(state: int) -> str:
+    """The paper's name of a cell state: ``c_{k-2}`` and ``c_{k-1}`` for the inputs (states 0 and 1), the node
+    index ``i`` for intermediate node i (state ``i + 2``)."""
+    return {0: 'c_{k-2}', 1: 'c_{k-1}'}.get(state, str(state - 2))
+
+
+def edge_names(num_nodes: int) -> List[str]:
+    """``'input→node'`` of each mixed edge in α's row order (:func:`cell_edges`), e.g. ``'c_{k-2}→0'``: the one
+    naming of the log's α tables, the heatmaps and the diagrams."""
+    return [f'{state_name(j)}→{node}' for node, j in cell_edges(num_nodes)]
 
 
 def derive_cell(weights: torch.Tensor, primitives: Sequence[str], num_nodes: int,
@@ -157,7 +173,8 @@ class Genotype:
                 if key not in data:
                     _fail(where, f'missing key {key!r}')
             degrees = cls._check_in_degree(data.get(f'{cell}_in_degree'), f'{where}: {cell}_in_degree')
-            cells[cell] = cls._check_edges(data[cell], f'{where}: {cell}', primitives, degrees)
+            edges, degrees = cls._flatten_nodes(data[cell], degrees, f'{where}: {cell}')
+            cells[cell] = cls._check_edges(edges, f'{where}: {cell}', primitives, degrees)
             cells[f'{cell}_in_degree'] = degrees
             nodes[cell] = len(degrees) if degrees is not None else len(cells[cell]) // EDGES_PER_NODE
             cells[f'{cell}_concat'] = cls._check_concat(data[f'{cell}_concat'], nodes[cell], f'{where}: {cell}_concat')
@@ -170,6 +187,27 @@ class Genotype:
         if not isinstance(meta, dict):
             _fail(where, f'meta: expected an object, got {type(meta).__name__}')
         return cls(meta=dict(meta), **cells)
+
+    @staticmethod
+    def _flatten_nodes(edges: Any, degrees: Optional[List[int]], where: str) -> Tuple[Any, Optional[List[int]]]:
+        """Edges given node by node (pt.darts: a list per node of ``(op, input)`` pairs) as the flat list and the
+        in-degree of each node (None where every node has two); anything else is returned as it is."""
+        if not isinstance(edges, (list, tuple)) or not edges:
+            return edges, degrees
+        nested = [isinstance(e, (list, tuple)) and bool(e) and all(isinstance(p, (list, tuple)) for p in e)
+                  for e in edges]
+        if not any(nested):
+            return edges, degrees
+        if not all(nested):
+            _fail(where, 'mixes edges listed node by node ([[(op, input), ...], ...], as pt.darts writes them) with '
+                  'single edges ([op, input]); give one form')
+        counts = [len(node) for node in edges]
+        if not all(1 <= c <= EDGES_PER_NODE for c in counts):
+            _fail(where, f'listed node by node with {counts} edges per node; a node takes 1 or {EDGES_PER_NODE}')
+        if degrees is not None and degrees != counts:
+            _fail(where, f'listed node by node with {counts} edges per node, but the in_degree list says {degrees}')
+        flat = [edge for node in edges for edge in node]
+        return flat, (None if all(c == EDGES_PER_NODE for c in counts) else counts)
 
     @staticmethod
     def _check_in_degree(degrees: Any, where: str) -> Optional[List[int]]:
@@ -203,12 +241,15 @@ class Genotype:
             if not 0 <= j < node + NUM_CELL_INPUTS:
                 _fail(f'{where}[{k}]', f'input state {j} out of range for node {node}: expected 0..{node + 1}')
             if primitives is not None and op not in primitives:
-                _fail(f'{where}[{k}]', f'unknown op {op!r}; expected one of {list(primitives)}')
+                close = difflib.get_close_matches(op, list(primitives), n=1, cutoff=0.75)
+                hint = f' (did you mean {close[0]!r}?)' if close else ''
+                _fail(f'{where}[{k}]', f'unknown op {op!r}{hint}; expected one of {list(primitives)}')
             out.append((op, j))
         return out
 
     @staticmethod
     def _check_concat(concat: Any, num_nodes: int, where: str) -> List[int]:
+        concat = list(concat) if isinstance(concat, range) else concat
         if (not isinstance(concat, (list, tuple)) or not concat
                 or not all(isinstance(i, int) and not isinstance(i, bool) for i in concat)):
             _fail(where, f'expected a non-empty list of state indices, got {concat!r}')
@@ -219,11 +260,9 @@ class Genotype:
 
     def to_file(self, path: str) -> None:
         """Writes the JSON form to ``path`` atomically (a reader never sees a half-written file)."""
-        tmp = f'{path}.tmp{os.getpid()}'
+        from mmdarts.utils.checkpoint_files import atomic_write
         fields = [f'  {json.dumps(k)}: {json.dumps(v)}' for k, v in self.to_dict().items()]  # one line a field
-        with open(tmp, 'w') as f:
-            f.write('{\n' + ',\n'.join(fields) + '\n}\n')
-        os.replace(tmp, path)
+        atomic_write(str(path), ('{\n' + ',\n'.join(fields) + '\n}\n').encode())
 
     @classmethod
     def from_file(cls, path: str, primitives: Optional[Sequence[str]] = None,
@@ -235,6 +274,11 @@ class Genotype:
         except json.JSONDecodeError as e:
             raise ValueError(f'{path}: not valid JSON: {e}') from None
         return cls.from_dict(data, where=str(path), primitives=primitives, num_nodes=num_nodes)
+
+    def to_text(self) -> str:
+        """The original DARTS code's ``Genotype(normal=[('sep_conv_3x3', 0), ...], normal_concat=range(2, 6), ...)``
+        text, which that code and its forks read back (``genotype_text``)."""
+        return genotype_text(self.to_dict())
 
     def __str__(self) -> str:
         return (f'Genotype(normal={[tuple(e) for e in self.normal]}, normal_concat={self.normal_concat}, '

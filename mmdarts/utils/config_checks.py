@@ -57,29 +57,36 @@ def check_search_config(cfg) -> None:
         raise ValueError('a DARTS search needs the batches of the α step: set a top-level `arch_dataloader`')
 
 
-def inline_genotype_file(model: dict) -> None:
-    """A ``DartsNet`` genotype given as a file is read into the config (its path kept in ``meta['file']``): the
-    config the run saves in its work dir, and each checkpoint's copy of it, then hold the architecture itself
-    and do not depend on the search's work dir staying where it was."""
+def inline_genotype(model: dict) -> None:
+    """A ``DartsNet`` genotype given other than by a published name (a file, ``Genotype(...)`` text, a dict with
+    edges node by node) is checked and written into the config in mmdarts' dict form, a file's path kept in
+    ``meta['file']``: the config the run saves in its work dir, and each checkpoint's copy of it, then hold the
+    architecture itself and do not depend on the search's work dir staying where it was. Errors name the file or
+    the config field."""
     backbone = model.get('backbone')
-    genotype = backbone.get('genotype') if _kind(backbone) == 'DartsNet' else None
-    if not isinstance(genotype, str) or not osp.isfile(osp.expanduser(genotype)):
-        return  # a published name, a dict, or a missing file (DartsNet names it)
-    from mmdarts.structures import Genotype
-    data = Genotype.from_file(osp.expanduser(genotype)).to_dict()
-    data['meta'] = dict(data.get('meta', {}), file=osp.abspath(osp.expanduser(genotype)))
+    if _kind(backbone) != 'DartsNet' or backbone.get('genotype') is None:
+        return
+    from mmdarts.structures import PUBLISHED_GENOTYPES, load_genotype
+    from mmdarts.structures.published import split_file_name
+    genotype = backbone['genotype']
+    if isinstance(genotype, str) and genotype in PUBLISHED_GENOTYPES:
+        return
+    data = load_genotype(genotype, where='model.backbone.genotype').to_dict()
+    path = split_file_name(genotype)[0] if isinstance(genotype, str) else None
+    if path is not None and osp.isfile(osp.expanduser(path)):
+        data['meta'] = dict(data.get('meta', {}), file=osp.abspath(osp.expanduser(genotype)))
     backbone['genotype'] = data
 
 
 def complete_model_config(cfg) -> None:
     """Fills what the model config leaves to be derived: a classifier's head channels from its DARTS backbone
-    (``complete_head_channels``; ``Darts`` does this for its supernet itself) and a genotype file read in
-    (:func:`inline_genotype_file`)."""
+    (``complete_head_channels``; ``Darts`` does this for its supernet itself) and a genotype read in
+    (:func:`inline_genotype`)."""
     model = cfg.get('model')
     if not isinstance(model, dict) or _kind(model) == 'Darts':
         return
     from mmdarts.models.utils import complete_head_channels
-    inline_genotype_file(model)
+    inline_genotype(model)
     complete_head_channels(model, 'model')
 
 
@@ -101,7 +108,8 @@ def merge_options(cfg, options: Optional[Dict[str, Any]]) -> None:
 
 def check_config(cfg, loaders: Sequence[str] = LOADERS) -> None:
     """The tools' checks and derived fields, before anything is built: a search's optimizers and arch loader,
-    the data roots of ``loaders``, the model's derived fields (:func:`complete_model_config`)."""
+    the data roots of ``loaders``, the model's derived fields
+    (:func:`complete_model_config`)."""
     check_search_config(cfg)
     check_data_roots(cfg, loaders)
     complete_model_config(cfg)

@@ -4,7 +4,8 @@ model = dict(
     type='ImageClassifier',
     backbone=dict(
         type='DartsNet',
-        genotype='DARTS_V2',
+        # genotype: DartsNet's default, the paper's 'DARTS_V2'. Not set here, so that a config inheriting this one
+        # sets it in any form (a file, a published name, a dict, Genotype(...) text) without _delete_.
         base_channels=48,
         num_layers=14,
         stem='imagenet',
