@@ -8,6 +8,9 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),
+    # Before anything trains: classes of the head and the data agree and each has samples, every image is readable
+    # (check_images=False skips reading them, for data sets too large to read twice).
+    dataset_check=dict(type='DatasetCheckHook', check_images=True, num_workers=8),
 )
 
 env_cfg = dict(

@@ -1,4 +1,5 @@
 """What a dataset says of its classes, and the checks that stop a run whose model and data disagree on them."""
+import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -61,3 +62,32 @@ def check_num_classes(num_classes: int, dataset: Dataset, field: str, where: str
     if isinstance(labels, np.ndarray) and len(labels) and int(labels.max()) >= num_classes:
         raise ValueError(f'{field}={num_classes}, but {where} ({dataset_name(dataset)}) has labels up to '
                          f'{int(labels.max())}; {field} must be at least {int(labels.max()) + 1}')
+
+
+def class_folder(dataset: Dataset, name: str) -> Optional[str]:
+    """The folder of class ``name`` of an image-folder dataset (mmpretrain's ``CustomDataset``), or None."""
+    prefix = getattr(dataset, 'img_prefix', None)
+    folder = osp.join(prefix, name) if isinstance(prefix, str) else None
+    return folder if folder is not None and osp.isdir(folder) else None
+
+
+def check_every_class_has_samples(dataset: Dataset, labels: np.ndarray, where: str) -> None:
+    """Every class ``dataset`` lists (its metainfo) must have a sample: an image folder with an empty class
+    folder lists the class, and a search over it would train a head with a class it never sees.
+
+    Raises:
+        ValueError: naming ``where``, the classes and their folders.
+    """
+    classes = dataset_classes(dataset)
+    if not classes:
+        return
+    counts = class_counts(labels, classes)
+    empty = [name for name in classes if not counts.get(name)]
+    if not empty:
+        return
+    folders = [class_folder(dataset, name) for name in empty]
+    shown = [f'{name!r} ({folder}: no image file it reads)' if folder else repr(name)
+             for name, folder in zip(empty, folders)]
+    raise ValueError(f'{where} ({dataset_name(dataset)}): class(es) {", ".join(shown)} hold no sample, of '
+                     f'{len(classes)} classes {counts}; add images there, or remove the class folder and set the '
+                     f'head\'s num_classes (and data_preprocessor.num_classes) to {len(classes) - len(empty)}')

@@ -7,7 +7,7 @@ from torch.utils.data import Dataset
 
 from mmdarts.registry import DATASETS
 
-from .class_checks import class_counts, dataset_classes, dataset_labels, dataset_name
+from .class_checks import check_every_class_has_samples, class_counts, dataset_classes, dataset_labels, dataset_name
 
 MODES = ('stratified', 'contiguous')
 
@@ -80,6 +80,8 @@ class SubsetDataset(Dataset):
             if require_all_classes:
                 all_labels = dataset_labels(self.dataset, where)
         self.labels: Optional[np.ndarray] = None if all_labels is None else all_labels[self.indices]
+        if all_labels is not None:
+            check_every_class_has_samples(self.dataset, all_labels, where)
         if require_all_classes and all_labels is not None:
             self._check_all_classes(all_labels, where)
         self.source = (dataset_name(self.dataset), length,
@@ -120,8 +122,11 @@ class SubsetDataset(Dataset):
                 f'{[n for n in missing if whole[n] == 1]}')
         raise ValueError(f'{where} (mode={self.mode!r}) holds no sample of class(es) {missing} that the dataset '
                          f'holds: per class, this part {part}, the dataset {whole}. A search half without a class '
-                         f'cannot learn it (the α half would then score 0 %): {hint}, or set '
-                         'require_all_classes=False')
+                         f'cannot learn it (the α half would then score 0 %): {hint}, or set this SubsetDataset\'s '
+                         'require_all_classes=False (in the search configs: --cfg-options '
+                         'train_dataloader.dataset.require_all_classes=False '
+                         'arch_dataloader.dataset.require_all_classes=False '
+                         'val_dataloader.dataset.require_all_classes=False)')
 
     def get_gt_labels(self) -> np.ndarray:
         if self.labels is None:

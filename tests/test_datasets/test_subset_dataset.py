@@ -76,10 +76,25 @@ def test_adjacent_parts_are_disjoint_cover_and_proportional(labels, cut, seed):
         assert abs(taken - cut * total) < 1 + 1e-9  # every class in its share, to one sample
 
 
-def test_a_class_too_small_for_two_halves_is_named():
+def test_a_class_too_small_for_two_halves_is_named_with_the_config_key_that_allows_it():
     labels = Labelled([0] * 10 + [1] * 10 + [2], classes=['cat', 'dog', 'bird'])
-    with pytest.raises(ValueError, match=r"class\(es\) \['bird'\].*classes with one sample: \['bird'\]"):
+    with pytest.raises(ValueError, match=r"class\(es\) \['bird'\].*classes with one sample: \['bird'\].*"
+                                         r'--cfg-options train_dataloader.dataset.require_all_classes=False '
+                                         r'arch_dataloader.dataset.require_all_classes=False'):
         SubsetDataset(labels, 0.0, 0.5)
+    SubsetDataset(labels, 0.0, 0.5, require_all_classes=False)
+
+
+def test_an_empty_class_folder_is_refused_naming_the_folder(tmp_path):
+    """mmpretrain's CustomDataset lists an empty class folder as a class (and only warns): a search would train
+    a head for a class it never sees, and score against it."""
+    root = write_digit_folders(str(tmp_path / 'train'), per_class=6)
+    (tmp_path / 'train' / '9').mkdir()
+    for require in (True, False):
+        with pytest.raises(ValueError, match=rf"class\(es\) '9' \({tmp_path / 'train' / '9'}: no image file it "
+                                             r"reads\) hold no sample, of 5 classes \{'0': 6, '1': 6, '2': 6, '3': 6, "
+                                             r"'9': 0\}; add images there, or remove the class folder"):
+            SubsetDataset(folder_cfg(root), 0.0, 0.5, require_all_classes=require)
 
 
 def test_stratified_parts_take_fractions_not_indices():

@@ -2,12 +2,14 @@
 from unittest.mock import MagicMock
 
 import pytest
-from helpers import tiny_darts
+from helpers import REPO, tiny_darts
+from mmengine.config import Config
 from mmengine.runner import BaseLoop
 from torch.utils.data import DataLoader
 
 from mmdarts.datasets import SubsetDataset
 from mmdarts.engine import DatasetCheckHook
+from mmdarts.registry import DATASETS
 from mmdarts.testing import write_digit_folders
 
 
@@ -54,3 +56,37 @@ def test_the_arch_loader_and_the_preprocessor_are_checked(folder):
     runner.model.data_preprocessor.num_classes = 5
     with pytest.raises(ValueError, match=r'data_preprocessor.num_classes=5 but model.architecture.head.num_classes'):
         DatasetCheckHook().before_run(runner)
+
+
+def image_folder_dataset(root):
+    return DATASETS.build(dict(type='CustomDataset', data_root=root, pipeline=[dict(type='LoadImageFromFile')]))
+
+
+def test_an_empty_class_folder_of_a_training_loader_is_refused_naming_it(tmp_path):
+    root = write_digit_folders(str(tmp_path / 'train'), per_class=4)
+    (tmp_path / 'train' / '4').mkdir()
+    runner = runner_with(tiny_darts(num_classes=5), image_folder_dataset(root))
+    with pytest.raises(ValueError, match=rf"train_dataloader.dataset \(CustomDataset\): class\(es\) '4' "
+                                         rf"\({tmp_path / 'train' / '4'}: no image file it reads\) hold no sample"):
+        DatasetCheckHook(check_images=False).before_run(runner)
+    # a val or test folder without some class only scores fewer classes: not refused
+    DatasetCheckHook().before_run(runner_with(tiny_darts(num_classes=5), image_folder_dataset(root), '_val_loop'))
+
+
+def test_an_unreadable_image_stops_the_run_before_it_trains_naming_the_file_and_the_switch(tmp_path):
+    root = write_digit_folders(str(tmp_path / 'train'), per_class=6)
+    runner = runner_with(tiny_darts(num_classes=4), SubsetDataset(image_folder_dataset(root), 0.0, 0.5))
+    DatasetCheckHook(num_workers=2).before_run(runner)
+    broken = tmp_path / 'train' / '1' / '0005.png'
+    broken.write_bytes(broken.read_bytes()[:100])  # a truncated PNG: its header reads, its pixels do not
+    (tmp_path / 'train' / '2' / '0003.png').write_bytes(b'')
+    with pytest.raises(ValueError, match=r'2 of 24 image files cannot be read: .*train/1/0005.png '
+                                         r'\(train_dataloader: .*\); .*train/2/0003.png .*skip this check with '
+                                         r'default_hooks.dataset_check.check_images=False'):
+        DatasetCheckHook(num_workers=2).before_run(runner)  # the whole folder: the half reads from it all
+    DatasetCheckHook(check_images=False).before_run(runner)
+
+
+def test_the_search_configs_check_images_before_training():
+    cfg = Config.fromfile(f'{REPO}/configs/darts_custom_search.py')
+    assert cfg.default_hooks.dataset_check == dict(type='DatasetCheckHook', check_images=True, num_workers=8)

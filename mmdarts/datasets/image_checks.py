@@ -1,0 +1,69 @@
+"""Image files checked before a run trains: each decoded by the loading transform of its dataset's own pipeline,
+in threads, so that an unreadable file stops the run at its start and not when its batch comes, hours in."""
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
+
+from mmengine.utils import ProgressBar
+from torch.utils.data import Dataset
+
+LOADING_TRANSFORMS = ('LoadImageFromFile', )
+
+
+def base_datasets(dataset: Dataset) -> Iterator[Dataset]:
+    """The datasets holding the samples under wrappers (``SubsetDataset``, mmengine's Concat/Repeat/ClassBalanced)."""
+    inner = getattr(dataset, 'datasets', None)
+    if isinstance(inner, (list, tuple)):
+        for item in inner:
+            yield from base_datasets(item)
+    elif isinstance(getattr(dataset, 'dataset', None), Dataset):
+        yield from base_datasets(dataset.dataset)
+    else:
+        yield dataset
+
+
+def image_loader(dataset: Dataset) -> Optional[Callable[[dict], Optional[dict]]]:
+    """The transform of ``dataset``'s pipeline that reads an image file (``LoadImageFromFile``), or None."""
+    transforms = getattr(getattr(dataset, 'pipeline', None), 'transforms', None) or []
+    return next((t for t in transforms if type(t).__name__ in LOADING_TRANSFORMS), None)
+
+
+def image_files(dataset: Dataset) -> Iterator[Tuple[str, Callable]]:
+    """``(path, loading transform)`` of every sample of ``dataset`` read from an image file by its pipeline."""
+    for base in base_datasets(dataset):
+        loader = image_loader(base)
+        if loader is None or not hasattr(base, 'get_data_info'):
+            continue
+        for i in range(len(base)):
+            path = base.get_data_info(i).get('img_path')
+            if isinstance(path, str):
+                yield path, loader
+
+
+def _read(item: Tuple[str, Callable]) -> Optional[str]:
+    """None if the loader reads the image, else why not."""
+    path, loader = item
+    try:
+        results = loader(dict(img_path=path))
+    except Exception as error:  # what the loader raises for this file is what training would stop with
+        return f'{type(error).__name__}: {error}'.strip()
+    if results is None or results.get('img') is None:
+        return 'no image decoded'
+    return None
+
+
+def unreadable_images(files: Dict[str, Callable], num_workers: int = 8,
+                      progress: bool = True) -> List[Tuple[str, str]]:
+    """``(path, reason)`` of each file its loader cannot read, decoding ``num_workers`` at a time (the decoders
+    release the GIL), with a progress bar."""
+    bar = ProgressBar(len(files), file=sys.stdout) if progress and files else None
+    failures = []
+    with ThreadPoolExecutor(max(1, num_workers)) as pool:
+        for path, reason in zip(files, pool.map(_read, files.items(), chunksize=64)):
+            if reason is not None:
+                failures.append((path, reason))
+            if bar is not None:
+                bar.update()
+    if bar is not None:
+        sys.stdout.write('\n')
+    return failures
