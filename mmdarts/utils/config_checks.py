@@ -1,6 +1,9 @@
 """What the tools do to a config before anything is built: checks, so bad input stops a run before it trains,
 fields derived from others, and command-line overrides that reach the loaders a config defines alike."""
 import copy
+import difflib
+import inspect
+import numbers
 import os.path as osp
 from typing import Any, Dict, Iterator, Optional, Sequence, Tuple
 
@@ -57,6 +60,77 @@ def check_search_config(cfg) -> None:
         raise ValueError('a DARTS search needs the batches of the α step: set a top-level `arch_dataloader`')
 
 
+def _optimizer_configs(optim_wrapper: Any) -> Iterator[Tuple[str, dict]]:
+    """``(config field, optimizer config)`` of a plain optim wrapper config and of each named one (a search's
+    ``architecture`` and ``mutator``)."""
+    if not isinstance(optim_wrapper, dict):
+        return
+    if isinstance(optim_wrapper.get('optimizer'), dict):
+        yield 'optim_wrapper.optimizer', optim_wrapper['optimizer']
+    for key, value in optim_wrapper.items():
+        if isinstance(value, dict) and isinstance(value.get('optimizer'), dict):
+            yield f'optim_wrapper.{key}.optimizer', value['optimizer']
+
+
+def _registered_optimizers() -> list:
+    from mmdarts.registry import OPTIMIZERS
+    names, registry = set(), OPTIMIZERS
+    while registry is not None:
+        names.update(registry.module_dict)
+        registry = registry.parent
+    return sorted(names)
+
+
+def _check_value(field: str, value: Any, default: Any, owner: str) -> None:
+    """``value`` must be of the kind of the optimizer argument's default: a number, a bool, or a tuple of numbers."""
+    if isinstance(default, bool):
+        ok, expected = isinstance(value, bool), 'True or False'
+    elif isinstance(default, numbers.Real):
+        ok, expected = isinstance(value, numbers.Real) and not isinstance(value, bool), 'a number'
+    elif isinstance(default, tuple) and all(isinstance(d, numbers.Real) for d in default):
+        ok = (isinstance(value, (list, tuple)) and len(value) == len(default)
+              and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value))
+        expected = f'{len(default)} numbers'
+    else:
+        return
+    if not ok:
+        raise ValueError(f'{field}={value!r}: expected {expected} ({owner}, default {default!r})')
+
+
+def check_optimizers(cfg) -> None:
+    """Each optimizer of ``optim_wrapper`` must be a registered type (torch's, mmengine's, mmpretrain's or
+    mmdarts'), given only arguments it takes, numbers where it expects numbers.
+
+    Raises:
+        ValueError: naming the config field, what was given and what is expected.
+    """
+    for field, optimizer in _optimizer_configs(cfg.get('optim_wrapper')):
+        kind = optimizer.get('type')
+        if not isinstance(kind, str):
+            continue  # a class given directly (a new-style config)
+        from mmdarts.registry import OPTIMIZERS
+        cls = OPTIMIZERS.get(kind)
+        if cls is None:
+            known = _registered_optimizers()
+            close = difflib.get_close_matches(kind.split('.')[-1], known, n=1, cutoff=0.75)
+            hint = f' (did you mean {close[0]!r}?)' if close else ''
+            raise ValueError(f'{field}.type={kind!r} is not a registered optimizer{hint}; expected a torch.optim '
+                             f'class or one registered in mmengine, mmpretrain or mmdarts: {known}')
+        parameters = inspect.signature(cls).parameters
+        takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+        for name, value in optimizer.items():
+            if name == 'type':
+                continue
+            if name not in parameters:
+                if not takes_any:
+                    raise ValueError(f'{field}.{name}: {kind} takes no argument {name!r}; it takes '
+                                     f'{[p for p in parameters if p != "params"]}')
+                continue
+            default = parameters[name].default
+            if default is not inspect.Parameter.empty:
+                _check_value(f'{field}.{name}', value, default, f"{kind}'s {name}")
+
+
 def inline_genotype(model: dict) -> None:
     """A ``DartsNet`` genotype given other than by a published name (a file, ``Genotype(...)`` text, a dict with
     edges node by node) is checked and written into the config in mmdarts' dict form, a file's path kept in
@@ -108,9 +182,10 @@ def merge_options(cfg, options: Optional[Dict[str, Any]]) -> None:
 
 def check_config(cfg, loaders: Sequence[str] = LOADERS) -> None:
     """The tools' checks and derived fields, before anything is built: a search's optimizers and arch loader,
-    the data roots of ``loaders``, the model's derived fields
+    the optimizers' types and arguments, the data roots of ``loaders``, the model's derived fields
     (:func:`complete_model_config`)."""
     check_search_config(cfg)
+    check_optimizers(cfg)
     check_data_roots(cfg, loaders)
     complete_model_config(cfg)
 

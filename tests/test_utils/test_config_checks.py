@@ -76,3 +76,32 @@ def test_a_genotype_file_is_read_into_the_config(tmp_path):
     path.unlink()  # the search's work dir moved: the config (and each checkpoint's copy of it) still builds
     assert cfg.model.head.in_channels == 576 and cfg.model.head.aux_in_channels == 576
     Config.fromstring(cfg.pretty_text, '.py')  # the dumped form reads back
+
+
+@pytest.mark.parametrize('field,value,message', [
+    ('architecture.optimizer.type', 'SGDD', r"optim_wrapper.architecture.optimizer.type='SGDD' is not a registered "
+                                            r"optimizer \(did you mean 'SGD'\?\); expected .*'AdamW'"),
+    ('mutator.optimizer.lr', 'abc', r"optim_wrapper.mutator.optimizer.lr='abc': expected a number \(Adam's lr, "
+                                    r'default 0.001\)'),
+    ('mutator.optimizer.betas', 0.5, r'optim_wrapper.mutator.optimizer.betas=0.5: expected 2 numbers'),
+    ('architecture.optimizer.nesterov', 'yes', r"nesterov='yes': expected True or False"),
+    ('architecture.optimizer.momentm', 0.9, r"optim_wrapper.architecture.optimizer.momentm: SGD takes no argument "
+                                            r"'momentm'; it takes \['lr', 'momentum'"),
+])
+def test_optimizer_mistakes_name_the_field(field, value, message):
+    cfg = Config.fromfile(osp.join(REPO, 'configs/darts_digits_demo.py'))
+    cfg.merge_from_dict({f'optim_wrapper.{field}': value})
+    with pytest.raises(ValueError, match=message):
+        check_config(cfg, loaders=())
+
+
+def test_a_plain_optim_wrappers_optimizer_is_checked_too():
+    cfg = Config.fromfile(osp.join(REPO, 'configs/darts_cifar10_retrain.py'))
+    cfg.merge_from_dict({'optim_wrapper.optimizer.lr': 'abc'})
+    with pytest.raises(ValueError, match=r"^optim_wrapper.optimizer.lr='abc': expected a number \(SGD's lr"):
+        check_config(cfg, loaders=())
+
+
+def test_the_shipped_optimizers_pass():
+    for name in ('darts_cifar10.py', 'darts_cifar10_retrain.py', 'variants/pc_darts_cifar10.py'):
+        check_config(Config.fromfile(osp.join(REPO, 'configs', name)), loaders=())

@@ -10,7 +10,14 @@ from mmdarts.structures import CELL_TYPES, cell_edges
 
 from ..ops import DARTS_PRIMITIVES, batched_batch_norm_counters, check_primitives
 from ..utils import SearchCell, check_input_size
-from ..utils.network_checks import cell_channels, check_ints, check_out_indices, constructor_arguments, reduction_layers
+from ..utils.network_checks import (
+    cell_channels,
+    check_both_cell_types,
+    check_ints,
+    check_out_indices,
+    constructor_arguments,
+    reduction_layers,
+)
 
 
 @MODELS.register_module()
@@ -56,6 +63,7 @@ class DartsSupernet(BaseModule):
         super().__init__(init_cfg)
         check_ints('DartsSupernet', base_channels=base_channels, num_layers=num_layers, num_nodes=num_nodes,
                    stem_multiplier=stem_multiplier, in_channels=in_channels, partial_channels=partial_channels)
+        check_both_cell_types(num_layers, 'DartsSupernet')
         self.partial_channels = partial_channels
         self.primitives = check_primitives(primitives, 'DartsSupernet: primitives')
         self.num_nodes = num_nodes
@@ -82,6 +90,8 @@ class DartsSupernet(BaseModule):
         """The channels of each output of a supernet built with ``kwargs``, without building it, and None (no
         auxiliary output). Heads left without ``in_channels`` get the last (see ``complete_head_channels``)."""
         args = constructor_arguments(cls, kwargs, 'DartsSupernet')
+        check_ints('DartsSupernet', base_channels=args['base_channels'], num_layers=args['num_layers'])
+        check_both_cell_types(args['num_layers'], 'DartsSupernet')
         out = [args['num_nodes'] * c for c, _ in cell_channels(args['base_channels'], args['num_layers'])]
         picked = sorted(check_out_indices(args['out_indices'], args['num_layers'], 'DartsSupernet'))
         return [out[i] for i in picked], None

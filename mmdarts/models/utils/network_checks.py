@@ -27,6 +27,15 @@ def reduction_layers(num_layers: int) -> List[int]:
     return sorted({num_layers // 3, 2 * num_layers // 3})
 
 
+def check_both_cell_types(num_layers: int, where: str) -> None:
+    """A search needs a normal and a reduction cell: with fewer than 3 cells every cell is a reduction cell (at 1/3
+    and 2/3 of the depth), so the normal cell's α would never be used or learned."""
+    if num_layers < 3:
+        raise ValueError(f'{where}: num_layers={num_layers} makes every cell a reduction cell (cells '
+                         f'{reduction_layers(num_layers)} at 1/3 and 2/3 of the depth), leaving the normal cell\'s α '
+                         'unused; a search needs num_layers >= 3 (model.architecture.backbone.num_layers)')
+
+
 def cell_channels(base_channels: int, num_layers: int) -> List[Tuple[int, bool]]:
     """``(node channels, reduction)`` of each cell: the channels double at each reduction cell."""
     reductions = reduction_layers(num_layers)

@@ -65,3 +65,15 @@ def test_too_small_images_are_refused():
     with pytest.raises(ValueError, match='input 3x3 is too small for 2 reductions .* at least 4x4'):
         with net.arch_weights(weights(net)):
             net(torch.randn(1, 3, 3, 3))
+
+
+@pytest.mark.parametrize('num_layers', [1, 2])
+def test_a_supernet_without_a_normal_cell_is_refused_naming_num_layers(num_layers):
+    """With fewer than 3 cells every cell is a reduction cell: the normal α would go unused (autograd's
+    'differentiated Tensor appears to not have been used in the graph' at the first α step)."""
+    match = rf'num_layers={num_layers} makes every cell a reduction cell.*model.architecture.backbone.num_layers'
+    with pytest.raises(ValueError, match=match):
+        DartsSupernet(base_channels=4, num_layers=num_layers)
+    with pytest.raises(ValueError, match=match):
+        DartsSupernet.feature_channels(base_channels=4, num_layers=num_layers)
+    DartsSupernet(base_channels=4, num_layers=3)
