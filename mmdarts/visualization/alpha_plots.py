@@ -1,19 +1,21 @@
 """Pictures of the architecture weights: a softmax(α) heatmap per cell type, and each edge's op weights by epoch."""
 import math
+import re
 from typing import Dict, List, Sequence
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from mmdarts.structures import cell_edges
+from mmdarts.structures import edge_names
 
 from .cell_diagram import OP_COLOURS
 
 
-def edge_names(num_nodes: int) -> List[str]:
-    names = {0: 'c_{k-2}', 1: 'c_{k-1}'}
-    return [f'{names.get(j, j - 2)}→{node}' for node, j in cell_edges(num_nodes)]
+def tex_edge_names(num_nodes: int) -> List[str]:
+    """:func:`~mmdarts.structures.edge_names` with the inputs as matplotlib mathtext (``c_{k-2}`` drawn with its
+    subscript, not its braces)."""
+    return [re.sub(r'(c_\{k-[12]\})', r'$\1$', name) for name in edge_names(num_nodes)]
 
 
 def draw_heatmap(weights: np.ndarray, primitives: Sequence[str], num_nodes: int, title: str) -> Figure:
@@ -24,7 +26,7 @@ def draw_heatmap(weights: np.ndarray, primitives: Sequence[str], num_nodes: int,
     ax = fig.add_subplot(1, 1, 1)
     image = ax.imshow(weights, cmap='viridis', aspect='auto', vmin=0., vmax=max(float(weights.max()), 1e-6))
     ax.set_xticks(range(len(primitives)), labels=list(primitives), rotation=40, ha='right', fontsize=8)
-    ax.set_yticks(range(weights.shape[0]), labels=edge_names(num_nodes), fontsize=8)
+    ax.set_yticks(range(weights.shape[0]), labels=tex_edge_names(num_nodes), fontsize=8)
     for r in range(weights.shape[0]):
         for c in range(weights.shape[1]):
             ax.text(c, r, f'{weights[r, c]:.2f}', ha='center', va='center', fontsize=6,
@@ -39,7 +41,7 @@ def draw_evolution(epochs: Sequence[int], history: Sequence[np.ndarray], primiti
                    title: str) -> Figure:
     """Each edge's op weights (one line per op) over the epochs of ``history`` (a list of (E, O) arrays)."""
     stacked = np.asarray(history, dtype=float)  # (T, E, O)
-    names = edge_names(num_nodes)
+    names = tex_edge_names(num_nodes)
     cols = min(4, len(names))
     rows = math.ceil(len(names) / cols)
     fig = Figure(figsize=(3.2 * cols, 2.2 * rows + 0.6))

@@ -1,5 +1,6 @@
 """Cell diagrams of a genotype (inputs c_{k-2}, c_{k-1}, intermediate nodes, output c_{k}, edges labelled with
 their op), drawn with matplotlib's Agg canvas: PNG and SVG with nothing but pip packages."""
+import io
 from typing import Dict, List, Tuple
 
 import numpy as np
@@ -7,17 +8,14 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch
 
-from mmdarts.structures import Genotype
+from mmdarts.structures import Genotype, state_name
+from mmdarts.utils.checkpoint_files import atomic_write
 
 OP_COLOURS = {
     'none': '#bbbbbb', 'max_pool_3x3': '#4c72b0', 'avg_pool_3x3': '#64b5cd', 'skip_connect': '#55a868',
     'sep_conv_3x3': '#c44e52', 'sep_conv_5x5': '#dd8452', 'dil_conv_3x3': '#8172b3', 'dil_conv_5x5': '#937860'
 }
 DrawnEdge = Tuple[str, str, str]
-
-
-def state_name(state: int) -> str:
-    return {0: 'c_{k-2}', 1: 'c_{k-1}'}.get(state, str(state - 2))
 
 
 def draw_cell(genotype: Genotype, cell: str = 'normal') -> Tuple[Figure, List[DrawnEdge]]:
@@ -85,10 +83,13 @@ def figure_to_rgb(fig: Figure) -> np.ndarray:
 
 
 def save_figure(fig: Figure, stem: str, formats=('png', 'svg'), dpi: int = 120) -> List[str]:
-    """Writes ``stem.png`` and ``stem.svg`` (or the given formats); returns the paths."""
+    """Writes ``stem.png`` and ``stem.svg`` (or the given formats), each whole or not at all (an interrupted run
+    leaves no truncated picture); returns the paths."""
     paths = []
     for fmt in formats:
         path = f'{stem}.{fmt}'
-        fig.savefig(path, dpi=dpi, format=fmt)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, dpi=dpi, format=fmt)
+        atomic_write(path, buffer.getvalue())
         paths.append(path)
     return paths

@@ -7,7 +7,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmdarts.registry import HOOKS
-from mmdarts.structures import CELL_TYPES, cell_edges
+from mmdarts.structures import CELL_TYPES, edge_names
 from mmdarts.utils import format_weight_table
 from mmdarts.visualization import op_totals, write_search_pictures
 
@@ -32,6 +32,11 @@ class GenotypeExportHook(Hook):
     W&B, as configured), with scalars ``arch/{cell}/{op}``: each op's weight summed over the edges, so a search
     collapsing to skip connections shows as a rising curve. Only the main process writes.
 
+    An epoch's outputs are written after its checkpoint (the lowest priority of the epoch-end hooks), each file
+    whole or not at all, the genotype files before the pictures: a run interrupted at any point of an epoch's end
+    (SIGINT or SIGKILL) leaves no genotype newer than ``last_checkpoint``, and ``--resume`` writes the resumed
+    epoch's genotype files and pictures again (its α is the checkpoint's).
+
     At the end of the search it logs a summary: where the final genotype and pictures are, the supernet's last
     top-1 (on the val loader: the α half in the search configs), and a warning when α is still nearly uniform
     (:func:`op_weight_spread` below ``uniform_tolerance``): the genotype is then a tie-break, a sign of bad data
@@ -44,7 +49,7 @@ class GenotypeExportHook(Hook):
         draw (bool): write and send the pictures. Defaults to True.
         uniform_tolerance (float): the op-weight spread under which the summary warns. Defaults to 0.05.
     """
-    priority = 'LOW'
+    priority = 'LOWEST'  # after CheckpointHook ('VERY_LOW'): a genotype is never newer than the checkpoint
 
     def __init__(self, interval: int = 1, out_dir: Optional[str] = None, log_weights: bool = True,
                  draw: bool = True, uniform_tolerance: float = 0.05):
@@ -57,6 +62,12 @@ class GenotypeExportHook(Hook):
         self.uniform_tolerance = uniform_tolerance
         self._last_metrics: Optional[dict] = None
         self._last_export: Optional[int] = None
+
+    def before_train(self, runner) -> None:
+        """After ``--resume`` from epoch N: N's genotype files and pictures, which an interrupt may have left
+        unwritten, from the checkpoint's α."""
+        if runner.epoch > 0 and runner.epoch % self.interval == 0:
+            self.export(runner, runner.epoch)
 
     def after_val_epoch(self, runner, metrics: Optional[Dict[str, float]] = None) -> None:
         self._last_metrics = dict(metrics or {})
@@ -111,10 +122,11 @@ class GenotypeExportHook(Hook):
                 label = 'sigmoid(alpha)' if getattr(mutator, 'weighting', '') == 'sigmoid' else 'softmax(alpha)'
                 if getattr(mutator, 'edge_normalization', False):
                     label += ' x softmax(beta)'
-                names = [f'{j}->{node + 2}' for node, j in cell_edges(mutator.num_nodes)]
+                names = edge_names(mutator.num_nodes)
                 for cell in CELL_TYPES:
                     table = format_weight_table(weights[cell], mutator.primitives, names)
-                    runner.logger.info(f'{label} of the {cell} cell, edges (input->node) x ops:\n{table}')
+                    runner.logger.info(f'{label} of the {cell} cell, edges (input→node; inputs c_{{k-2}}, c_{{k-1}} '
+                                       f'are the genotype\'s states 0, 1, node i its state i+2) x ops:\n{table}')
             if self.draw:
                 self._draw(runner, out_dir, epoch, genotype, {k: v.numpy() for k, v in weights.items()}, mutator)
 
