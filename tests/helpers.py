@@ -61,6 +61,15 @@ def run_python(args, timeout: int = 300, threads: int = 2, env: Optional[Dict] =
                           timeout=timeout)
 
 
+def load_tool(name: str):
+    """``tools/<name>.py`` as a module, to call its functions in this process."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(f'tools_{name}', os.path.join(REPO, 'tools', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def sgd(model: Darts, lr: float = 0.1, momentum: float = 0.9, wd: float = 3e-4) -> torch.optim.SGD:
     return torch.optim.SGD(model.architecture.parameters(), lr=lr, momentum=momentum, weight_decay=wd)
 

@@ -1,6 +1,7 @@
 """tools/train.py, interrupted by a signal to itself around one file write: the ``INTERRUPT_COUNT``-th (default 1)
 write of ``INTERRUPT_FILE`` (a file name), ``INTERRUPT_WHEN`` (``before``: the file is not written; ``after``: it
-is), ``INTERRUPT_SIGNAL`` (``INT`` or ``KILL``). Every file mmdarts writes goes through ``atomic_write``, so patching it reaches them all."""
+is), ``INTERRUPT_SIGNAL`` (``INT`` or ``KILL``). Every file mmdarts writes goes through ``atomic_write``, so
+patching it reaches them all."""
 import os
 import os.path as osp
 import runpy

@@ -1,10 +1,9 @@
 """Genotypes as the rest of the DARTS world writes them: the original code's Genotype(...) text, pt.darts's node by
 node lists, Python in configs; each read into the same checked Genotype, and written back as text."""
-import importlib.util
 import os.path as osp
 
 import pytest
-from helpers import REPO
+from helpers import REPO, load_tool
 from mmengine.config import Config
 
 from mmdarts.structures import PUBLISHED_GENOTYPES, Genotype, load_genotype, parse_genotype_text
@@ -126,25 +125,18 @@ def test_a_config_inheriting_the_retrain_config_sets_any_form_without_delete(tmp
     assert Genotype.from_dict(cfg.model.backbone.genotype) == darts_v2()
 
 
-def tool(name):
-    spec = importlib.util.spec_from_file_location(name, osp.join(REPO, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_tools_read_the_text_and_name_the_file_of_a_bad_one(tmp_path):
     good, bad = tmp_path / 'quark.txt', tmp_path / 'typo.txt'
     good.write_text(DARTS_V2_LOGGED)
     bad.write_text(DARTS_V2_LOGGED.replace("('sep_conv_3x3', 0)", "('sep_conv3x3', 0)", 1))
     out = tmp_path / 'out'
-    tool('export_genotype').export(str(good), str(out))
+    load_tool('export_genotype').export(str(good), str(out))
     assert Genotype.from_file(str(out / 'genotype.json')) == darts_v2()
     assert load_genotype(str(out / 'genotype.txt')) == darts_v2()
     assert (out / 'genotype_normal.png').exists()
     message = f"{bad}: normal[0]: unknown op 'sep_conv3x3' (did you mean 'sep_conv_3x3'?)"
     with pytest.raises(ValueError) as error:
-        tool('plot_genotype').plot(str(bad), str(out))
+        load_tool('plot_genotype').plot(str(bad), str(out))
     assert message in str(error.value)
     cfg = Config.fromfile(osp.join(REPO, 'configs/darts_cifar10_retrain.py'))
     cfg.model.backbone.genotype = str(bad)

@@ -1,7 +1,10 @@
 import json
 import os.path as osp
 
+import pytest
 from helpers import REPO, run_python
+
+pytestmark = pytest.mark.slow  # end-to-end runs of the tools: `make test-slow`
 
 
 def test_benchmark_times_the_real_step(tmp_path):

@@ -58,6 +58,7 @@ def run(command: str, cwd, timeout: int = 400) -> str:
     return log
 
 
+@pytest.mark.slow
 def test_readme_custom_data_commands_run_as_written(project):
     section = readme_section('Your own data')
     for block in code_blocks(section, 'python'):

@@ -59,6 +59,7 @@ def project(tmp_path):
     return tmp_path
 
 
+@pytest.mark.slow
 def test_readme_own_project_section_runs_as_written(project):
     """README "Use mmdarts from your own project": `mim train mmdarts` on a config inheriting mmdarts::, then
     mmpretrain's train and test on a classifier with the searched DartsNet, in the make-setup environment."""
@@ -102,6 +103,7 @@ train_cfg = dict(max_epochs=1)
 '''
 
 
+@pytest.mark.slow
 def test_a_wheel_installs_into_a_fresh_environment_and_runs_from_any_folder(project, tmp_path_factory):
     """pip install of a wheel built from a clean copy: mmdarts importable without the clone, configs reachable by
     mmdarts::, one search and one retrain iteration of a shrunk model through `mim train mmdarts`."""

@@ -18,6 +18,8 @@ from mmdarts.structures import Genotype
 from mmdarts.testing import write_fake_cifar10
 from mmdarts.utils import is_complete_checkpoint
 
+pytestmark = pytest.mark.slow  # end-to-end runs of the tools: `make test-slow`
+
 EPOCHS = 3
 
 
@@ -92,7 +94,6 @@ def readable(path):
     return True
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize('target,count,when,sig', [
     ('epoch_2.pth', 1, 'after', 'KILL'),  # the checkpoint written, last_checkpoint not yet
     ('genotype_epoch_2.json', 1, 'before', 'INT'),  # the checkpoint and last_checkpoint written

@@ -13,6 +13,8 @@ from helpers import REPO, run_python
 from mmdarts.structures import Genotype
 from mmdarts.testing import write_fake_cifar10
 
+pytestmark = pytest.mark.slow  # end-to-end runs of the tools: `make test-slow`
+
 
 def tiny_options(data_root: str, epochs: int, extra=()):
     opts = [f'train_cfg.max_epochs={epochs}', 'model.architecture.backbone.base_channels=4',

@@ -4,7 +4,7 @@ from unittest.mock import MagicMock
 
 import numpy as np
 import pytest
-from helpers import REPO, run_python, tiny_darts
+from helpers import REPO, load_tool, run_python, tiny_darts
 from mmengine.visualization import LocalVisBackend, Visualizer
 
 from mmdarts.engine import GenotypeExportHook
@@ -100,9 +100,7 @@ def test_export_follows_the_searched_mutator(tmp_path):
     torch.save({'state_dict': model.state_dict(), 'meta': {'epoch': 3}}, str(tmp_path / 'epoch_3.pth'))
     config = tmp_path / 'cfg.py'
     config.write_text(f'model = dict(architecture=dict(backbone=dict(primitives={OPS[1:]!r})), mutator={mutator!r})\n')
-    result = run_python([osp.join(REPO, 'tools/export_genotype.py'), str(tmp_path / 'epoch_3.pth'), '--out',
-                         str(tmp_path / 'export'), '--config', str(config)])
-    assert result.returncode == 0, result.stderr[-2000:]
+    load_tool('export_genotype').export(str(tmp_path / 'epoch_3.pth'), str(tmp_path / 'export'), str(config))
     exported = Genotype.from_file(str(tmp_path / 'export' / 'genotype.json'))
     assert exported == model.mutator.derive_genotype() and exported.normal_in_degree is not None
 
