@@ -119,7 +119,7 @@ def check_optimizers(cfg) -> None:
         parameters = inspect.signature(cls).parameters
         takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
         for name, value in optimizer.items():
-            if name == 'type':
+            if name == 'type' or name.startswith('_'):  # mmengine's own keys, as _scope_
                 continue
             if name not in parameters:
                 if not takes_any:

@@ -65,3 +65,19 @@ def test_the_end_of_search_summary(tmp_path, moved):
     assert runner.logger.warning.called is not moved
     if not moved:
         assert 'α is still nearly uniform after 5 epochs' in runner.logger.warning.call_args.args[0]
+
+
+def test_the_logged_tables_and_the_heatmaps_name_edges_alike(tmp_path):
+    """One naming, c_{k-2}→0 (the inputs as the paper names them, the node by index): in the log's α table as text,
+    on the heatmap as mathtext (subscripts drawn, no braces); the genotype's state numbers explained in the log."""
+    from mmdarts.structures import edge_names
+    from mmdarts.visualization.alpha_plots import draw_heatmap
+    runner = runner_at(tmp_path, epoch=0)
+    GenotypeExportHook(draw=False).after_train_epoch(runner)
+    logged = [str(c.args[0]) for c in runner.logger.info.call_args_list if 'of the normal cell' in str(c.args[0])]
+    rows = [line.split()[0] for line in logged[0].splitlines()[2:]]
+    assert rows == edge_names(2) == ['c_{k-2}→0', 'c_{k-1}→0', 'c_{k-2}→1', 'c_{k-1}→1', '0→1']
+    assert "the genotype's states 0, 1, node i its state i+2" in logged[0]
+    figure = draw_heatmap(torch.full((5, 8), 0.125).numpy(), [f'op{i}' for i in range(8)], 2, 'uniform')
+    ticks = [t.get_text() for t in figure.axes[0].get_yticklabels()]
+    assert ticks == ['$c_{k-2}$→0', '$c_{k-1}$→0', '$c_{k-2}$→1', '$c_{k-1}$→1', '0→1']
