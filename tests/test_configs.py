@@ -9,9 +9,9 @@ from helpers import REPO
 from mmengine.config import Config
 from mmengine.registry import DefaultScope, init_default_scope
 
+from mmdarts.apis import complete_model_config
 from mmdarts.models import DartsNet
 from mmdarts.registry import DATASETS, MODELS
-from mmdarts.utils.config_checks import complete_model_config
 
 CONFIGS = sorted(p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True) if '_base_' not in p)
 

@@ -6,9 +6,9 @@ from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 import mmdarts  # noqa: F401
+from mmdarts.apis import check_config_or_exit, merge_options
 from mmdarts.registry import MODELS
 from mmdarts.utils.complexity import count_model
-from mmdarts.utils.config_checks import check_config_or_exit, merge_options
 
 
 def parse_args():

@@ -6,8 +6,7 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 
 import mmdarts  # noqa: F401  (stack fixes and registries, before mmengine builds anything)
-from mmdarts.utils import run_runner
-from mmdarts.utils.config_checks import check_config_or_exit, merge_options
+from mmdarts.apis import check_config_or_exit, merge_options, run_runner
 
 
 def parse_args():

@@ -8,8 +8,8 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import MMLogger
 
 import mmdarts  # noqa: F401  (stack fixes and registries, before mmengine builds anything)
-from mmdarts.utils import choose_resume_checkpoint, run_runner
-from mmdarts.utils.config_checks import check_config_or_exit, merge_options
+from mmdarts.apis import check_config_or_exit, merge_options, run_runner
+from mmdarts.utils import choose_resume_checkpoint
 
 
 def parse_args():

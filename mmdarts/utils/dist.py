@@ -1,6 +1,6 @@
 """Distributed helpers: gradient averaging in buckets and a CPU (gloo) start for ``--launcher pytorch``."""
 import os
-from typing import List, Optional, Sequence
+from typing import List, Sequence
 
 import torch
 import torch.distributed as torch_dist
@@ -83,37 +83,3 @@ def shutdown_distributed() -> None:
     if torch_dist.is_available() and torch_dist.is_initialized():
         torch_dist.barrier()
         torch_dist.destroy_process_group()
-
-
-def add_dataset_check(runner) -> None:
-    """Registers :class:`~mmdarts.engine.hooks.DatasetCheckHook` (model and data agree on the classes) unless the
-    config has one."""
-    from mmdarts.engine.hooks import DatasetCheckHook
-    if not any(isinstance(hook, DatasetCheckHook) for hook in runner.hooks):
-        runner.register_hook(DatasetCheckHook(), priority='VERY_HIGH')
-
-
-def run_runner(cfg, launcher: str, method: str = 'train', checkpoint: Optional[str] = None) -> None:
-    """Builds mmengine's Runner from ``cfg`` and runs ``train`` or ``test``: on a machine without CUDA, gloo starts
-    first (:func:`init_cpu_distributed`, :func:`configure_cpu_distributed`); afterwards the runner (and DDP, which
-    holds the process group) is released and the group shut down (:func:`shutdown_distributed`). The model and
-    data must agree on the classes (:func:`add_dataset_check`); a ``checkpoint`` to test must fit the model
-    (:func:`~mmdarts.utils.checkpoint_files.check_checkpoint_fits`)."""
-    import gc
-
-    from mmengine.runner import Runner
-    if init_cpu_distributed(launcher):
-        configure_cpu_distributed(cfg)
-    runner = Runner.from_cfg(cfg)
-    add_dataset_check(runner)
-    if checkpoint is not None:
-        from mmengine.model import is_model_wrapper
-
-        from .checkpoint_files import check_checkpoint_fits
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        check_checkpoint_fits(model, checkpoint, 'Test with the config saved in the work dir of the run that wrote '
-                              'it (work_dirs/<config name>/<config name>.py), which holds the model it trained.')
-    getattr(runner, method)()
-    del runner
-    gc.collect()
-    shutdown_distributed()

@@ -6,8 +6,8 @@ import pytest
 from helpers import REPO, load_tool
 from mmengine.config import Config
 
+from mmdarts.apis import check_config_or_exit, complete_model_config
 from mmdarts.structures import PUBLISHED_GENOTYPES, Genotype, load_genotype, parse_genotype_text
-from mmdarts.utils.config_checks import check_config_or_exit, complete_model_config
 
 # As the original DARTS code (quark0/darts train_search.py) logs a searched genotype: `range` concats, tuples.
 DARTS_V2_LOGGED = (

@@ -4,8 +4,8 @@ import pytest
 from helpers import REPO
 from mmengine.config import Config
 
+from mmdarts.apis import check_config, complete_model_config, merge_options
 from mmdarts.structures import PUBLISHED_GENOTYPES, Genotype
-from mmdarts.utils.config_checks import check_config, complete_model_config, merge_options
 
 
 def search_cfg(**overrides):

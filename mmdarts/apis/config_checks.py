@@ -7,6 +7,11 @@ import numbers
 import os.path as osp
 from typing import Any, Dict, Iterator, Optional, Sequence, Tuple
 
+from mmdarts.models.utils import complete_head_channels
+from mmdarts.registry import OPTIMIZERS
+from mmdarts.structures import PUBLISHED_GENOTYPES, load_genotype
+from mmdarts.structures.published import split_file_name
+
 # Dataset types that create their data_root and download into it when `download` is not False.
 DOWNLOADING_DATASETS = {'CIFAR10', 'CIFAR100', 'MNIST', 'FashionMNIST'}
 LOADERS = ('train_dataloader', 'arch_dataloader', 'val_dataloader', 'test_dataloader')
@@ -73,7 +78,6 @@ def _optimizer_configs(optim_wrapper: Any) -> Iterator[Tuple[str, dict]]:
 
 
 def _registered_optimizers() -> list:
-    from mmdarts.registry import OPTIMIZERS
     names, registry = set(), OPTIMIZERS
     while registry is not None:
         names.update(registry.module_dict)
@@ -108,7 +112,6 @@ def check_optimizers(cfg) -> None:
         kind = optimizer.get('type')
         if not isinstance(kind, str):
             continue  # a class given directly (a new-style config)
-        from mmdarts.registry import OPTIMIZERS
         cls = OPTIMIZERS.get(kind)
         if cls is None:
             known = _registered_optimizers()
@@ -140,8 +143,6 @@ def inline_genotype(model: dict) -> None:
     backbone = model.get('backbone')
     if _kind(backbone) != 'DartsNet' or backbone.get('genotype') is None:
         return
-    from mmdarts.structures import PUBLISHED_GENOTYPES, load_genotype
-    from mmdarts.structures.published import split_file_name
     genotype = backbone['genotype']
     if isinstance(genotype, str) and genotype in PUBLISHED_GENOTYPES:
         return
@@ -159,7 +160,6 @@ def complete_model_config(cfg) -> None:
     model = cfg.get('model')
     if not isinstance(model, dict) or _kind(model) == 'Darts':
         return
-    from mmdarts.models.utils import complete_head_channels
     inline_genotype(model)
     complete_head_channels(model, 'model')
 
