@@ -8,7 +8,7 @@ from mmengine.model import BaseModule
 from mmdarts.registry import MODELS
 from mmdarts.structures import CELL_TYPES, cell_edges
 
-from ..ops import DARTS_PRIMITIVES, batched_batch_norm_counters, check_primitives
+from ..ops import DARTS_PRIMITIVES, batched_batch_norm_counters, check_primitives, on_batch_statistics
 from ..utils import SearchCell, check_input_size
 from ..utils.network_checks import (
     cell_channels,
@@ -117,17 +117,30 @@ class DartsSupernet(BaseModule):
         finally:
             self._arch_weights = previous
 
-    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+    def forward(self, x: torch.Tensor, copies: int = 1) -> Tuple[torch.Tensor, ...]:
+        """``copies`` > 1: every weight holds that many copies one after the other (the stem's conv ``copies`` times
+        its filters, each later conv its input's), as :meth:`copies_supported` allows: the network runs once over
+        all copies, each state holding theirs side by side, ``(N, copies·C, H, W)``, and so does each output. A
+        twin pass (:mod:`~mmdarts.models.utils.twin_pass`) runs Eq. 8's w⁺ and w⁻ so."""
         if self._arch_weights is None:
             raise RuntimeError('DartsSupernet needs op weights at every forward: run it through the Darts algorithm, '
                                'or inside `with supernet.arch_weights(mutator.arch_weights()):`')
         check_input_size(x, 2**len(self.reduction_layers), 'DartsSupernet', len(self.reduction_layers))
-        s0 = s1 = self.stem(x)
+        s0 = s1 = self.stem(x)  # with copies: the shared image read once by the copies' filters
         outs = []
         with batched_batch_norm_counters():  # the mixed ops' BN counts: one call at the end, not ~900
             for i, cell in enumerate(self.cells):
                 kind = 'reduce' if cell.reduction else 'normal'
-                s0, s1 = s1, cell(s0, s1, self._arch_weights[kind], self._arch_weights.get(f'{kind}_edges'))
+                s0, s1 = s1, cell(s0, s1, self._arch_weights[kind], self._arch_weights.get(f'{kind}_edges'), copies)
                 if i in self.out_indices:
                     outs.append(s1)
         return tuple(outs)
+
+    def copies_supported(self, x: torch.Tensor) -> bool:
+        """Whether :meth:`forward` runs weight copies side by side on ``x``: a contiguous input, no partial channels,
+        a plain stem, BNs on batch statistics (inside the α step's ``frozen_running_stats``), every cell batched
+        (:meth:`~mmdarts.models.utils.SearchCell.copies_supported`), and this forward, not a subclass's."""
+        stem = self.stem
+        return (type(self).forward is DartsSupernet.forward and self.partial_channels == 1 and x.is_contiguous()
+                and len(stem) == 2 and type(stem[0]) is nn.Conv2d and on_batch_statistics(stem[1])
+                and all(cell.copies_supported(x.device) for cell in self.cells))

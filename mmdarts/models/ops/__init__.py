@@ -7,6 +7,7 @@ from .darts_ops import (
     SepConv,
     Zero,
     build_activation,
+    on_batch_statistics,
 )
 from .dilated_conv import DilatedConv2d, subsampled_geometry
 from .recomputed_conv import (
@@ -22,7 +23,7 @@ from .recomputed_conv import (
 
 __all__ = [
     'DARTS_PRIMITIVES', 'build_candidate_op', 'check_primitives', 'ActConvBN', 'DilConv', 'FactorizedReduce',
-    'SepConv', 'Zero', 'build_activation', 'DilatedConv2d', 'subsampled_geometry',
+    'SepConv', 'Zero', 'build_activation', 'on_batch_statistics', 'DilatedConv2d', 'subsampled_geometry',
     'DepthwisePointwise', 'depthwise_pointwise', 'NormReluDepthwisePointwise', 'norm_relu_depthwise_pointwise',
     'batch_norm_momentum', 'batched_batch_norm_counters', 'memory_layout', 'twice_differentiable',
     'BankedBatchNorm2d', 'PLAIN_BATCH_NORMS'

@@ -40,6 +40,28 @@ class Zero(nn.Module):
         return x.new_zeros(x[:, :, ::self.stride, ::self.stride].shape)
 
 
+def on_batch_statistics(bn: nn.Module) -> bool:
+    """Whether ``bn`` is a plain BatchNorm2d normalising with its batch's statistics and moving no running ones
+    (training, not tracking: inside the α step's ``frozen_running_stats``): then one BN over several weight copies'
+    channels normalises each copy as its own BN would."""
+    return type(bn) is nn.BatchNorm2d and bn.training and not bn.track_running_stats
+
+
+def grouped_by_copy(x: torch.Tensor, conv: nn.Conv2d, copies: int) -> torch.Tensor:
+    """``conv`` on ``x`` holding ``copies`` weight copies side by side (``(N, copies·C, H, W)``, the conv's weight
+    the copies' weights one after the other): one conv with ``copies`` times the groups."""
+    return nn.functional.conv2d(x, conv.weight, conv.bias, conv.stride, conv.padding, conv.dilation,
+                                conv.groups * copies)
+
+
+def copies_supported(act: nn.Module, convs, bn: nn.Module) -> bool:
+    """Whether activation - convs - BN compute several weight copies side by side (:func:`grouped_by_copy`):
+    plain convs, a BN on batch statistics, an activation without weights of its own (it acts on every copy
+    alike)."""
+    return (all(type(conv) is nn.Conv2d for conv in convs) and on_batch_statistics(bn)
+            and next(act.parameters(), None) is None)
+
+
 class ActConvBN(nn.Sequential):
     """activation - conv - BN, the preprocessing of cell inputs."""
 
@@ -48,6 +70,15 @@ class ActConvBN(nn.Sequential):
         super().__init__(
             build_activation(act_cfg), nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, bias=False),
             nn.BatchNorm2d(out_channels, affine=affine))
+
+    def forward(self, x: torch.Tensor, copies: int = 1) -> torch.Tensor:
+        """``copies`` > 1: ``x`` and the weights hold that many copies side by side (a twin pass)."""
+        act, conv, bn = self
+        return bn(conv(act(x)) if copies == 1 else grouped_by_copy(act(x), conv, copies))
+
+    def copies_supported(self) -> bool:
+        act, conv, bn = self
+        return copies_supported(act, [conv], bn)
 
 
 class DilConv(nn.Sequential):
@@ -108,8 +139,17 @@ class FactorizedReduce(nn.Module):
         self.conv2 = nn.Conv2d(in_channels, out_channels // 2, 1, stride=1, bias=False)  # on offset_grid(x)
         self.bn = nn.BatchNorm2d(out_channels, affine=affine)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_parts(x)
+    def forward(self, x: torch.Tensor, copies: int = 1) -> torch.Tensor:
+        """``copies`` > 1: ``x`` and the weights hold that many copies side by side (a twin pass)."""
+        if copies == 1:
+            return self.forward_parts(x)
+        x = self.act(x)
+        halves = [grouped_by_copy(x, self.conv1, copies), grouped_by_copy(self.offset_grid(x), self.conv2, copies)]
+        n, _, h, w = halves[0].shape  # each copy's channels: its conv1's, then its conv2's
+        return self.bn(torch.stack([t.view(n, copies, -1, h, w) for t in halves], 2).view(n, -1, h, w))
+
+    def copies_supported(self) -> bool:
+        return copies_supported(self.act, [self.conv1, self.conv2], self.bn)
 
     def offset_grid(self, x: torch.Tensor) -> torch.Tensor:
         """What the stride-2 ``conv2`` reads of the paper's ``pad(x[:, :, 1:, 1:], (0, 1, 0, 1))``, every other row

@@ -129,15 +129,30 @@ class SearchCell(nn.Module):
         convert_edge_state(self, state_dict, prefix)
 
     def forward(self, s0: torch.Tensor, s1: torch.Tensor, weights: torch.Tensor,
-                edge_weights: Optional[torch.Tensor] = None) -> torch.Tensor:
+                edge_weights: Optional[torch.Tensor] = None, copies: int = 1) -> torch.Tensor:
         """``weights``: op weights of shape ``(num_edges, num_ops)``, rows in :func:`cell_edges` order;
-        ``edge_weights``: optional ``(num_edges,)`` factors of each edge's output (PC-DARTS's edge normalisation)."""
-        states: List[torch.Tensor] = [self.preprocess0(s0), self.preprocess1(s1)]
+        ``edge_weights``: optional ``(num_edges,)`` factors of each edge's output (PC-DARTS's edge normalisation).
+        ``copies`` > 1: the states and the weights hold that many weight copies side by side, ``(N, copies·C, H,
+        W)``, as :meth:`copies_supported` allows (a twin pass: Eq. 8's w⁺ and w⁻)."""
+        states: List[torch.Tensor] = [self.preprocess0(s0, copies), self.preprocess1(s1, copies)]
         batched = self._batched_cell(states[0], weights, edge_weights)
         if batched is not None:
-            return batched(states[0], states[1], weights)
+            return batched(states[0], states[1], weights, copies)
+        if copies > 1:
+            raise ValueError('SearchCell: weight copies side by side run only where the cell is batched '
+                             '(copies_supported)')
         with edge_views(self):
             return self._per_edge_forward(states, weights, edge_weights)
+
+    def copies_supported(self, device: torch.device) -> bool:
+        """Whether :meth:`forward` computes weight copies side by side on ``device``: its edges batched and stored
+        so, each a batched candidate, the preprocessing grouped by copy, every BN on batch statistics."""
+        if self.banks is None or not (self.preprocess0.copies_supported() and self.preprocess1.copies_supported()):
+            return False
+        plan = self.batched_plan(device)
+        return (plan is not None and not any(wave.others for wave in plan.waves)
+                and all(bn.training and not bn.track_running_stats  # banked BNs; all alike (usable())
+                        for bn in plan.batch_norms[:1]))
 
     def _per_edge_forward(self, states: List[torch.Tensor], weights: torch.Tensor,
                           edge_weights: Optional[torch.Tensor]) -> torch.Tensor:
