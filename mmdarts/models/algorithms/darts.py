@@ -24,6 +24,7 @@ from .captured_step import (
     scaled_for_backward,
 )
 from .second_order import pass_gradients, second_order_arch_gradients
+from .step_plan import StepPlan
 
 Batch = Dict[str, object]
 
@@ -140,6 +141,7 @@ class Darts(BaseModel):
         self.twin_pass = bool(twin_pass)
         # set on the first CUDA step; tests set PassCapturer(backend=OpReplayPass) to run the graph path on CPU
         self.pass_capturer: Optional[PassCapturer] = None
+        self.step_plan = StepPlan()  # what a step runs on its device, logged once (and on any change)
         self._steps = 0
 
     @property
@@ -151,12 +153,15 @@ class Darts(BaseModel):
         with self.supernet.arch_weights(self.mutator.arch_weights()):
             return self.architecture(self.formatted(inputs), data_samples, mode)
 
+    def layout_on(self, device: torch.device) -> str:
+        """``memory_format`` on ``device``: 'auto' is channels-last on CPU, contiguous elsewhere."""
+        if self.memory_format != 'auto':
+            return self.memory_format
+        return 'channels_last' if device.type == 'cpu' else 'contiguous'
+
     def formatted(self, inputs: torch.Tensor) -> torch.Tensor:
         """``inputs`` in the memory format the model runs fastest with (see ``memory_format``)."""
-        layout = self.memory_format
-        if layout == 'auto':
-            layout = 'channels_last' if inputs.device.type == 'cpu' else 'contiguous'
-        if layout == 'channels_last' and inputs.dim() == 4:
+        if self.layout_on(inputs.device) == 'channels_last' and inputs.dim() == 4:
             return inputs.contiguous(memory_format=torch.channels_last)
         return inputs
 
@@ -253,6 +258,7 @@ class Darts(BaseModel):
         iteration = self._iteration()
         weights, buffers = self._weights_and_buffers()  # once a step
         capturer = self._capturer(train_batch)
+        self._note_plan(train_batch['inputs'], capturer)
         # what both captured passes read, their addresses taken once a step (the α step moves α in place)
         read = read_signature(self, weights, buffers) if capturer is not None else None
 
@@ -273,8 +279,25 @@ class Darts(BaseModel):
                 weight_wrapper.step()
             weight_wrapper.zero_grad()
         self._steps += 1
+        self.step_plan.log_if_changed()
         log_vars.update({f'arch_{k}': v for k, v in arch_log.items()})
         return log_vars
+
+    def _note_plan(self, inputs: torch.Tensor, capturer: Optional[PassCapturer]) -> None:
+        """The step's choices for :attr:`step_plan`: device and layout, how the cells compute their edges, the α
+        step, the passes' replay (Eq. 8's form is noted where the second-order step chooses it)."""
+        plan = self.step_plan
+        device = f'{inputs.device.type}, {self.layout_on(inputs.device)} images (memory_format)'
+        if plan.notes.get('device') != device:
+            plan.note('device', device)
+            plan.note('cells', self.supernet.describe(inputs.device))
+        if self._epoch() < self.arch_warmup_epochs:
+            plan.note('α step', f'from epoch {self.arch_warmup_epochs + 1} on (arch_warmup_epochs)')
+        else:
+            plan.note('α step', 'first order' if not self.unroll else 'second order' + (
+                ', exact Hessian-vector product (hvp=exact)' if self.hvp == 'exact' else ''))
+        plan.note('passes', 'eager (cuda_graphs=False)' if not self.cuda_graphs else 'eager (not on a CUDA device)'
+                  if capturer is None else f'replayed ({capturer.backend.__name__}) after their warm-up')
 
     def _arch_step(self, train_batch: Batch, arch_batch: Batch, weight_wrapper: OptimWrapper,
                    arch_wrapper: OptimWrapper, iteration: int, capturer: Optional[PassCapturer],

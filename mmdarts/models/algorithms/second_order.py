@@ -20,7 +20,7 @@ from ..utils import (
     perturb,
     sgd_hyperparameters,
     twin_losses,
-    twin_pass_available,
+    twin_pass_unavailable,
     unrolled_arch_gradient,
     virtual_step,
 )
@@ -74,7 +74,9 @@ def second_order_arch_gradients(model, train_batch: Dict, arch_batch: Dict, weig
         epsilon = finite_difference_epsilon(dw, model.epsilon_scale)
         w_plus, w_minus = perturb(weights, dw, epsilon)
         del dw
-        if twin_pass_available(model, train_batch, names):  # both passes as one (twin_pass.py)
+        unavailable = twin_pass_unavailable(model, train_batch, names)
+        model.step_plan.note('Eq. 8', 'one twin pass' if unavailable is None else f'two passes ({unavailable})')
+        if unavailable is None:  # both passes as one (twin_pass.py)
             losses = twin_losses(model, train_batch, names, w_plus, w_minus)
             del w_plus, w_minus
             record(('L_train(w+, α)', losses[0].detach()))

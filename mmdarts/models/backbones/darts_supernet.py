@@ -119,7 +119,7 @@ class DartsSupernet(BaseModule):
 
     def forward(self, x: torch.Tensor, copies: int = 1) -> Tuple[torch.Tensor, ...]:
         """``copies`` > 1: every weight holds that many copies one after the other (the stem's conv ``copies`` times
-        its filters, each later conv its input's), as :meth:`copies_supported` allows: the network runs once over
+        its filters, each later conv its input's), where :meth:`copies_unavailable` allows: the network runs once over
         all copies, each state holding theirs side by side, ``(N, copies·C, H, W)``, and so does each output. A
         twin pass (:mod:`~mmdarts.models.utils.twin_pass`) runs Eq. 8's w⁺ and w⁻ so."""
         if self._arch_weights is None:
@@ -136,11 +136,26 @@ class DartsSupernet(BaseModule):
                     outs.append(s1)
         return tuple(outs)
 
-    def copies_supported(self, x: torch.Tensor) -> bool:
-        """Whether :meth:`forward` runs weight copies side by side on ``x``: a contiguous input, no partial channels,
-        a plain stem, BNs on batch statistics (inside the α step's ``frozen_running_stats``), every cell batched
-        (:meth:`~mmdarts.models.utils.SearchCell.copies_supported`), and this forward, not a subclass's."""
+    def copies_unavailable(self, x: torch.Tensor) -> Optional[str]:
+        """Why :meth:`forward` cannot run weight copies side by side on ``x``, or None where it can: a contiguous
+        input, no partial channels, a plain stem, BNs on batch statistics (inside the α step's
+        ``frozen_running_stats``), every cell able to (:meth:`~mmdarts.models.utils.SearchCell.copies_unavailable`),
+        and this forward, not a subclass's."""
         stem = self.stem
-        return (type(self).forward is DartsSupernet.forward and self.partial_channels == 1 and x.is_contiguous()
-                and len(stem) == 2 and type(stem[0]) is nn.Conv2d and on_batch_statistics(stem[1])
-                and all(cell.copies_supported(x.device) for cell in self.cells))
+        if type(self).forward is not DartsSupernet.forward:
+            return f'{type(self).__name__} overrides the forward'
+        if self.partial_channels != 1:
+            return 'PC-DARTS (partial_channels)'
+        if not x.is_contiguous():
+            return 'a channels-last input (memory_format)'
+        if not (len(stem) == 2 and type(stem[0]) is nn.Conv2d and on_batch_statistics(stem[1])):
+            return 'its stem is not a plain conv and a BN on batch statistics'
+        return next((f'cell {i}: {why}' for i, cell in enumerate(self.cells)
+                     for why in [cell.copies_unavailable(x.device)] if why), None)
+
+    def describe(self, device: torch.device) -> str:
+        """How the cells compute their edges on ``device``, in words (the search step's log)."""
+        ways = [cell.describe(device) for cell in self.cells]
+        if len(set(ways)) == 1:
+            return f'{len(ways)} cells {ways[0]}'
+        return ', '.join(f'cell {i} {way}' for i, way in enumerate(ways))

@@ -116,6 +116,7 @@ class SearchCell(nn.Module):
             self.preprocess0 = ActConvBN(prev_prev_channels, channels, 1, 1, 0, affine=False, act_cfg=act_cfg)
         self.preprocess1 = ActConvBN(prev_channels, channels, 1, 1, 0, affine=False, act_cfg=act_cfg)
         self.edges = cell_edges(num_nodes)
+        self.primitives = list(primitives)
         self.op_channels = channels // partial
         self.mixed_ops = nn.ModuleList(
             MixedOp(channels, 2 if reduction and j < 2 else 1, primitives, act_cfg, partial=partial)
@@ -133,26 +134,52 @@ class SearchCell(nn.Module):
         """``weights``: op weights of shape ``(num_edges, num_ops)``, rows in :func:`cell_edges` order;
         ``edge_weights``: optional ``(num_edges,)`` factors of each edge's output (PC-DARTS's edge normalisation).
         ``copies`` > 1: the states and the weights hold that many weight copies side by side, ``(N, copies·C, H,
-        W)``, as :meth:`copies_supported` allows (a twin pass: Eq. 8's w⁺ and w⁻)."""
+        W)``, where :meth:`copies_unavailable` allows (a twin pass: Eq. 8's w⁺ and w⁻)."""
         states: List[torch.Tensor] = [self.preprocess0(s0, copies), self.preprocess1(s1, copies)]
         batched = self._batched_cell(states[0], weights, edge_weights)
         if batched is not None:
             return batched(states[0], states[1], weights, copies)
         if copies > 1:
-            raise ValueError('SearchCell: weight copies side by side run only where the cell is batched '
-                             '(copies_supported)')
+            raise ValueError(f'SearchCell: weight copies side by side run only where the cell is batched '
+                             f'({self.copies_unavailable(states[0].device)})')
         with edge_views(self):
             return self._per_edge_forward(states, weights, edge_weights)
 
-    def copies_supported(self, device: torch.device) -> bool:
-        """Whether :meth:`forward` computes weight copies side by side on ``device``: its edges batched and stored
-        so, each a batched candidate, the preprocessing grouped by copy, every BN on batch statistics."""
-        if self.banks is None or not (self.preprocess0.copies_supported() and self.preprocess1.copies_supported()):
-            return False
+    def copies_unavailable(self, device: torch.device) -> Optional[str]:
+        """Why :meth:`forward` cannot compute weight copies side by side on ``device``, or None where it can: its
+        edges batched and stored so, each a batched candidate, the preprocessing grouped by copy, every BN on
+        batch statistics (inside the α step's ``frozen_running_stats``)."""
         plan = self.batched_plan(device)
-        return (plan is not None and not any(wave.others for wave in plan.waves)
-                and all(bn.training and not bn.track_running_stats  # banked BNs; all alike (usable())
-                        for bn in plan.batch_norms[:1]))
+        if plan is None:
+            return 'it runs its edges per edge'
+        if self.banks is None:
+            return "its edges are stored per edge (built where CUDA was not available: edge_layout='batched')"
+        if not (self.preprocess0.copies_supported() and self.preprocess1.copies_supported()):
+            return ('its input preprocessing cannot (an activation with weights, another conv or BN, or BN '
+                    'statistics tracked)')
+        others = self.per_edge_candidates(device)
+        if others:
+            return f'candidates {others} run per edge inside its waves'
+        if not all(bn.training and not bn.track_running_stats for bn in plan.batch_norms[:1]):  # all alike
+            return 'its BNs track running statistics (outside the α step)'
+        return None
+
+    def per_edge_candidates(self, device: torch.device) -> List[str]:
+        """The candidates a batched plan on ``device`` computes per edge inside its waves (no batched form)."""
+        plan = self.batched_plan(device)
+        return sorted({self.primitives[o] for wave in plan.waves for o in wave.others}) if plan is not None else []
+
+    def describe(self, device: torch.device) -> str:
+        """How this cell computes its edges on ``device``, in words (the search step's log)."""
+        plan = self.batched_plan(device)
+        if plan is None:
+            why = ('PC-DARTS' if any(op.partial > 1 for op in self.mixed_ops) else 'the reference sum'
+                   if any(op.reference for op in self.mixed_ops) else f"edge_layout='{self.edge_layout}'"
+                   + (f' on {device.type}' if self.edge_layout == 'auto' else ''))
+            return f'per edge ({why})'
+        others = self.per_edge_candidates(device)
+        return (f'batched, {len(plan.waves)} waves' + (f', {others} per edge inside them (no batched form: one '
+                                                        'kernel set per edge)' if others else ''))
 
     def _per_edge_forward(self, states: List[torch.Tensor], weights: torch.Tensor,
                           edge_weights: Optional[torch.Tensor]) -> torch.Tensor:

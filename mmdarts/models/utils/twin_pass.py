@@ -11,8 +11,8 @@ numbers as two passes (tests, float64), in about the kernels of one: a second-or
 makes 12,050 operator calls instead of 13,415 (``docs/benchmarks.md``), for twice the α-only pass's stored
 activations at once.
 
-:func:`twin_pass_available` says whether a model qualifies (the supernet's ``copies_supported``, an mmpretrain
-``ImageClassifier`` without a neck or with ``GlobalAveragePooling``), else Eq. 8 runs its two passes.
+:func:`twin_pass_unavailable` says why a model does not qualify (the supernet's ``copies_unavailable``, an
+mmpretrain ``ImageClassifier`` without a neck or with ``GlobalAveragePooling``), and Eq. 8 then runs its two passes.
 """
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -34,23 +34,32 @@ class _HeadLoss(nn.Module):
         return self.head.loss(feats, data_samples)
 
 
-def twin_pass_available(model, batch: Dict, names: Optional[Sequence[str]] = None) -> bool:
-    """Whether :func:`twin_losses` computes ``model``'s (a :class:`~mmdarts.models.Darts`) loss on ``batch`` now:
-    its ``twin_pass`` switch on, a plain ``ImageClassifier`` (no neck, or global average pooling) whose supernet
-    runs weight copies side by side on this batch (``copies_supported``), every weight (``names``, from
-    ``model._weights()`` if not given: a walk over the whole model) in the backbone or the head."""
+def twin_pass_unavailable(model, batch: Dict, names: Optional[Sequence[str]] = None) -> Optional[str]:
+    """Why :func:`twin_losses` cannot compute ``model``'s (a :class:`~mmdarts.models.Darts`) loss on ``batch``
+    now, or None where it can: its ``twin_pass`` switch on, a plain ``ImageClassifier`` (no neck, or global average
+    pooling) whose supernet runs weight copies side by side on this batch (``copies_unavailable``), every weight
+    (``names``, from ``model._weights()`` if not given: a walk over the whole model) in the backbone or the
+    head."""
     from mmpretrain.models import GlobalAveragePooling, ImageClassifier
     arch, x = model.architecture, batch['inputs']
-    if (not getattr(model, 'twin_pass', False) or type(arch).loss is not ImageClassifier.loss
-            or type(arch).extract_feat is not ImageClassifier.extract_feat):
-        return False
+    if not getattr(model, 'twin_pass', False):
+        return 'twin_pass=False'
+    if type(arch).loss is not ImageClassifier.loss or type(arch).extract_feat is not ImageClassifier.extract_feat:
+        return f'{type(arch).__name__} overrides the classifier\'s loss or extract_feat'
     if getattr(arch, 'neck', None) is not None and type(arch.neck) is not GlobalAveragePooling:
-        return False
-    supported = getattr(arch.backbone, 'copies_supported', None)
-    if supported is None or not supported(x):
-        return False
+        return f'the neck {type(arch.neck).__name__} (GlobalAveragePooling or none only)'
+    unavailable = getattr(arch.backbone, 'copies_unavailable', None)
+    why = f'{type(arch.backbone).__name__} carries no weight copies' if unavailable is None else unavailable(x)
+    if why is not None:
+        return why
     names = model._weights()[0] if names is None else names
-    return all(n.startswith(('backbone.', 'head.')) for n in names)
+    outside = [n for n in names if not n.startswith(('backbone.', 'head.'))]
+    return f'weights outside the backbone and head ({outside[:3]})' if outside else None
+
+
+def twin_pass_available(model, batch: Dict, names: Optional[Sequence[str]] = None) -> bool:
+    """Whether :func:`twin_losses` computes ``model``'s loss on ``batch`` now (:func:`twin_pass_unavailable`)."""
+    return twin_pass_unavailable(model, batch, names) is None
 
 
 def twin_losses(model, batch: Dict, names: Sequence[str], plus: Sequence[torch.Tensor],
