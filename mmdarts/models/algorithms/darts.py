@@ -258,7 +258,7 @@ class Darts(BaseModel):
         iteration = self._iteration()
         weights, buffers = self._weights_and_buffers()  # once a step
         capturer = self._capturer(train_batch)
-        self._note_plan(train_batch['inputs'], capturer)
+        self.step_plan.note_step(self, train_batch['inputs'], capturer, self._epoch())
         # what both captured passes read, their addresses taken once a step (the α step moves α in place)
         read = read_signature(self, weights, buffers) if capturer is not None else None
 
@@ -282,22 +282,6 @@ class Darts(BaseModel):
         self.step_plan.log_if_changed()
         log_vars.update({f'arch_{k}': v for k, v in arch_log.items()})
         return log_vars
-
-    def _note_plan(self, inputs: torch.Tensor, capturer: Optional[PassCapturer]) -> None:
-        """The step's choices for :attr:`step_plan`: device and layout, how the cells compute their edges, the α
-        step, the passes' replay (Eq. 8's form is noted where the second-order step chooses it)."""
-        plan = self.step_plan
-        device = f'{inputs.device.type}, {self.layout_on(inputs.device)} images (memory_format)'
-        if plan.notes.get('device') != device:
-            plan.note('device', device)
-            plan.note('cells', self.supernet.describe(inputs.device))
-        if self._epoch() < self.arch_warmup_epochs:
-            plan.note('α step', f'from epoch {self.arch_warmup_epochs + 1} on (arch_warmup_epochs)')
-        else:
-            plan.note('α step', 'first order' if not self.unroll else 'second order' + (
-                ', exact Hessian-vector product (hvp=exact)' if self.hvp == 'exact' else ''))
-        plan.note('passes', 'eager (cuda_graphs=False)' if not self.cuda_graphs else 'eager (not on a CUDA device)'
-                  if capturer is None else f'replayed ({capturer.backend.__name__}) after their warm-up')
 
     def _arch_step(self, train_batch: Batch, arch_batch: Batch, weight_wrapper: OptimWrapper,
                    arch_wrapper: OptimWrapper, iteration: int, capturer: Optional[PassCapturer],

@@ -2,6 +2,7 @@
 again whenever a choice changes, each fallback with its reason (nothing falls back without a word)."""
 from typing import Dict, Optional
 
+import torch
 from mmengine.logging import MMLogger
 
 
@@ -18,6 +19,22 @@ class StepPlan:
         self.notes[topic] = choice
 
     ORDER = ('device', 'cells', 'α step', 'Eq. 8', 'passes')
+
+    def note_step(self, model, inputs: torch.Tensor, capturer, epoch: int) -> None:
+        """The choices of ``model``'s (a :class:`~mmdarts.models.Darts`) step on ``inputs`` at ``epoch``: device and
+        layout, how the cells compute their edges, the α step, the passes' replay (``capturer``, or None: eager).
+        Eq. 8's form is noted where the second-order step chooses it."""
+        device = f'{inputs.device.type}, {model.layout_on(inputs.device)} images (memory_format)'
+        if self.notes.get('device') != device:
+            self.note('device', device)
+            self.note('cells', model.supernet.describe(inputs.device))
+        if epoch < model.arch_warmup_epochs:
+            self.note('α step', f'from epoch {model.arch_warmup_epochs + 1} on (arch_warmup_epochs)')
+        else:
+            self.note('α step', 'first order' if not model.unroll else 'second order' + (
+                ', exact Hessian-vector product (hvp=exact)' if model.hvp == 'exact' else ''))
+        self.note('passes', 'eager (cuda_graphs=False)' if not model.cuda_graphs else 'eager (not on a CUDA device)'
+                  if capturer is None else f'replayed ({capturer.backend.__name__}) after their warm-up')
 
     def log_if_changed(self) -> None:
         topics = sorted(self.notes, key=lambda t: self.ORDER.index(t) if t in self.ORDER else len(self.ORDER))
