@@ -157,17 +157,16 @@ class SearchCell(nn.Module):
         if not (self.preprocess0.copies_supported() and self.preprocess1.copies_supported()):
             return ('its input preprocessing cannot (an activation with weights, another conv or BN, or BN '
                     'statistics tracked)')
-        others = self.per_edge_candidates(device)
+        others = self._per_edge_candidates(plan)
         if others:
             return f'candidates {others} run per edge inside its waves'
         if not all(bn.training and not bn.track_running_stats for bn in plan.batch_norms[:1]):  # all alike
             return 'its BNs track running statistics (outside the α step)'
         return None
 
-    def per_edge_candidates(self, device: torch.device) -> List[str]:
-        """The candidates a batched plan on ``device`` computes per edge inside its waves (no batched form)."""
-        plan = self.batched_plan(device)
-        return sorted({self.primitives[o] for wave in plan.waves for o in wave.others}) if plan is not None else []
+    def _per_edge_candidates(self, plan: BatchedCell) -> List[str]:
+        """The candidates ``plan`` computes per edge inside its waves (no batched form)."""
+        return sorted({self.primitives[o] for wave in plan.waves for o in wave.others})
 
     def describe(self, device: torch.device) -> str:
         """How this cell computes its edges on ``device``, in words (the search step's log)."""
@@ -177,7 +176,7 @@ class SearchCell(nn.Module):
                    if any(op.reference for op in self.mixed_ops) else f"edge_layout='{self.edge_layout}'"
                    + (f' on {device.type}' if self.edge_layout == 'auto' else ''))
             return f'per edge ({why})'
-        others = self.per_edge_candidates(device)
+        others = self._per_edge_candidates(plan)
         return (f'batched, {len(plan.waves)} waves' + (f', {others} per edge inside them (no batched form: one '
                                                         'kernel set per edge)' if others else ''))
 
