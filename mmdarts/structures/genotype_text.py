@@ -84,7 +84,7 @@ def _calls_in_module(text: str) -> Optional[List[Tuple[Optional[str], ast.Call]]
 def _calls_in_text(text: str) -> List[Tuple[Optional[str], ast.Call]]:
     """Every ``[NAME = ]Genotype(...)`` found in free text: each call cut at its matching parenthesis."""
     found = []
-    for match in re.finditer(r'(?:\b([A-Za-z_]\w*)\s*=\s*)?\bGenotype\s*\(', text):
+    for match in re.finditer(r'(?:\b(?P<name>[A-Za-z_]\w*)\s*=\s*)?(?P<call>\bGenotype\s*\()', text):
         depth, end = 0, None
         for i in range(match.end() - 1, len(text)):
             depth += {'(': 1, ')': -1}.get(text[i], 0)
@@ -93,12 +93,11 @@ def _calls_in_text(text: str) -> List[Tuple[Optional[str], ast.Call]]:
                 break
         if end is None:
             continue
-        start = match.start() if match.group(1) is None else text.index('Genotype', match.start())
         try:
-            call = ast.parse(text[start:end], mode='eval').body
+            call = ast.parse(text[match.start('call'):end], mode='eval').body
         except SyntaxError:
             continue
-        found.append((match.group(1), call))
+        found.append((match.group('name'), call))
     return found
 
 

@@ -148,7 +148,8 @@ class DartsSupernet(BaseModule):
             return 'PC-DARTS (partial_channels)'
         if not x.is_contiguous():
             return 'a channels-last input (memory_format)'
-        if not (len(stem) == 2 and type(stem[0]) is nn.Conv2d and on_batch_statistics(stem[1])):
+        if not (len(stem) == 2 and type(stem[0]) is nn.Conv2d and type(stem[1]) is nn.BatchNorm2d
+                and on_batch_statistics(stem[1])):
             return 'its stem is not a plain conv and a BN on batch statistics'
         return next((f'cell {i}: {why}' for i, cell in enumerate(self.cells)
                      for why in [cell.copies_unavailable(x.device)] if why), None)

@@ -41,10 +41,10 @@ class Zero(nn.Module):
 
 
 def on_batch_statistics(bn: nn.Module) -> bool:
-    """Whether ``bn`` is a plain BatchNorm2d normalising with its batch's statistics and moving no running ones
-    (training, not tracking: inside the α step's ``frozen_running_stats``): then one BN over several weight copies'
-    channels normalises each copy as its own BN would."""
-    return type(bn) is nn.BatchNorm2d and bn.training and not bn.track_running_stats
+    """Whether ``bn`` normalises with its batch's statistics and moves no running ones (training, not tracking:
+    inside the α step's ``frozen_running_stats``): then one BN over several weight copies' channels normalises each
+    copy as its own BN would."""
+    return bn.training and not bn.track_running_stats
 
 
 def grouped_by_copy(x: torch.Tensor, conv: nn.Conv2d, copies: int) -> torch.Tensor:
@@ -58,7 +58,7 @@ def copies_supported(act: nn.Module, convs, bn: nn.Module) -> bool:
     """Whether activation - convs - BN compute several weight copies side by side (:func:`grouped_by_copy`):
     plain convs, a BN on batch statistics, an activation without weights of its own (it acts on every copy
     alike)."""
-    return (all(type(conv) is nn.Conv2d for conv in convs) and on_batch_statistics(bn)
+    return (all(type(conv) is nn.Conv2d for conv in convs) and type(bn) is nn.BatchNorm2d and on_batch_statistics(bn)
             and next(act.parameters(), None) is None)
 
 

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from mmdarts.structures import cell_edges
 
-from ..ops import ActConvBN, FactorizedReduce, Zero, build_candidate_op
+from ..ops import ActConvBN, FactorizedReduce, Zero, build_candidate_op, on_batch_statistics
 from .batched_cell import BatchedCell
 from .edge_banks import bank_edges, convert_edge_state, edge_views
 from .fused_mixing import dense_gradient, fused_candidate, split_activation
@@ -160,7 +160,7 @@ class SearchCell(nn.Module):
         others = self._per_edge_candidates(plan)
         if others:
             return f'candidates {others} run per edge inside its waves'
-        if not all(bn.training and not bn.track_running_stats for bn in plan.batch_norms[:1]):  # all alike
+        if not all(on_batch_statistics(bn) for bn in plan.batch_norms[:1]):  # all alike (usable())
             return 'its BNs track running statistics (outside the α step)'
         return None
 
