@@ -204,9 +204,16 @@ def batched_batch_norm_counters() -> Iterator[None]:
             torch._foreach_add_(counters, 1)
 
 
+def is_batched(x: torch.Tensor) -> bool:
+    """Whether ``x`` is a tensor inside ``torch.func.vmap`` (a generic candidate batched over edges,
+    :mod:`~mmdarts.models.utils.generic_edges`), where the custom autograd Functions here have no batching rule."""
+    return torch._C._functorch.is_batchedtensor(x)
+
+
 def _geometry(x: torch.Tensor, depthwise: DilatedConv2d, pointwise: nn.Conv2d) -> Optional[Geometry]:
     """The depthwise conv's computed geometry if the pair can run as one function storing less, else None."""
-    wanted = torch.is_grad_enabled() and not torch.jit.is_tracing() and (  # traced: counters see the aten convs
+    # traced: counters see the aten convs; batched (under vmap): no batching rule for a custom Function
+    wanted = torch.is_grad_enabled() and not torch.jit.is_tracing() and not is_batched(x) and (
         x.requires_grad or depthwise.weight.requires_grad or pointwise.weight.requires_grad)
     if not wanted or not isinstance(depthwise, DilatedConv2d):
         return None

@@ -16,7 +16,8 @@ from .batched_edges import (
     concat,
     edge_waves,
 )
-from .fused_mixing import first_leaf, foldable_batch_norm, fused_candidate, shareable_activation
+from .fused_mixing import first_leaf, foldable_batch_norm, shareable_activation
+from .generic_edges import GenericColumn, alike
 
 
 class EdgeWave:
@@ -38,13 +39,16 @@ class EdgeWave:
         self.kinds = []
         for column in self.candidates:
             found = {candidate_kind(op, key) for op in column}
-            alike = len({repr(op) for op in column}) == 1
-            self.kinds.append(found.pop() if len(found) == 1 and alike else 'other')
+            self.kinds.append(found.pop() if len(found) == 1 and alike(column) else 'generic')
         of = lambda kind: [o for o, k in enumerate(self.kinds) if k == kind]  # noqa: E731
         self.sep, self.dil, self.pools, self.identities = of('sep'), of('dil'), of('pool'), of('identity')
-        self.factorized, self.others = of('factorized'), of('other')
+        self.factorized = of('factorized')
+        # generic candidates alike on every edge run as one; any other sends the cell per edge (usable())
+        self.unbatchable = [o for o in of('generic') if not alike(self.candidates[o])]
+        self.generic = {o: GenericColumn(o, self.candidates[o], key) for o in of('generic')
+                        if o not in self.unbatchable}
         self.chains = self.sep + self.dil
-        activated = self.chains + self.factorized
+        activated = self.chains + self.factorized + [o for o, g in self.generic.items() if g.skip_first]
         self.act = first_leaf(self.candidates[activated[0]][0]) if activated else None
         per_edge = lambda o: [(k, o) for k in self.edges]  # noqa: E731
         # BN scales: stage 1 of every chain (1 for a separable conv's middle BN), stage 2, the pools, reduce skips
@@ -54,15 +58,17 @@ class EdgeWave:
         self.vector_entries += [per_edge(o) for o in self.factorized]
         # one identity: a 1x1 depthwise conv of the repeated sources with its weights; several: their sum, per edge
         self.vector_entries += [per_edge(o) for o in self.identities] if len(self.identities) == 1 else []
+        self.vector_entries += [per_edge(o) for o, g in self.generic.items() if g.folded]
         self.vector_entries = [entries for entries in self.vector_entries if entries]
         self.scalar_entries = ([[(k, o) for k in self.edges for o in self.identities]]
                                if len(self.identities) > 1 else [])
-        self.scalar_entries += [[(k, o) for k in self.edges for o in self.others]] if self.others else []
+        self.scalar_entries += [per_edge(o) for o, g in self.generic.items() if not g.folded]
         # the depthwise convs of each stage that run as one (stage 2 only: in stage 1 they share their input)
         self.runs = {1: [[o] for o in self.chains],
                      2: [[self.sep[i] for i in run]
                          for run in depthwise_runs([self._halves(o, 2)[0][1] for o in self.sep])]}
         self.weight_groups = dict(self._weight_groups())
+        self.group_attrs = {group: attr for g in self.generic.values() for group, (attr, _) in g.weight_groups.items()}
         self.norm_groups = dict(self._norm_groups())
         self.geometry, self.masks = {}, {}  # per depthwise group: (stride, padding, dilation), kernel size; the mask
         for stage, runs in self.runs.items():
@@ -93,6 +99,7 @@ class EdgeWave:
         for o in self.factorized:
             groups += [(f'fr1_{o}', [op.conv1 for op in self.candidates[o]]),
                        (f'fr2_{o}', [op.conv2 for op in self.candidates[o]])]
+        groups += [(group, modules) for g in self.generic.values() for group, (_, modules) in g.weight_groups.items()]
         return groups
 
     def _norm_groups(self) -> List[Tuple[str, List[nn.BatchNorm2d]]]:
@@ -101,6 +108,7 @@ class EdgeWave:
                   ('bn2', [h[3] for o in self.sep for h in self._halves(o, 2)]),
                   ('pool', [foldable_batch_norm(op) for o in self.pools for op in self.candidates[o]])]
         groups += [(f'frbn_{o}', [op.bn for op in self.candidates[o]]) for o in self.factorized]
+        groups += [group for g in self.generic.values() for group in g.norm_groups.items()]
         return [(name, bns) for name, bns in groups if bns]
 
     def batch_norms(self) -> List[nn.BatchNorm2d]:
@@ -115,7 +123,8 @@ class EdgeWave:
         mask = self.masks.get(group)
         if self.banks is None:
             size = mask.shape[-2:] if mask is not None else None
-            return concat([m.weight if size is None else pad_kernel(m.weight, size)
+            attr = self.group_attrs.get(group, 'weight')
+            return concat([getattr(m, attr) if size is None else pad_kernel(m.weight, size)
                            for m in self.weight_groups[group]])
         weight = getattr(self.banks, self.prefix + group)
         if mask is not None:
@@ -146,7 +155,7 @@ class EdgeWave:
         nodes, channels = num_edges // sources, x.shape[1] // (sources * copies)
         width = copies * num_edges * channels
         parts = []  # (N, copies·E·C, H, W) each, channels ordered (copy, edge, channel), the op weights applied
-        if self.chains or self.factorized:
+        if self.act is not None:
             hx = _per_edge(activation(self.act, x), nodes, copies)  # the activated sources of every edge
         if self.chains:
             y = self._stage(hx, self.chains, 1, width, next(vectors), copies)
@@ -177,10 +186,16 @@ class EdgeWave:
             n, _, h, w = x.shape
             weights = next(scalars).view(nodes, sources, len(self.identities)).sum(-1, keepdim=True)
             parts.append((x.reshape(n, copies, 1, sources, -1) * weights).view(n, width, h, w))
-        if self.others:
-            if copies > 1:
-                raise ValueError('EdgeWave: a twin pass computes batched candidates only')
-            parts.append(self._per_edge(xs, next(scalars)))
+        for o, generic in self.generic.items():
+            source = hx if generic.skip_first else _per_edge(x, nodes, copies)
+            y = generic(source, lambda group: self._weight(group, copies), lambda z, group: self._norm(z, group, None),
+                        copies)
+            if generic.folded:
+                parts.append(self._norm(y, f'gen{o}', next(vectors)))
+            else:
+                scale = next(scalars).repeat(copies)
+                parts.append((y.view(y.shape[0], scale.shape[0], -1, *y.shape[-2:]) * scale.view(-1, 1, 1, 1))
+                             .view(y.shape))
         if not parts:  # every candidate is 'none'
             zero = self.candidates[0][0](xs[0][:, :channels])
             return zero.new_zeros(zero.shape[0], *([copies] if copies > 1 else []), nodes, *zero.shape[1:])
@@ -212,16 +227,6 @@ class EdgeWave:
         h, w = first.shape[-2:]
         halves = [t.reshape(n, groups, 1, -1) for t in (first, second)]
         return self._norm(concat(halves, 2).view(n, groups * channels, h, w), f'frbn_{o}', scale)
-
-    def _per_edge(self, xs: Sequence[torch.Tensor], weights: torch.Tensor) -> torch.Tensor:
-        rows = weights.view(len(self.edges), len(self.others)).unbind(0)
-        outs = []
-        for e, row in enumerate(rows):
-            x = xs[e % len(xs)]
-            terms = [fused_candidate(self.candidates[o][e], x, wo, None) for o, wo in zip(self.others, row.unbind(0))]
-            outs.append(sum(terms[1:], terms[0]))
-        out = torch.stack(outs, 1)
-        return out.view(out.shape[0], -1, *out.shape[-2:])
 
 
 def _per_edge(x: torch.Tensor, nodes: int, copies: int) -> torch.Tensor:
@@ -280,7 +285,10 @@ class BatchedCell:
             wave.banks = banks
 
     def usable(self) -> bool:
-        """Whether the batched BNs can each run as one: the same eps, mode and a fixed momentum in the cell."""
+        """Whether every candidate has a batched form (:attr:`EdgeWave.unbatchable`: generic modules not alike on
+        every edge) and the batched BNs can each run as one: the same eps, mode and a fixed momentum in the cell."""
+        if any(wave.unbatchable for wave in self.waves):
+            return False
         first = self.batch_norms[0] if self.batch_norms else None
         return all(bn.momentum is not None and bn.momentum == first.momentum and bn.eps == first.eps
                    and bn.training == first.training and bn.track_running_stats == first.track_running_stats

@@ -11,10 +11,11 @@ the edges leaving it. Within a wave each kind of candidate runs once for all its
 - :class:`FactorizedReduce` (the reduce skip): its two 1x1 convs as two grouped convs over the sources, its BN as one;
 - the identity: the sources times the op weights, in one product.
 
-Any other candidate runs per edge. Then one sum over candidates and sources gives each node's share of the wave.
-Weights are concatenated at every forward (so ``functional_call``'s virtual weights go through); BN running
-statistics are gathered and written back, only where they are tracked. The result equals the per-edge
-:class:`~mmdarts.models.utils.MixedOp` path's (tests: float64, every gradient and statistic).
+Any other candidate is a generic module, run once for all the wave's edges (:mod:`.generic_edges`: its convs
+grouped by edge, its final BN scaled by the op weights). Then one sum over candidates and sources gives each node's
+share of the wave. Weights are concatenated at every forward (so ``functional_call``'s virtual weights go
+through); BN running statistics are gathered and written back, only where they are tracked. The result equals the
+per-edge :class:`~mmdarts.models.utils.MixedOp` path's (tests: float64, every gradient and statistic).
 """
 from typing import List, Optional, Sequence, Tuple
 
@@ -76,7 +77,8 @@ def _plain_dil_conv(op: nn.Module, key: str) -> bool:
 
 def candidate_kind(op: nn.Module, key: Optional[str]) -> str:
     """How a wave computes this candidate: ``'zero'``, ``'identity'``, ``'pool'``, ``'dil'``, ``'sep'``,
-    ``'factorized'`` (batched), or ``'other'`` (per edge). ``key``: the activation the wave shares."""
+    ``'factorized'``, or ``'generic'`` (any other module, :mod:`.generic_edges`). ``key``: the activation the wave
+    shares."""
     if isinstance(op, Zero):
         return 'zero'
     if type(op) is nn.Identity:
@@ -91,7 +93,7 @@ def candidate_kind(op: nn.Module, key: Optional[str]) -> str:
     if (key is not None and type(op) is FactorizedReduce and shareable_activation(op) == key
             and _plain_pointwise(op.conv1, (2, 2)) and _plain_pointwise(op.conv2) and foldable_batch_norm(op)):
         return 'factorized'
-    return 'other'
+    return 'generic'
 
 
 class InputSavingReLU(torch.autograd.Function):

@@ -40,7 +40,7 @@ def _joined(kind: str, tensors: List[torch.Tensor]) -> torch.Tensor:
 def _own_rows(bank: torch.Tensor, module: nn.Module, row: int, rows: int) -> torch.Tensor:
     """``module``'s rows of ``bank`` (a view), a conv's kernel cut out of the padded one."""
     piece = bank.narrow(0, row, rows)
-    return crop_kernel(piece, module.kernel_size) if isinstance(module, nn.Conv2d) else piece
+    return crop_kernel(piece, module.kernel_size) if isinstance(module, nn.Conv2d) and piece.dim() == 4 else piece
 
 
 def bank_members(plan: BatchedCell) -> List[Tuple[str, str, List[Tuple[nn.Module, str]]]]:
@@ -49,7 +49,8 @@ def bank_members(plan: BatchedCell) -> List[Tuple[str, str, List[Tuple[nn.Module
     banks = []
     for wave in plan.waves:
         for group, modules in wave.weight_groups.items():
-            banks.append((wave.prefix + group, 'weight', [(m, 'weight') for m in modules]))
+            attr = wave.group_attrs.get(group, 'weight')
+            banks.append((wave.prefix + group, 'weight', [(m, attr) for m in modules]))
         for group, bns in wave.norm_groups.items():
             if all(bn.running_mean is not None and bn.num_batches_tracked is not None for bn in bns):
                 banks += [(f'{wave.prefix}{group}_{part}', kind, [(bn, attr) for bn in bns])
@@ -73,7 +74,10 @@ def bank_edges(cell: nn.Module, plan: BatchedCell) -> BankLayout:
             banks.register_buffer(name, value)
         placed, row = [], 0
         for (m, attr), t in zip(members, tensors):
-            del (m._parameters if kind == 'weight' else m._buffers)[attr]
+            if kind == 'weight':  # None: no parameter of its own (a view is lent inside edge_views), repr intact
+                m._parameters[attr] = None
+            else:
+                del m._buffers[attr]
             rows = 1 if kind == 'count' else t.shape[0]
             if kind == 'weight':
                 m.__dict__['_banked_numel'] = m.__dict__.get('_banked_numel', 0) + t.numel()

@@ -157,28 +157,35 @@ class SearchCell(nn.Module):
         if not (self.preprocess0.copies_supported() and self.preprocess1.copies_supported()):
             return ('its input preprocessing cannot (an activation with weights, another conv or BN, or BN '
                     'statistics tracked)')
-        others = self._per_edge_candidates(plan)
-        if others:
-            return f'candidates {others} run per edge inside its waves'
         if not all(on_batch_statistics(bn) for bn in plan.batch_norms[:1]):  # all alike (usable())
             return 'its BNs track running statistics (outside the α step)'
         return None
 
-    def _per_edge_candidates(self, plan: BatchedCell) -> List[str]:
-        """The candidates ``plan`` computes per edge inside its waves (no batched form)."""
-        return sorted({self.primitives[o] for wave in plan.waves for o in wave.others})
+    def _candidates_of(self, plan: BatchedCell, what: str) -> List[str]:
+        """The candidates of ``plan``'s waves that are ``what``: ``'generic'`` (batched under vmap, no batched
+        form of their own) or ``'unbatchable'`` (generic modules not alike on every edge)."""
+        return sorted({self.primitives[o] for wave in plan.waves for o in getattr(wave, what)})
 
     def describe(self, device: torch.device) -> str:
         """How this cell computes its edges on ``device``, in words (the search step's log)."""
         plan = self.batched_plan(device)
         if plan is None:
-            why = ('PC-DARTS' if any(op.partial > 1 for op in self.mixed_ops) else 'the reference sum'
-                   if any(op.reference for op in self.mixed_ops) else f"edge_layout='{self.edge_layout}'"
-                   + (f' on {device.type}' if self.edge_layout == 'auto' else ''))
-            return f'per edge ({why})'
-        others = self._per_edge_candidates(plan)
-        return (f'batched, {len(plan.waves)} waves' + (f', {others} per edge inside them (no batched form: one '
-                                                        'kernel set per edge)' if others else ''))
+            return f'per edge ({self._per_edge_reason(device)})'
+        generic = self._candidates_of(plan, 'generic')
+        return (f'batched, {len(plan.waves)} waves' + (f', {generic} as generic modules (grouped by edge)'
+                                                        if generic else ''))
+
+    def _per_edge_reason(self, device: torch.device) -> str:
+        if any(op.partial > 1 for op in self.mixed_ops):
+            return 'PC-DARTS'
+        if any(op.reference for op in self.mixed_ops):
+            return 'the reference sum'
+        if self.edge_layout == 'per_edge' or (self.edge_layout == 'auto' and device.type == 'cpu'):
+            return f"edge_layout='{self.edge_layout}'" + (f' on {device.type}' if self.edge_layout == 'auto' else '')
+        unbatchable = self._candidates_of(self._plan(), 'unbatchable')
+        if unbatchable:
+            return f'candidates {unbatchable} differ between the edges of a wave'
+        return 'its BNs differ in eps, mode or momentum'
 
     def _per_edge_forward(self, states: List[torch.Tensor], weights: torch.Tensor,
                           edge_weights: Optional[torch.Tensor]) -> torch.Tensor:

@@ -10,7 +10,7 @@ from mmdarts.registry import CANDIDATE_OPS
 
 @CANDIDATE_OPS.register_module('test_plan_conv_1x3_3x1')
 def conv_1x3_3x1(channels, stride, affine, act_cfg):
-    """A candidate of no batched kind (two plain convs in sequence): computed per edge inside the waves."""
+    """A candidate of no batched kind (two plain convs in sequence): a generic module, grouped by edge."""
     return torch.nn.Sequential(torch.nn.Conv2d(channels, channels, (1, 3), (1, stride), (0, 1), bias=False),
                                torch.nn.Conv2d(channels, channels, (3, 1), (stride, 1), (1, 0), bias=False))
 
@@ -47,11 +47,22 @@ def test_batched_cells_run_eq_8_as_one_twin_pass_and_a_change_is_logged_with_its
     assert 'α step: first order' in line
 
 
-def test_a_candidate_without_a_batched_form_is_named_with_what_it_costs():
+def test_a_candidate_without_a_batched_form_is_named_and_keeps_the_twin_pass():
     primitives = ('none', 'skip_connect', 'sep_conv_3x3', 'test_plan_conv_1x3_3x1')
     model = tiny_darts(unroll=True, edge_layout='batched', primitives=primitives)
     model.memory_format = 'contiguous'
     (line, ) = logged_lines(model, steps=1)
-    assert ("3 cells batched, 2 waves, ['test_plan_conv_1x3_3x1'] per edge inside them (no batched form: one kernel "
-            'set per edge)') in line
-    assert "Eq. 8: two passes (cell 0: candidates ['test_plan_conv_1x3_3x1'] run per edge inside its waves)" in line
+    assert "3 cells batched, 2 waves, ['test_plan_conv_1x3_3x1'] as generic modules (grouped by edge)" in line
+    assert 'Eq. 8: one twin pass' in line
+
+
+def test_a_candidate_that_differs_between_edges_sends_its_cell_per_edge_and_says_why():
+    model = tiny_darts(unroll=True, edge_layout='batched', primitives=('none', 'test_plan_conv_1x3_3x1'))
+    model.memory_format = 'contiguous'
+    cell = model.architecture.backbone.cells[0]
+    cell.mixed_ops[1].ops[1][0].padding = (0, 2)  # one edge's module unlike its wave's others
+    cell.mixed_ops[1].ops[1][0].dilation = (1, 2)
+    cell._batched = None
+    (line, ) = logged_lines(model, steps=1)
+    assert "cell 0 per edge (candidates ['test_plan_conv_1x3_3x1'] differ between the edges of a wave)" in line
+    assert 'Eq. 8: two passes (cell 0: it runs its edges per edge)' in line

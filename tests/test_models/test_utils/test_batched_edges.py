@@ -246,7 +246,7 @@ def test_banks_hold_the_grouped_tensors_and_load_either_layout():
     supernets = [m.architecture.backbone for m in (per_edge, batched)]
     for kind, coefficients in op_size_coefficients(supernets[1], 1.0).items():  # SizeAwareDecay's λ
         torch.testing.assert_close(coefficients, op_size_coefficients(supernets[0], 1.0)[kind])
-    assert not hasattr(cell.mixed_ops[0].ops[4][0][1], 'weight')  # lent only during a per-edge forward
+    assert cell.mixed_ops[0].ops[4][0][1].weight is None  # lent only during a per-edge forward
     with edge_views(cell):
         assert cell.mixed_ops[0].ops[4][0][1].weight.shape == (4, 1, 3, 3)
         assert cell.mixed_ops[0].ops[4][1][1].weight.shape == (4, 1, 3, 3)  # cut out of the padded bank

@@ -24,7 +24,7 @@ from mmdarts.testing import count_aten_calls
 
 @CANDIDATE_OPS.register_module('test_twin_conv_bias')
 def conv_with_bias(channels, stride, affine, act_cfg):
-    """A candidate the waves do not batch (a conv with a bias): the twin pass does not apply."""
+    """A candidate of no batched kind (a conv with a bias): a generic module, inside the twin pass too."""
     return torch.nn.Conv2d(channels, channels, 3, stride, 1, bias=True)
 
 
@@ -49,6 +49,7 @@ def perturbed(model, seed=0):
     (SMOOTH_PRIMITIVES, 3, 3),  # a separable conv without a dilated one beside it
     (('none', 'max_pool_3x3', 'skip_connect'), 3, 3),  # no conv at all
     (('none', 'skip_connect'), 2, 3),  # no BN in the cells
+    (('sep_conv_3x3', 'test_twin_conv_bias'), 3, 3),  # a generic module (grouped by edge and copy)
 ])
 def test_twin_losses_and_their_alpha_gradient_equal_two_passes(primitives, nodes, layers):
     assert_twin_pass_equals_two_passes(batched_model(primitives=primitives, nodes=nodes, layers=layers),
@@ -117,9 +118,8 @@ def test_twin_pass_is_used_only_where_it_applies():
         model.twin_pass = False
         assert not twin_pass_available(model, data)
     per_edge = tiny_darts(dtype=torch.float64, edge_layout='per_edge')
-    other = batched_model(primitives=('sep_conv_3x3', 'test_twin_conv_bias'))  # a candidate run per edge
     prelu = batched_model(act='PReLU')  # an activation with a weight: one per copy would be needed
-    for m in (per_edge, other, prelu):
+    for m in (per_edge, prelu):
         with frozen_running_stats(m.architecture):
             assert not twin_pass_available(m, data)
 
