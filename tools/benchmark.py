@@ -246,7 +246,7 @@ def profile_step(step, cuda: bool, top: int) -> Dict:
 
 
 def new_capturer(args):
-    from mmdarts.models.utils.captured_passes import PassCapturer
+    from mmdarts.models.algorithms.captured_passes import PassCapturer
     from mmdarts.testing import OpReplayPass
     return PassCapturer(backend=OpReplayPass if args.graph_backend == 'replay' else None, on_error='raise')
 
@@ -255,7 +255,7 @@ def graphed_pass(capturer, model, prepared: Dict, impl: str, detached: Dict, alp
     """The plain (∇ all weights) or α-only (∇α) pass, replayed as a CUDA graph as ``Darts`` replays its passes."""
     import torch
 
-    from mmdarts.models.utils.captured_passes import batch_signature, relabeled
+    from mmdarts.models.algorithms.captured_passes import batch_signature, relabeled
 
     _, tensors = batch_signature(prepared)
 

@@ -41,7 +41,7 @@ part() {  # part NAME SECONDS COMMAND...
 "$PY" -m compileall -q -j 0 "$("$PY" -c 'import os, mmengine; print(os.path.dirname(os.path.dirname(mmengine.__file__)))')" \
   > /dev/null 2>&1 || true
 "$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'cpu')" | tee "$OUT/device.txt"
-part graph_tests 150 "$PY" -m pytest tests/test_models/test_utils/test_captured_passes.py -q -p no:cacheprovider -rA \
+part graph_tests 150 "$PY" -m pytest tests/test_models/test_algorithms/test_captured_passes.py -q -p no:cacheprovider -rA \
   -m cuda
 part test_gpu "${TEST_GPU_LIMIT:-300}" make test-gpu PY="$PY" PYTEST_ARGS="--junitxml=$OUT/test_gpu.xml"
 BENCH_ARGS=${BENCH_ARGS:---cuda-graphs both}

@@ -6,4 +6,5 @@ from .heads import *  # noqa: F401,F403
 from .mutators import *  # noqa: F401,F403
 from .ops import *  # noqa: F401,F403
 from .regularizers import *  # noqa: F401,F403
+from .search import *  # noqa: F401,F403
 from .utils import *  # noqa: F401,F403

@@ -44,7 +44,7 @@ class _Recorder(TorchDispatchMode):
 
 class OpReplayPass:
     """``fn(*inputs)`` captured as a list of ATen calls and replayed (see the module's docstring); the interface
-    of :class:`~mmdarts.models.utils.captured_passes.CudaGraphPass`. As a graph's capture, this one leaves no
+    of :class:`~mmdarts.models.algorithms.captured_passes.CudaGraphPass`. As a graph's capture, this one leaves no
     trace: what its calls wrote in place (BN statistics, counters) is restored afterwards."""
 
     def __init__(self, fn: Callable, inputs: Sequence[torch.Tensor], pool=None):

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from mmdarts.models import Darts
 from mmdarts.models.ops import DilatedConv2d, DilConv, FactorizedReduce, SepConv
-from mmdarts.models.utils import MixedOp
+from mmdarts.models.search import MixedOp
 
 
 class PaperFactorizedReduce(FactorizedReduce):

@@ -1,4 +1,4 @@
-"""The passes of a :class:`Darts` search step as captured graphs (:mod:`mmdarts.models.utils.captured_passes`).
+"""The passes of a :class:`Darts` search step as captured graphs (:mod:`mmdarts.models.algorithms.captured_passes`).
 
 Each function returns what the eager pass returns, from a replayed graph, or None where the pass runs eagerly (no
 capturer, a batch that cannot be captured, a wrapper that accumulates gradients). The captured function reads,
@@ -10,8 +10,8 @@ from typing import Dict, List, Optional, Tuple
 import torch
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
 
-from ..utils import sgd_hyperparameters
-from ..utils.captured_passes import PassCapturer, batch_signature, relabeled, tensor_addresses
+from .arch_gradient import sgd_hyperparameters
+from .captured_passes import PassCapturer, batch_signature, relabeled, tensor_addresses
 
 Batch = Dict[str, object]
 

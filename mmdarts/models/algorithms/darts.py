@@ -14,8 +14,8 @@ from mmdarts.registry import MODELS
 from mmdarts.utils import all_reduce_mean_
 
 from ..regularizers import regularized_arch_gradients
-from ..utils import all_finite, complete_head_channels, frozen_running_stats, full_precision
-from ..utils.captured_passes import PassCapturer
+from ..utils import complete_head_channels
+from .captured_passes import PassCapturer
 from .captured_step import (
     captured_arch_gradients,
     captured_weight_gradients,
@@ -23,6 +23,9 @@ from .captured_step import (
     read_signature,
     scaled_for_backward,
 )
+from .nonfinite import all_finite
+from .precision import full_precision
+from .running_stats import frozen_running_stats
 from .second_order import pass_gradients, second_order_arch_gradients
 from .step_plan import StepPlan
 
@@ -73,12 +76,12 @@ class Darts(BaseModel):
             the iteration and the pass (``'raise'``), or skips that update with a warning (``'skip'``).
             Defaults to ``'raise'``.
         cuda_graphs (bool): on a CUDA device, replay the α step's gradient passes and the weight step's pass as
-            CUDA graphs (:mod:`mmdarts.models.utils.captured_passes`): the same kernels on the same memory, one
+            CUDA graphs (:mod:`mmdarts.models.algorithms.captured_passes`): the same kernels on the same memory, one
             launch each instead of thousands. The weight pass is captured with an ``OptimWrapper`` or
             ``AmpOptimWrapper`` without gradient accumulation (else it runs eagerly); a batch of another shape
             (an epoch's last) gets a graph of its own. Ignored on CPU. Defaults to True.
         twin_pass (bool): Eq. 8's passes at w⁺ and w⁻ as one pass over both weight copies side by side
-            (:mod:`mmdarts.models.utils.twin_pass`: the same numbers, about half the kernels), where the supernet
+            (:mod:`mmdarts.models.algorithms.twin_pass`: the same numbers, about half the kernels), where the supernet
             allows it (its cells batched, ``edge_layout``); else two passes. Defaults to True.
         data_preprocessor (dict, optional): for the architecture, if its config has none (the Runner passes the
             config's top-level ``data_preprocessor`` here). The algorithm uses the architecture's.
@@ -206,10 +209,10 @@ class Darts(BaseModel):
                        ) -> Tuple[List[torch.Tensor], Dict[str, torch.Tensor]]:
         """The gradient of the α step, one tensor per mutator parameter, and what to log.
 
-        First order: ∇α L_val(w, α). Second order (Eq. 7-8): see :mod:`mmdarts.models.utils.arch_gradient`, with
+        First order: ∇α L_val(w, α). Second order (Eq. 7-8): see :mod:`mmdarts.models.algorithms.arch_gradient`, with
         the virtual step using ``weight_optimizer``'s lr, momentum buffers and weight decay. No parameter's
         ``.grad`` and no buffer is changed. ``pass_losses``, if given, receives ``(pass name, loss)`` of each pass.
-        Every pass runs in float32: autocast off, no TF32 (:func:`~mmdarts.models.utils.full_precision`).
+        Every pass runs in float32: autocast off, no TF32 (:func:`~mmdarts.models.algorithms.full_precision`).
         """
         record = pass_losses.append if pass_losses is not None else (lambda item: None)
         grads, log_vars = self._unregularized_arch_gradients(train_batch, arch_batch, weight_optimizer, record)

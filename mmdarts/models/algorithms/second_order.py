@@ -2,7 +2,7 @@
 
 Five evaluations at five different points, each used once: L_train at (w, α) for the virtual step, L_val at
 (w', α) for ∇α and v = ∇w' L_val, L_train at (w±εv, α) for Eq. 8's difference (α gradients only, the weights need
-no grad; one twin pass where the supernet allows, :mod:`~mmdarts.models.utils.twin_pass`), or instead of the last
+no grad; one twin pass where the supernet allows, :mod:`~mmdarts.models.algorithms.twin_pass`), or instead of the last
 two, a double backward through the first (``hvp='exact'``). The weights
 w', w⁺, w⁻ are tensors handed to ``functional_call``: the model is never copied and its weights never written.
 """
@@ -12,18 +12,17 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import torch
 
 from ..ops import twice_differentiable
-from ..utils import (
+from .arch_gradient import (
     exact_hvp,
     finite_difference_epsilon,
     finite_difference_hvp,
     finite_difference_hvp_of_difference,
     perturb,
     sgd_hyperparameters,
-    twin_losses,
-    twin_pass_unavailable,
     unrolled_arch_gradient,
     virtual_step,
 )
+from .twin_pass import twin_losses, twin_pass_unavailable
 
 
 def pass_gradients(model, batch: Dict, weights: Optional[Dict[str, torch.Tensor]], wrt: Sequence[torch.Tensor],

@@ -9,7 +9,8 @@ from mmdarts.registry import MODELS
 from mmdarts.structures import CELL_TYPES, cell_edges
 
 from ..ops import DARTS_PRIMITIVES, batched_batch_norm_counters, check_primitives, on_batch_statistics
-from ..utils import SearchCell, check_input_size
+from ..search import SearchCell
+from ..utils import check_input_size
 from ..utils.network_checks import (
     cell_channels,
     check_both_cell_types,
@@ -41,7 +42,7 @@ class DartsSupernet(BaseModule):
         partial_channels (int): PC-DARTS's K: only 1/K of each state's channels go through the mixed ops, the rest
             bypass them, followed by a channel shuffle. Defaults to 1 (DARTS).
         edge_layout (str): ``'auto'``, ``'batched'`` or ``'per_edge'``: how the cells compute and store their mixed
-            edges (:class:`~mmdarts.models.utils.SearchCell`; the same numbers either way, either storage loads the
+            edges (:class:`~mmdarts.models.search.SearchCell`; the same numbers either way, either storage loads the
             other's state dict). Defaults to ``'auto'`` (batched on GPUs, per edge on CPU).
         init_cfg (dict, optional): initialisation config. Defaults to None.
 
@@ -121,7 +122,7 @@ class DartsSupernet(BaseModule):
         """``copies`` > 1: every weight holds that many copies one after the other (the stem's conv ``copies`` times
         its filters, each later conv its input's), where :meth:`copies_unavailable` allows: the network runs once over
         all copies, each state holding theirs side by side, ``(N, copies·C, H, W)``, and so does each output. A
-        twin pass (:mod:`~mmdarts.models.utils.twin_pass`) runs Eq. 8's w⁺ and w⁻ so."""
+        twin pass (:mod:`~mmdarts.models.algorithms.twin_pass`) runs Eq. 8's w⁺ and w⁻ so."""
         if self._arch_weights is None:
             raise RuntimeError('DartsSupernet needs op weights at every forward: run it through the Darts algorithm, '
                                'or inside `with supernet.arch_weights(mutator.arch_weights()):`')
@@ -139,7 +140,7 @@ class DartsSupernet(BaseModule):
     def copies_unavailable(self, x: torch.Tensor) -> Optional[str]:
         """Why :meth:`forward` cannot run weight copies side by side on ``x``, or None where it can: a contiguous
         input, no partial channels, a plain stem, BNs on batch statistics (inside the α step's
-        ``frozen_running_stats``), every cell able to (:meth:`~mmdarts.models.utils.SearchCell.copies_unavailable`),
+        ``frozen_running_stats``), every cell able to (:meth:`~mmdarts.models.search.SearchCell.copies_unavailable`),
         and this forward, not a subclass's."""
         stem = self.stem
         if type(self).forward is not DartsSupernet.forward:

@@ -1,4 +1,4 @@
-"""A per-edge BN whose running statistics live in a bank of its cell (:mod:`mmdarts.models.utils.edge_banks`)."""
+"""A per-edge BN whose running statistics live in a bank of its cell (:mod:`mmdarts.models.search.edge_banks`)."""
 import torch
 import torch.nn as nn
 
@@ -7,7 +7,7 @@ class BankedBatchNorm2d(nn.BatchNorm2d):
     """``nn.BatchNorm2d`` whose ``running_mean``, ``running_var`` and ``num_batches_tracked`` are views of rows of
     its cell's banks, where the batched cell reads and updates them as one tensor; the BN's own forward updates
     the same memory. Not buffers of its own: the cell's state dict holds the banks, and a BN loads nothing itself
-    (its cell converts per-edge entries, :func:`~mmdarts.models.utils.edge_banks.convert_edge_state`)."""
+    (its cell converts per-edge entries, :func:`~mmdarts.models.search.edge_banks.convert_edge_state`)."""
 
     def _bank_view(self, attr: str) -> torch.Tensor:
         banks, name, row, rows = self._bank_rows[attr]

@@ -206,7 +206,7 @@ def batched_batch_norm_counters() -> Iterator[None]:
 
 def is_batched(x: torch.Tensor) -> bool:
     """Whether ``x`` is a tensor inside ``torch.func.vmap`` (a generic candidate batched over edges,
-    :mod:`~mmdarts.models.utils.generic_edges`), where the custom autograd Functions here have no batching rule."""
+    :mod:`~mmdarts.models.search.generic_edges`), where the custom autograd Functions here have no batching rule."""
     return torch._C._functorch.is_batchedtensor(x)
 
 

@@ -5,7 +5,7 @@ import torch.nn as nn
 
 from mmdarts.registry import MODELS
 
-from ..utils.edge_banks import candidate_size
+from ..search.edge_banks import candidate_size
 
 
 def size_aware_decay_loss(alphas: Dict[str, torch.Tensor], coefficients: Dict[str, torch.Tensor]) -> torch.Tensor:

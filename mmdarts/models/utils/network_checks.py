@@ -2,6 +2,8 @@
 import inspect
 from typing import Any, Dict, List, Sequence, Tuple, Union
 
+import torch
+
 
 def check_ints(where: str, minimum: int = 1, **values) -> None:
     """Each value must be an integer (not a bool) of at least ``minimum``; the error names it."""
@@ -56,3 +58,14 @@ def constructor_arguments(cls: type, kwargs: Dict[str, Any], where: str) -> Dict
     arguments = dict(bound.arguments)
     arguments.pop('self', None)
     return arguments
+
+
+def check_input_size(x: torch.Tensor, divisor: int, where: str, reductions: int) -> None:
+    """Refuses inputs whose height or width the network's total stride ``divisor`` would reduce below 1x1,
+    naming the smallest size that works."""
+    if x.dim() != 4:
+        raise ValueError(f'{where}: expected an input of shape (N, C, H, W), got {tuple(x.shape)}')
+    height, width = x.shape[-2:]
+    if min(height, width) < divisor:
+        raise ValueError(f'{where}: input {height}x{width} is too small for {reductions} reductions '
+                         f'(a total stride of {divisor}); use images of at least {divisor}x{divisor}')

@@ -10,7 +10,7 @@ from helpers import REPO, batch, optim_wrappers, raw_batch, sgd, tiny_darts
 from mmengine.optim import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
 
 from mmdarts.models import Darts
-from mmdarts.models.utils import float32_is_ieee, full_precision
+from mmdarts.models.algorithms import float32_is_ieee, full_precision
 from mmdarts.testing import alpha_gradient_and_term, precision_report
 
 PASSES = {(False, 'finite_difference'): 1, (True, 'finite_difference'): 4, (True, 'exact'): 2}

@@ -5,8 +5,8 @@ from mmengine.logging import MessageHub
 
 from mmdarts.models import Darts, DartsSupernet, DiffMutator
 from mmdarts.models.mutators import edge_normalized_weights
-from mmdarts.models.utils import MixedOp
-from mmdarts.models.utils.search_cell import channel_shuffle
+from mmdarts.models.search import MixedOp
+from mmdarts.models.search.search_cell import channel_shuffle
 
 
 def test_channel_shuffle_interleaves_groups():

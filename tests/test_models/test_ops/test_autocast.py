@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from helpers import batch, tiny_darts
 
 from mmdarts.models.ops import build_candidate_op
-from mmdarts.models.utils.fused_mixing import fused_candidate
+from mmdarts.models.search.fused_mixing import fused_candidate
 
 BF16 = dict(device_type='cpu', dtype=torch.bfloat16)
 

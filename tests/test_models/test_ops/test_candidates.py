@@ -3,7 +3,7 @@ import torch
 import torch.nn as nn
 
 from mmdarts.models.ops import DARTS_PRIMITIVES, Zero, build_candidate_op, check_primitives
-from mmdarts.models.utils import MixedOp
+from mmdarts.models.search import MixedOp
 
 
 @pytest.mark.parametrize('name', DARTS_PRIMITIVES)

@@ -7,17 +7,15 @@ import weakref
 import pytest
 import torch
 from helpers import SMOOTH_PRIMITIVES, batch, optim_wrappers, raw_batch, sgd, tiny_darts
+from search_helpers import assert_twin_pass_equals_two_passes, batched_model, perturbed
 
-from mmdarts.models.algorithms import second_order
-from mmdarts.models.ops import DARTS_PRIMITIVES
-from mmdarts.models.utils import (
-    finite_difference_epsilon,
+from mmdarts.models.algorithms import (
     float32_is_ieee,
     frozen_running_stats,
-    perturb,
-    twin_losses,
+    second_order,
     twin_pass_available,
 )
+from mmdarts.models.ops import DARTS_PRIMITIVES
 from mmdarts.registry import CANDIDATE_OPS
 from mmdarts.testing import count_aten_calls
 
@@ -26,21 +24,6 @@ from mmdarts.testing import count_aten_calls
 def conv_with_bias(channels, stride, affine, act_cfg):
     """A candidate of no batched kind (a conv with a bias): a generic module, inside the twin pass too."""
     return torch.nn.Conv2d(channels, channels, 3, stride, 1, bias=True)
-
-
-def batched_model(**kwargs):
-    model = tiny_darts(dtype=torch.float64, edge_layout='batched', **kwargs)
-    model.memory_format = 'contiguous'
-    return model
-
-
-def perturbed(model, seed=0):
-    """w⁺ and w⁻ of Eq. 8 for a random direction v."""
-    names, weights = model._weights()
-    g = torch.Generator().manual_seed(seed)
-    v = [torch.randn(w.shape, generator=g, dtype=w.dtype).to(w.device) for w in weights]
-    epsilon = finite_difference_epsilon(v)
-    return names, *perturb(weights, v, epsilon)
 
 
 @pytest.mark.parametrize('primitives,nodes,layers', [
@@ -54,28 +37,6 @@ def perturbed(model, seed=0):
 def test_twin_losses_and_their_alpha_gradient_equal_two_passes(primitives, nodes, layers):
     assert_twin_pass_equals_two_passes(batched_model(primitives=primitives, nodes=nodes, layers=layers),
                                        batch(dtype=torch.float64))
-
-
-def assert_twin_pass_equals_two_passes(model, data):
-    """Both losses, and ∇α of their difference against g⁺ − g⁻ of the two passes."""
-    names, plus, minus = perturbed(model)
-    alphas = list(model.mutator.parameters())
-    with frozen_running_stats(model.architecture):
-        assert twin_pass_available(model, data)
-        twin = twin_losses(model, data, names, plus, minus)
-        difference = torch.autograd.grad(twin[0] - twin[1], alphas)
-        expected, grads = [], []
-        for weights in (plus, minus):
-            loss, _ = model.loss_and_log(data, dict(zip(names, weights)))
-            expected.append(loss)
-            grads.append(torch.autograd.grad(loss, alphas))
-    for got, want in zip(twin, expected):
-        torch.testing.assert_close(got, want, rtol=1e-12, atol=0)
-    assert (twin[0] - twin[1]).abs() > 1e-8  # the copies differ: a mixed-up copy would show
-    for got, gp, gm in zip(difference, *grads):
-        want = gp - gm
-        torch.testing.assert_close(got, want, rtol=1e-7, atol=1e-9 * want.abs().max().item())
-        assert want.abs().max() > 1e-9
 
 
 def second_order_gradients(model, data):

@@ -13,15 +13,21 @@ import pytest
 import torch
 import torch.nn as nn
 from helpers import batch, optim_wrappers, tiny_darts
-from test_batched_edges import Prepared, in_layout_of, loss_and_gradients
-from test_captured_passes import assert_same_state, twin_searches
-from test_twin_pass import assert_twin_pass_equals_two_passes, batched_model
+from search_helpers import (
+    Prepared,
+    assert_same_state,
+    assert_twin_pass_equals_two_passes,
+    batched_model,
+    in_layout_of,
+    loss_and_gradients,
+    twin_searches,
+)
 
 from mmdarts.models.algorithms import second_order
+from mmdarts.models.algorithms.captured_passes import PassCapturer
 from mmdarts.models.backbones import DartsNet
 from mmdarts.models.ops import SepConv, build_activation
-from mmdarts.models.utils import SearchCell
-from mmdarts.models.utils.captured_passes import PassCapturer
+from mmdarts.models.search import SearchCell
 from mmdarts.registry import CANDIDATE_OPS
 from mmdarts.structures import Genotype
 from mmdarts.testing import OpReplayPass, count_aten_calls

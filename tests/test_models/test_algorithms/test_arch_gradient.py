@@ -1,7 +1,7 @@
 """The pure functions of Eq. 6-8 against hand calculations."""
 import torch
 
-from mmdarts.models.utils import (
+from mmdarts.models.algorithms import (
     finite_difference_epsilon,
     finite_difference_hvp,
     frozen_running_stats,

@@ -15,7 +15,7 @@ Any other candidate is a generic module, run once for all the wave's edges (:mod
 grouped by edge, its final BN scaled by the op weights). Then one sum over candidates and sources gives each node's
 share of the wave. Weights are concatenated at every forward (so ``functional_call``'s virtual weights go
 through); BN running statistics are gathered and written back, only where they are tracked. The result equals the
-per-edge :class:`~mmdarts.models.utils.MixedOp` path's (tests: float64, every gradient and statistic).
+per-edge :class:`~mmdarts.models.search.MixedOp` path's (tests: float64, every gradient and statistic).
 """
 from typing import List, Optional, Sequence, Tuple
 

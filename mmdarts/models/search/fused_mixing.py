@@ -73,7 +73,7 @@ def run_parts(module: nn.Module, x: torch.Tensor, skip_first: bool, skip_last: b
 
 def channel_scale(scale: torch.Tensor, channels: int) -> torch.Tensor:
     """A mixing weight as a contiguous vector of one value per channel, BN's affine scale: ``scale`` itself when
-    it is one already (:class:`~mmdarts.models.utils.SearchCell` makes all of a cell's at once, in three calls
+    it is one already (:class:`~mmdarts.models.search.SearchCell` makes all of a cell's at once, in three calls
     instead of two per candidate), else the 0-dim weight expanded."""
     if scale.dim() == 1:
         return scale

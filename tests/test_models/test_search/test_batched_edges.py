@@ -7,14 +7,15 @@ import pytest
 import torch
 import torch.nn as nn
 from helpers import SMOOTH_PRIMITIVES, batch, optim_wrappers, tiny_darts
+from search_helpers import Prepared, in_layout_of, loss_and_gradients
 
 from mmdarts.models.algorithms import second_order
+from mmdarts.models.algorithms.running_stats import frozen_running_stats
 from mmdarts.models.ops import DARTS_PRIMITIVES, twice_differentiable
 from mmdarts.models.regularizers.size_aware_decay import op_size_coefficients
-from mmdarts.models.utils import SearchCell
-from mmdarts.models.utils.batched_edges import edge_waves
-from mmdarts.models.utils.edge_banks import candidate_size, convert_edge_state, edge_views
-from mmdarts.models.utils.running_stats import frozen_running_stats
+from mmdarts.models.search import SearchCell
+from mmdarts.models.search.batched_edges import edge_waves
+from mmdarts.models.search.edge_banks import candidate_size, edge_views
 from mmdarts.registry import CANDIDATE_OPS
 from mmdarts.structures import cell_edges
 from mmdarts.testing import count_aten_calls
@@ -24,13 +25,6 @@ from mmdarts.testing import count_aten_calls
 def conv_with_bias(channels, stride, affine, act_cfg):
     """A candidate the waves do not batch (a conv with a bias): it runs per edge inside the wave."""
     return nn.Conv2d(channels, channels, 3, stride, 1, bias=True)
-
-
-class Prepared(nn.Module):
-    """Hands float64 batches on as they are."""
-
-    def forward(self, data, training=False):
-        return dict(inputs=data['inputs'], data_samples=data['data_samples'])
 
 
 def twins(stored='banks', dtype=torch.float64, **kwargs):
@@ -50,16 +44,6 @@ def twins(stored='banks', dtype=torch.float64, **kwargs):
 
 def uses_batched_cells(model) -> bool:
     return all(cell._batched is not None for cell in model.modules() if isinstance(cell, SearchCell))
-
-
-def loss_and_gradients(model, data, frozen=False):
-    params = list(model.parameters())
-    if frozen:
-        with frozen_running_stats(model):
-            loss, _ = model.loss_and_log(data)
-    else:
-        loss, _ = model.loss_and_log(data)
-    return loss, torch.autograd.grad(loss, params)
 
 
 def assert_twins_agree(per_edge, batched, frozen=False, images=None, tol=1e-12, batched_path=True):
@@ -82,15 +66,6 @@ def assert_twins_agree(per_edge, batched, frozen=False, images=None, tol=1e-12, 
     assert expected.keys() == got.keys()
     for name, b in expected.items():
         torch.testing.assert_close(got[name], b, rtol=tol, atol=tol, msg=name)
-
-
-def in_layout_of(model, tensors):
-    """``tensors`` (name -> tensor, a per-edge model's) under ``model``'s names: per edge or banked."""
-    tensors = dict(tensors)
-    for name, cell in model.named_modules():
-        if isinstance(cell, SearchCell):
-            convert_edge_state(cell, tensors, name + '.')
-    return tensors
 
 
 @pytest.mark.parametrize('frozen', [False, True], ids=['tracked', 'frozen_stats'])

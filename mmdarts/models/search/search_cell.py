@@ -90,9 +90,9 @@ class SearchCell(nn.Module):
         partial (int): PC-DARTS's K (see :func:`partial_channel_mix`).
         edge_layout (str): how the mixed edges are computed: ``'per_edge'`` (each edge its own kernels,
             :class:`MixedOp`), ``'batched'`` (the edges leaving the same states together,
-            :class:`~mmdarts.models.utils.batched_cell.BatchedCell`: the same numbers in a fraction of the kernel
+            :class:`~mmdarts.models.search.batched_cell.BatchedCell`: the same numbers in a fraction of the kernel
             launches, the grouped weights and BN statistics stored as one tensor each,
-            :mod:`~mmdarts.models.utils.edge_banks`) or ``'auto'`` (batched except on CPU, where the per-edge
+            :mod:`~mmdarts.models.search.edge_banks`) or ``'auto'`` (batched except on CPU, where the per-edge
             path's CPU kernels measure faster; stored batched where CUDA is available when the cell is built).
             PC-DARTS and ``MixedOp.reference`` run per edge. Either storage loads the other's state dict.
             Defaults to ``'auto'``.
@@ -245,7 +245,7 @@ def cuda_available() -> bool:
 def op_weight_vectors(weights: torch.Tensor, channels: int) -> torch.Tensor:
     """The op weights of a cell, ``(num_edges, num_ops)``, each repeated over ``channels``: a contiguous
     ``(num_edges, num_ops, channels)`` tensor whose vectors are the affine scales of the BNs the weights are folded
-    into (:func:`~mmdarts.models.utils.fused_mixing.channel_scale`). Three operator calls for the whole cell, where
+    into (:func:`~mmdarts.models.search.fused_mixing.channel_scale`). Three operator calls for the whole cell, where
     indexing and expanding each weight took three per candidate (each a kernel launch on a GPU)."""
     return weights.unsqueeze(-1).expand(*weights.shape, channels).contiguous()
 
@@ -266,14 +266,3 @@ def partial_channel_mix(op: MixedOp, x: torch.Tensor, weights: torch.Tensor,
     if mixed.shape[-1] != rest.shape[-1]:
         rest = F.max_pool2d(rest, 2, 2)
     return channel_shuffle(torch.cat([mixed, rest], dim=1), op.partial)
-
-
-def check_input_size(x: torch.Tensor, divisor: int, where: str, reductions: int) -> None:
-    """Refuses inputs whose height or width the network's total stride ``divisor`` would reduce below 1x1,
-    naming the smallest size that works."""
-    if x.dim() != 4:
-        raise ValueError(f'{where}: expected an input of shape (N, C, H, W), got {tuple(x.shape)}')
-    height, width = x.shape[-2:]
-    if min(height, width) < divisor:
-        raise ValueError(f'{where}: input {height}x{width} is too small for {reductions} reductions '
-                         f'(a total stride of {divisor}); use images of at least {divisor}x{divisor}')

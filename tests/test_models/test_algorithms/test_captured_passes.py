@@ -11,65 +11,18 @@ from unittest.mock import patch
 
 import pytest
 import torch
-import torch.nn as nn
 from helpers import batch, optim_wrappers, sgd, tiny_architecture, tiny_darts
 from mmengine.logging import MessageHub
 from mmengine.optim import AmpOptimWrapper, OptimWrapperDict
 from mmpretrain.structures import DataSample
+from search_helpers import assert_same_state, on, twin_searches
 
 from mmdarts.models import Darts
-from mmdarts.models.utils.captured_passes import PassCapturer, batch_labels, batch_signature, relabeled
+from mmdarts.models.algorithms.captured_passes import PassCapturer, batch_labels, batch_signature, relabeled
 from mmdarts.testing import OpReplayPass
 
 MODES = [(True, 'finite_difference'), (True, 'exact'), (False, 'finite_difference')]
 MODE_IDS = ['second_order', 'exact_hvp', 'first_order']
-
-
-class Prepared(nn.Module):
-    """A data preprocessor that hands batches on as they are (already float64 tensors on the model's device)."""
-
-    def forward(self, data, training=False):
-        return dict(inputs=data['inputs'], data_samples=data['data_samples'])
-
-
-def on(device, data):
-    return dict(inputs=data['inputs'].to(device), data_samples=[s.to(device) for s in data['data_samples']])
-
-
-def twin_searches(unroll, hvp, device='cpu', capturer=None, steps=5, sizes=None, model=None, event=None,
-                  wrappers_of=optim_wrappers, dtype=torch.float64, tol=1e-10, **kwargs):
-    """The same search run eagerly and captured, with a learning rate that changes at every step; returns both
-    models. ``model``: the Darts to start from (default a tiny one built with ``kwargs``); ``event(step, data,
-    models, wrappers)``: called before each step, may change both searches alike."""
-    eager = model if model is not None else tiny_darts(unroll=unroll, dtype=dtype, **kwargs)
-    eager.hvp = hvp
-    eager.data_preprocessor = Prepared()
-    eager.to(device)
-    captured = copy.deepcopy(eager)
-    eager.cuda_graphs = False
-    captured.pass_capturer = capturer
-    wrappers = [wrappers_of(m) for m in (eager, captured)]
-    for step in range(steps):
-        n = sizes[step] if sizes else 6
-        data = dict(train=on(device, batch(n, dtype=dtype, seed=2 * step)),
-                    arch=on(device, batch(n, dtype=dtype, seed=2 * step + 1)))
-        if event is not None:
-            event(step, data, (eager, captured), wrappers)
-        logs = []
-        for model, wrapper in zip((eager, captured), wrappers):
-            for group in wrapper['architecture'].optimizer.param_groups:
-                group['lr'] = 0.1 / (step + 1)  # the schedule moves ξ: a graph must read it from memory
-            logs.append(model.train_step(data, wrapper))
-        assert logs[1].keys() == logs[0].keys()
-        for key in logs[0]:
-            torch.testing.assert_close(logs[1][key], logs[0][key], rtol=tol, atol=tol / 100, msg=key,
-                                       equal_nan=True)
-    return eager, captured
-
-
-def assert_same_state(eager, captured, tol=1e-10):
-    for (name, a), b in zip(eager.state_dict().items(), captured.state_dict().values()):
-        torch.testing.assert_close(b, a, rtol=tol, atol=tol / 100, msg=name)
 
 
 @pytest.mark.parametrize('unroll,hvp', MODES, ids=MODE_IDS)
