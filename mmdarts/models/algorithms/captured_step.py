@@ -8,12 +8,28 @@ resumed optimizer's momentum buffers) or a new value of a scalar it bakes in (GD
 from typing import Dict, List, Optional, Tuple
 
 import torch
+import torch.nn as nn
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
 
 from .arch_gradient import sgd_hyperparameters
 from .captured_passes import PassCapturer, batch_signature, relabeled, tensor_addresses
 
 Batch = Dict[str, object]
+
+
+def weights_and_buffers(module: nn.Module) -> Tuple[List[nn.Parameter], List[torch.Tensor]]:
+    """The weights (parameters that need a gradient, in ``named_parameters`` order) and the buffers of ``module``,
+    in one walk over its modules (~2,500 in a supernet; each walk costs ~5 ms of host time, on the step's critical
+    path on a GPU)."""
+    weights, buffers, seen = [], [], set()
+    for child in module.modules():
+        for p in child._parameters.values():
+            if p is not None and id(p) not in seen:
+                seen.add(id(p))
+                if p.requires_grad:
+                    weights.append(p)
+        buffers.extend(b for b in child._buffers.values() if b is not None)
+    return weights, buffers
 
 
 def read_signature(model, weights: List[torch.Tensor], buffers: List[torch.Tensor]) -> tuple:

@@ -1,12 +1,10 @@
-import copy
-from contextlib import contextmanager
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
 from mmengine.logging import MessageHub
 from mmengine.model import BaseModel
-from mmengine.optim import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
+from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmengine.registry import DefaultScope
 from torch.func import functional_call
 
@@ -14,7 +12,6 @@ from mmdarts.registry import MODELS
 from mmdarts.utils import all_reduce_mean_
 
 from ..regularizers import regularized_arch_gradients
-from ..utils import complete_head_channels
 from .captured_passes import PassCapturer
 from .captured_step import (
     captured_arch_gradients,
@@ -22,28 +19,16 @@ from .captured_step import (
     gradients_outside_the_wrapper,
     read_signature,
     scaled_for_backward,
+    weights_and_buffers,
 )
+from .darts_arguments import build_architecture, check_optim_wrappers, check_options
 from .nonfinite import all_finite
 from .precision import full_precision
 from .running_stats import frozen_running_stats
-from .second_order import pass_gradients, second_order_arch_gradients
+from .second_order import pass_gradients, second_order_arch_gradients, weights_without_grad
 from .step_plan import StepPlan
 
 Batch = Dict[str, object]
-
-
-@contextmanager
-def weights_without_grad(weights: Sequence[torch.Tensor]) -> Iterator[None]:
-    """Inside, ``weights`` need no grad (their flags are restored on exit): a pass that differentiates only α
-    stores and recomputes nothing for them. Unlike detached copies, this costs no operator call per tensor."""
-    flags = [w.requires_grad for w in weights]
-    for w in weights:
-        w.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for w, flag in zip(weights, flags):
-            w.requires_grad_(flag)
 
 
 @MODELS.register_module()
@@ -102,26 +87,8 @@ class Darts(BaseModel):
                  twin_pass: bool = True,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
-        if hvp not in ('finite_difference', 'exact'):
-            raise ValueError(f"Darts: hvp must be 'finite_difference' or 'exact', got {hvp!r}")
-        if memory_format not in ('auto', 'channels_last', 'contiguous'):
-            raise ValueError(f"Darts: memory_format must be 'auto', 'channels_last' or 'contiguous', "
-                             f'got {memory_format!r}')
-        if nonfinite not in ('raise', 'skip'):
-            raise ValueError(f"Darts: nonfinite must be 'raise' or 'skip', got {nonfinite!r}")
-        if isinstance(architecture, dict):
-            # the head's in_channels derived from the supernet when left out, checked when given
-            architecture = complete_head_channels(copy.deepcopy(architecture), 'model.architecture')
-            # A top-level `data_preprocessor` of the config (mmpretrain's habit) reaches the classifier.
-            if data_preprocessor is not None:
-                architecture = dict(architecture, data_preprocessor=architecture.get('data_preprocessor',
-                                                                                     data_preprocessor))
-            # mmdarts scope: the classifier's own builds (backbone, head) then find mmdarts and mmpretrain types.
-            with DefaultScope.overwrite_default_scope('mmdarts'):
-                architecture = MODELS.build(architecture)
-        elif data_preprocessor is not None:
-            raise ValueError('Darts: give data_preprocessor inside the architecture config when the architecture '
-                             'is an already built module')
+        check_options(hvp=hvp, memory_format=memory_format, nonfinite=nonfinite)
+        architecture = build_architecture(architecture, data_preprocessor)
         # The classifier's preprocessor, shared: one normalisation for search, validation and the exported net.
         super().__init__(data_preprocessor=getattr(architecture, 'data_preprocessor', None), init_cfg=init_cfg)
         self.architecture = architecture
@@ -189,19 +156,6 @@ class Darts(BaseModel):
         named = [(n, p) for n, p in self.architecture.named_parameters() if p.requires_grad]
         return [n for n, _ in named], [p for _, p in named]
 
-    def _weights_and_buffers(self) -> Tuple[List[nn.Parameter], List[torch.Tensor]]:
-        """The weights (in :meth:`_weights`' order) and the buffers of the architecture, in one walk over its
-        ~2,500 modules (each walk costs ~5 ms of host time, on the step's critical path on a GPU)."""
-        weights, buffers, seen = [], [], set()
-        for module in self.architecture.modules():
-            for p in module._parameters.values():
-                if p is not None and id(p) not in seen:
-                    seen.add(id(p))
-                    if p.requires_grad:
-                        weights.append(p)
-            buffers.extend(b for b in module._buffers.values() if b is not None)
-        return weights, buffers
-
     # -- the α gradient -----------------------------------------------------------------------------------------
     def arch_gradients(self, train_batch: Batch, arch_batch: Batch,
                        weight_optimizer: Optional[torch.optim.Optimizer] = None,
@@ -254,12 +208,12 @@ class Darts(BaseModel):
             got = sorted(data) if isinstance(data, dict) else type(data).__name__
             raise ValueError(f'Darts.train_step: data must be dict(train=batch, arch=batch) (the DartsSearchLoop '
                              f'gives this), got {got}')
-        weight_wrapper, arch_wrapper = self._check_wrappers(optim_wrapper)
+        weight_wrapper, arch_wrapper = check_optim_wrappers(optim_wrapper)
         train_batch, arch_batch = (self.data_preprocessor(data[key], True) for key in ('train', 'arch'))
         for prepared in (train_batch, arch_batch):
             prepared['inputs'] = self.formatted(prepared['inputs'])
         iteration = self._iteration()
-        weights, buffers = self._weights_and_buffers()  # once a step
+        weights, buffers = weights_and_buffers(self.architecture)  # once a step
         capturer = self._capturer(train_batch)
         self.step_plan.note_step(self, train_batch['inputs'], capturer, self._epoch())
         # what both captured passes read, their addresses taken once a step (the α step moves α in place)
@@ -352,17 +306,3 @@ class Darts(BaseModel):
         hub = MessageHub.get_current_instance()
         iteration = hub.get_info('iter') if hub is not None else None
         return int(iteration) if iteration is not None else self._steps
-
-    @staticmethod
-    def _check_wrappers(optim_wrapper: OptimWrapperDict) -> Tuple[OptimWrapper, OptimWrapper]:
-        keys = set(optim_wrapper.keys()) if isinstance(optim_wrapper, OptimWrapperDict) else None
-        if keys is None or not {'architecture', 'mutator'} <= keys:
-            raise ValueError('Darts.train_step: optim_wrapper must be an OptimWrapperDict with keys "architecture" '
-                             f'(weights) and "mutator" (α), got {sorted(keys) if keys else type(optim_wrapper)}; '
-                             "build it with optim_wrapper=dict(constructor='DartsOptimWrapperConstructor', "
-                             'architecture=dict(...), mutator=dict(...))')
-        if isinstance(optim_wrapper['mutator'], AmpOptimWrapper):
-            raise ValueError('Darts: the mutator (α) optim wrapper must not be an AmpOptimWrapper: its gradients are '
-                             'computed unscaled. Use AMP for the "architecture" wrapper only.')
-        return optim_wrapper['architecture'], optim_wrapper['mutator']
-

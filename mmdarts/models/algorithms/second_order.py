@@ -6,8 +6,8 @@ no grad; one twin pass where the supernet allows, :mod:`~mmdarts.models.algorith
 two, a double backward through the first (``hvp='exact'``). The weights
 w', w⁺, w⁻ are tensors handed to ``functional_call``: the model is never copied and its weights never written.
 """
-from contextlib import nullcontext
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from contextlib import contextmanager, nullcontext
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -23,6 +23,20 @@ from .arch_gradient import (
     virtual_step,
 )
 from .twin_pass import twin_losses, twin_pass_unavailable
+
+
+@contextmanager
+def weights_without_grad(weights: Sequence[torch.Tensor]) -> Iterator[None]:
+    """Inside, ``weights`` need no grad (their flags are restored on exit): a pass that differentiates only α
+    stores and recomputes nothing for them. Unlike detached copies, this costs no operator call per tensor."""
+    flags = [w.requires_grad for w in weights]
+    for w in weights:
+        w.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for w, flag in zip(weights, flags):
+            w.requires_grad_(flag)
 
 
 def pass_gradients(model, batch: Dict, weights: Optional[Dict[str, torch.Tensor]], wrt: Sequence[torch.Tensor],

@@ -15,6 +15,8 @@ from .batched_edges import (
     candidate_kind,
     concat,
     edge_waves,
+    first_node,
+    repeated_per_edge,
 )
 from .fused_mixing import first_leaf, foldable_batch_norm, shareable_activation
 from .generic_edges import GenericColumn, alike
@@ -156,7 +158,7 @@ class EdgeWave:
         width = copies * num_edges * channels
         parts = []  # (N, copies·E·C, H, W) each, channels ordered (copy, edge, channel), the op weights applied
         if self.act is not None:
-            hx = _per_edge(activation(self.act, x), nodes, copies)  # the activated sources of every edge
+            hx = repeated_per_edge(activation(self.act, x), nodes, copies)  # the activated sources of every edge
         if self.chains:
             y = self._stage(hx, self.chains, 1, width, next(vectors), copies)
             if self.sep:
@@ -172,12 +174,12 @@ class EdgeWave:
             if y is not None:
                 parts.append(y)
         if self.pools:
-            pooled = concat([_per_edge(self.candidates[o][0][0](x), nodes, copies) for o in self.pools], 1)
+            pooled = concat([repeated_per_edge(self.candidates[o][0][0](x), nodes, copies) for o in self.pools], 1)
             parts.append(self._norm(pooled, 'pool', next(vectors)))
         for o in self.factorized:
             parts.append(self._factorized(o, hx, channels, next(vectors), copies))
         if len(self.identities) == 1:  # one call forward, one backward for x and the weights
-            scale, repeated = next(vectors), _per_edge(x, nodes, copies)
+            scale, repeated = next(vectors), repeated_per_edge(x, nodes, copies)
             if autocast_dtype(x) is None:
                 parts.append(F.conv2d(repeated, scale.view(-1, 1, 1, 1), None, 1, 0, 1, scale.shape[0]))
             else:  # a product, as per edge: autocast would run the conv in half precision
@@ -187,7 +189,7 @@ class EdgeWave:
             weights = next(scalars).view(nodes, sources, len(self.identities)).sum(-1, keepdim=True)
             parts.append((x.reshape(n, copies, 1, sources, -1) * weights).view(n, width, h, w))
         for o, generic in self.generic.items():
-            source = hx if generic.skip_first else _per_edge(x, nodes, copies)
+            source = hx if generic.skip_first else repeated_per_edge(x, nodes, copies)
             y = generic(source, lambda group: self._weight(group, copies), lambda z, group: self._norm(z, group, None),
                         copies)
             if generic.folded:
@@ -227,24 +229,6 @@ class EdgeWave:
         h, w = first.shape[-2:]
         halves = [t.reshape(n, groups, 1, -1) for t in (first, second)]
         return self._norm(concat(halves, 2).view(n, groups * channels, h, w), f'frbn_{o}', scale)
-
-
-def _per_edge(x: torch.Tensor, nodes: int, copies: int) -> torch.Tensor:
-    """The sources ``x`` (channels (copy, source, channel)) repeated for each node: (copy, node, source, channel),
-    the order of the wave's edges within each copy."""
-    if copies == 1:
-        return x.repeat(1, nodes, 1, 1)
-    n, _, h, w = x.shape
-    return x.view(n, copies, 1, -1, h, w).repeat(1, 1, nodes, 1, 1, 1).view(n, -1, h, w)
-
-
-def _first(nodes: torch.Tensor, dim: int) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
-    """The first node of ``nodes`` along ``dim`` (that dimension dropped) and the others, by one ``split`` (whose
-    backward is one concatenation, where a select and a slice each zero-fill a copy and an add joins them)."""
-    if nodes.shape[dim] == 1:
-        return nodes.squeeze(dim), None
-    first, rest = nodes.split([1, nodes.shape[dim] - 1], dim)
-    return first.squeeze(dim), rest
 
 
 class BatchedCell:
@@ -322,7 +306,7 @@ class BatchedCell:
         for wave in self.waves:
             out = wave([states[j] for j in wave.sources], vectors, scalars, copies)
             nodes = out if nodes is None else nodes + out
-            done, nodes = _first(nodes, node_dim)
+            done, nodes = first_node(nodes, node_dim)
             complete.append(done)
             if len(complete) < self.num_nodes:  # a source of the waves to come, (N, copies·C, H, W)
                 states.append(done if copies == 1 else done.reshape(done.shape[0], -1, *done.shape[-2:]))

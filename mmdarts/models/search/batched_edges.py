@@ -150,3 +150,21 @@ def batched_batch_norm(z: torch.Tensor, bns: Sequence[nn.BatchNorm2d], scale: Op
     if gathered is not None and first.training:  # the update went to the gathered copy
         torch._foreach_copy_(means + variances, gathered.split(first.num_features))
     return out
+
+
+def repeated_per_edge(x: torch.Tensor, nodes: int, copies: int) -> torch.Tensor:
+    """The sources ``x`` (channels (copy, source, channel)) repeated for each node: (copy, node, source, channel),
+    the order of the wave's edges within each copy."""
+    if copies == 1:
+        return x.repeat(1, nodes, 1, 1)
+    n, _, h, w = x.shape
+    return x.view(n, copies, 1, -1, h, w).repeat(1, 1, nodes, 1, 1, 1).view(n, -1, h, w)
+
+
+def first_node(nodes: torch.Tensor, dim: int) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+    """The first node of ``nodes`` along ``dim`` (that dimension dropped) and the others, by one ``split`` (whose
+    backward is one concatenation, where a select and a slice each zero-fill a copy and an add joins them)."""
+    if nodes.shape[dim] == 1:
+        return nodes.squeeze(dim), None
+    first, rest = nodes.split([1, nodes.shape[dim] - 1], dim)
+    return first.squeeze(dim), rest

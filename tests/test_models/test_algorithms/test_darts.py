@@ -9,6 +9,7 @@ from helpers import SMOOTH_PRIMITIVES, adam, batch, optim_wrappers, raw_batch, s
 from torch.func import functional_call
 
 from mmdarts.models import Darts
+from mmdarts.models.algorithms.captured_step import weights_and_buffers
 from mmdarts.models.mutators import mixed_op_weights
 from mmdarts.testing.straightforward import use_paper_ops
 
@@ -287,6 +288,6 @@ def test_exact_hvp_leaves_state_untouched(float64_setup):
 def test_weights_and_buffers_in_one_walk_match_named_parameters_and_buffers():
     model = tiny_darts(unroll=True)
     model.architecture.backbone.stem[0].weight.requires_grad_(False)  # a frozen weight is left out
-    weights, buffers = model._weights_and_buffers()
+    weights, buffers = weights_and_buffers(model.architecture)
     assert [id(p) for p in weights] == [id(p) for p in model._weights()[1]]
     assert [id(b) for b in buffers] == [id(b) for b in model.architecture.buffers()]
