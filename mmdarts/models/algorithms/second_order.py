@@ -11,7 +11,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 
-from ..ops import twice_differentiable
+from ..functional.modes import twice_differentiable
 from .arch_gradient import (
     exact_hvp,
     finite_difference_epsilon,

@@ -11,20 +11,15 @@ from .darts_ops import (
 )
 from .dilated_conv import DilatedConv2d, subsampled_geometry
 from .recomputed_conv import (
-    DepthwisePointwise,
-    NormReluDepthwisePointwise,
     batch_norm_momentum,
     batched_batch_norm_counters,
     depthwise_pointwise,
-    memory_layout,
     norm_relu_depthwise_pointwise,
-    twice_differentiable,
 )
 
 __all__ = [
     'DARTS_PRIMITIVES', 'build_candidate_op', 'check_primitives', 'ActConvBN', 'DilConv', 'FactorizedReduce',
     'SepConv', 'Zero', 'build_activation', 'on_batch_statistics', 'DilatedConv2d', 'subsampled_geometry',
-    'DepthwisePointwise', 'depthwise_pointwise', 'NormReluDepthwisePointwise', 'norm_relu_depthwise_pointwise',
-    'batch_norm_momentum', 'batched_batch_norm_counters', 'memory_layout', 'twice_differentiable',
+    'depthwise_pointwise', 'norm_relu_depthwise_pointwise', 'batch_norm_momentum', 'batched_batch_norm_counters',
     'BankedBatchNorm2d', 'PLAIN_BATCH_NORMS'
 ]

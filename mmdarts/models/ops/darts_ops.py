@@ -8,8 +8,9 @@ from typing import Dict, Optional
 import torch
 import torch.nn as nn
 
+from ..functional.modes import memory_layout
 from .dilated_conv import DilatedConv2d
-from .recomputed_conv import depthwise_pointwise, memory_layout, norm_relu_depthwise_pointwise
+from .recomputed_conv import depthwise_pointwise, norm_relu_depthwise_pointwise
 
 
 def build_activation(act_cfg: Optional[Dict]) -> nn.Module:

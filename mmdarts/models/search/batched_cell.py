@@ -5,15 +5,16 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..functional.depthwise_pointwise import depthwises_pointwise
+from ..functional.gradients import concat
+from ..functional.modes import autocast_dtype
 from ..ops import DilConv, FactorizedReduce, SepConv
-from ..ops.recomputed_conv import autocast_dtype
-from .batched_convs import depthwise_runs, depthwises_pointwise, kernel_mask, merged_geometry, pad_kernel
+from .batched_convs import depthwise_runs, kernel_mask, merged_geometry, pad_kernel
 from .batched_edges import (
     ONE,
     activation,
     batched_batch_norm,
     candidate_kind,
-    concat,
     edge_waves,
     first_node,
     repeated_per_edge,

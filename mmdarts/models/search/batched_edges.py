@@ -24,6 +24,7 @@ import torch.nn as nn
 
 from mmdarts.structures import cell_edges
 
+from ..functional.gradients import InputSavingReLU, concat
 from ..ops import DilConv, FactorizedReduce, SepConv, Zero
 from ..ops.recomputed_conv import add_batch_counts
 from .fused_mixing import foldable_batch_norm, recomputable_prefix, shareable_activation
@@ -40,24 +41,6 @@ def edge_waves(num_nodes: int) -> List[Tuple[List[int], List[int]]]:
     for t in range(1, num_nodes):
         waves.append(([t + 1], [index[(node, t + 1)] for node in range(t, num_nodes)]))
     return waves
-
-
-class Concat(torch.autograd.Function):
-    """``torch.cat`` whose backward is one ``split`` call (torch's cat backward slices once per input); twice
-    differentiable."""
-
-    @staticmethod
-    def forward(ctx, dim, *tensors):
-        ctx.dim, ctx.sizes = dim, [t.shape[dim] for t in tensors]
-        return torch.cat(tensors, dim)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return (None, ) + tuple(grad.split(ctx.sizes, ctx.dim))
-
-
-def concat(tensors: Sequence[torch.Tensor], dim: int = 0) -> torch.Tensor:
-    return Concat.apply(dim, *tensors) if len(tensors) > 1 else tensors[0]
 
 
 def _plain_depthwise(conv: nn.Module) -> bool:
@@ -94,21 +77,6 @@ def candidate_kind(op: nn.Module, key: Optional[str]) -> str:
             and _plain_pointwise(op.conv1, (2, 2)) and _plain_pointwise(op.conv2) and foldable_batch_norm(op)):
         return 'factorized'
     return 'generic'
-
-
-class InputSavingReLU(torch.autograd.Function):
-    """ReLU whose backward reads its input instead of its output (the same mask): torch's ReLU saves its output,
-    which costs a ``detach`` call; the input here is a state or a BN output, kept anyway. Twice differentiable."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return torch.relu(x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, = ctx.saved_tensors
-        return torch.ops.aten.threshold_backward(grad, x, 0)
 
 
 def activation(act: nn.Module, x: torch.Tensor) -> torch.Tensor:

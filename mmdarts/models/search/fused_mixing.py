@@ -15,14 +15,14 @@ And one fact of torch on CPU: an edge's output gradient can arrive as a strided 
 for the cell's last node), and BN's CPU backward runs 8-12x slower on that than on a dense tensor; each folded BN
 of the edge would pay it, so :func:`dense_gradient` makes it dense once per edge.
 """
-from typing import Callable, Optional, Tuple
+from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.nn.modules.utils import _pair
 
-from ..ops import PLAIN_BATCH_NORMS, DilConv, FactorizedReduce, SepConv, batch_norm_momentum, memory_layout
+from ..functional.pool_batch_norm import RecomputedPoolBatchNorm
+from ..ops import PLAIN_BATCH_NORMS, DilConv, FactorizedReduce, SepConv, batch_norm_momentum
 
 
 def first_leaf(module: nn.Module) -> nn.Module:
@@ -108,45 +108,6 @@ def scaled_batch_norm(bn: nn.BatchNorm2d, x: torch.Tensor, scale: torch.Tensor) 
                         weight, None, use_batch_stats, momentum, bn.eps)
 
 
-def pool_and_backward(pool: nn.Module, x: torch.Tensor) -> Tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]:
-    """``pool(x)`` and the function giving ∇x from ∇pool(x), through torch's own pool kernels (differentiable
-    ops, so a graph of the backward can be built)."""
-    kernel, stride, padding = _pair(pool.kernel_size), _pair(pool.stride), _pair(pool.padding)
-    if isinstance(pool, nn.MaxPool2d):
-        dilation, ceil = _pair(pool.dilation), pool.ceil_mode
-        out, indices = torch.ops.aten.max_pool2d_with_indices(x, kernel, stride, padding, dilation, ceil)
-        return out, lambda grad: torch.ops.aten.max_pool2d_with_indices_backward(grad, x, kernel, stride, padding,
-                                                                                 dilation, ceil, indices)
-    args = (pool.ceil_mode, pool.count_include_pad, pool.divisor_override)
-    out = torch.ops.aten.avg_pool2d(x, kernel, stride, padding, *args)
-    return out, lambda grad: torch.ops.aten.avg_pool2d_backward(grad, x, kernel, stride, padding, *args)
-
-
-class RecomputedPoolBatchNorm(torch.autograd.Function):
-    """``scale * bn(pool(x))`` in training mode that stores x, not pool(x) (nor max-pool indices): the backward
-    recomputes pool(x). Same statistics, running-statistics update and gradients; twice differentiable (the
-    backward is made of differentiable ops, so ``hvp='exact'`` can build a graph of it)."""
-
-    @staticmethod
-    def forward(ctx, x, scale, pool, running_mean, running_var, momentum, eps):
-        pooled, _ = pool_and_backward(pool, x)
-        out, mean, invstd = torch.native_batch_norm(pooled, scale, None, running_mean, running_var, True, momentum,
-                                                    eps)
-        ctx.save_for_backward(x, scale)
-        ctx.pool, ctx.eps, ctx.mean, ctx.invstd = pool, eps, mean, invstd
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, scale = ctx.saved_tensors
-        pooled, pool_backward = pool_and_backward(ctx.pool, x)
-        grad_pooled, grad_scale, _ = torch.ops.aten.native_batch_norm_backward(
-            grad, pooled, scale, None, None, ctx.mean, ctx.invstd, True, ctx.eps,
-            [True, ctx.needs_input_grad[1], False])
-        grad_x = pool_backward(grad_pooled) if ctx.needs_input_grad[0] else None
-        return grad_x, grad_scale, None, None, None, None, None
-
-
 def recomputable_prefix(op: nn.Module) -> Optional[nn.Module]:
     """The pool of a pool-then-BN candidate (the part before its final BN, recomputed in the backward), else None."""
     if not (isinstance(op, nn.Sequential) and len(op) == 2):
@@ -168,26 +129,6 @@ def fused_candidate(op: nn.Module, x: torch.Tensor, weight: torch.Tensor, activa
     if bn is not None:
         return scaled_batch_norm(bn, run_parts(op, h, skip_first, True), weight)
     return scaled(weight, run_parts(op, h, True, False) if skip_first else op(h))
-
-
-class DenseGradient(torch.autograd.Function):
-    """The identity, whose backward hands on its gradient dense in the forward input's memory layout (a copy only
-    where it was not). Twice differentiable."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.layout = memory_layout(x)
-        return x.view_as(x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad.contiguous(memory_format=ctx.layout)
-
-
-def dense_gradient(x: torch.Tensor) -> torch.Tensor:
-    """``x``, with its gradient made dense on the way back (see :class:`DenseGradient`); x itself where no
-    gradient flows."""
-    return DenseGradient.apply(x) if x.requires_grad and torch.is_grad_enabled() else x
 
 
 def split_activation(op: nn.Module) -> Tuple[Optional[str], Optional[nn.Module]]:

@@ -7,10 +7,11 @@ import torch.nn.functional as F
 
 from mmdarts.structures import cell_edges
 
+from ..functional.gradients import dense_gradient
 from ..ops import ActConvBN, FactorizedReduce, Zero, build_candidate_op, on_batch_statistics
 from .batched_cell import BatchedCell
 from .edge_banks import bank_edges, convert_edge_state, edge_views
-from .fused_mixing import dense_gradient, fused_candidate, split_activation
+from .fused_mixing import fused_candidate, split_activation
 
 
 class MixedOp(nn.Module):

@@ -88,7 +88,7 @@ def test_dilated_conv_equals_the_plain_conv_in_value_and_gradients(size, kernel,
     ((3, 3), (1, 1), (1, 1), 1), ((5, 5), (4, 4), (2, 2), 1), ((3, 5), (0, 3), (1, 2), 1), ((3, 3), (2, 2), (2, 2), 2)])
 def test_stride_one_input_gradient_is_the_conv_with_the_flipped_kernel(kernel, padding, dilation, multiplier):
     """The depthwise backward the recomputing convs use: torch's own ∇x of the conv, to rounding."""
-    from mmdarts.models.ops.dilated_conv import stride_one_input_gradient
+    from mmdarts.models.functional.conv_geometry import stride_one_input_gradient
     torch.manual_seed(0)
     x = torch.randn(2, 3, 9, 8, dtype=torch.double, requires_grad=True)
     weight = torch.randn(3 * multiplier, 1, *kernel, dtype=torch.double)
@@ -100,7 +100,7 @@ def test_stride_one_input_gradient_is_the_conv_with_the_flipped_kernel(kernel, p
 
 @pytest.mark.parametrize('stride, padding', [((2, 2), (1, 1)), ((1, 1), (3, 1))])
 def test_stride_one_input_gradient_declines_what_it_does_not_compute(stride, padding):
-    from mmdarts.models.ops.dilated_conv import stride_one_input_gradient
+    from mmdarts.models.functional.conv_geometry import stride_one_input_gradient
     g, weight = torch.randn(1, 3, 4, 4), torch.randn(3, 1, 3, 3)  # stride 2, or padding 3 > d(k - 1) = 2
     assert stride_one_input_gradient(g, weight, (None, stride, padding, (1, 1), 3)) is None
 

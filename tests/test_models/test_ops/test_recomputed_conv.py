@@ -116,7 +116,8 @@ def test_separable_conv_middle_equals_bn_relu_convs(tracked, layout):
 
 
 def test_separable_conv_middle_is_plain_where_a_double_backward_is_wanted():
-    from mmdarts.models.ops import norm_relu_depthwise_pointwise, twice_differentiable
+    from mmdarts.models.functional.modes import twice_differentiable
+    from mmdarts.models.ops import norm_relu_depthwise_pointwise
     depthwise, pointwise = convs(3, 1, 1, 1)
     bn = nn.BatchNorm2d(3, affine=False).double()
     z = torch.randn(4, 3, 5, 5, dtype=torch.double, requires_grad=True)

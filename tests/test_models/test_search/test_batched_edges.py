@@ -11,7 +11,8 @@ from search_helpers import Prepared, in_layout_of, loss_and_gradients
 
 from mmdarts.models.algorithms import second_order
 from mmdarts.models.algorithms.running_stats import frozen_running_stats
-from mmdarts.models.ops import DARTS_PRIMITIVES, twice_differentiable
+from mmdarts.models.functional.modes import twice_differentiable
+from mmdarts.models.ops import DARTS_PRIMITIVES
 from mmdarts.models.regularizers.size_aware_decay import op_size_coefficients
 from mmdarts.models.search import SearchCell
 from mmdarts.models.search.batched_edges import edge_waves

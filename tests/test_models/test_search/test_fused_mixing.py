@@ -7,9 +7,10 @@ import torch.nn as nn
 from helpers import batch, tiny_darts
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from mmdarts.models.functional.gradients import dense_gradient
 from mmdarts.models.ops import build_candidate_op
 from mmdarts.models.search import MixedOp
-from mmdarts.models.search.fused_mixing import dense_gradient, foldable_batch_norm, shareable_activation
+from mmdarts.models.search.fused_mixing import foldable_batch_norm, shareable_activation
 
 
 def set_reference(model, value):

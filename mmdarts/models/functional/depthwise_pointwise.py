@@ -1,0 +1,192 @@
+"""Depthwise-then-pointwise convs that store less for the backward than torch's ops do: one edge's
+(:class:`DepthwisePointwise`, :class:`NormReluDepthwisePointwise`) and a wave's (:class:`DepthwisesPointwise`).
+
+The pointwise conv's weight gradient needs the depthwise output h; storing it costs one activation per
+:class:`~mmdarts.models.ops.DilConv` (six per edge of the DARTS search space). :class:`DepthwisePointwise` stores
+only the input and recomputes h in the backward, only when the pointwise weight gradient is asked for (the
+α-only passes never recompute it); twice differentiable. :class:`NormReluDepthwisePointwise` (the middle of a
+separable conv) also takes the BN and ReLU before it and stores only the BN's output; differentiable once, so
+passes that need a double backward run inside :func:`twice_differentiable`. Same values and gradients as
+torch's ops, under autocast too: a Function's backward runs outside autocast, so the wrappers hand it inputs and
+weights already cast as autocast would cast a conv's (:func:`autocast_like`); the casts' own backward returns each
+weight's gradient in the weight's dtype.
+"""
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+
+from .conv_geometry import Geometry, conv_with_geometry, stride_one_input_gradient, subsampled
+from .modes import autocast_like, is_twice_differentiable, memory_layout
+
+# (stride, padding, dilation) of each depthwise conv of a wave
+WaveGeometry = Tuple[Tuple[int, int], Tuple[int, int], Tuple[int, int]]
+
+
+def _depthwise(x: torch.Tensor, weight: torch.Tensor, geometry: Geometry) -> torch.Tensor:
+    return conv_with_geometry(x, weight, None, geometry)
+
+
+def _pointwise(h: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    return torch.ops.aten.convolution(h, weight, None, [1, 1], [0, 0], [1, 1], False, [0, 0], 1)
+
+
+def _backward(ctx, grad: torch.Tensor, x: torch.Tensor, need_x: bool, depthwise_weight: torch.Tensor,
+              pointwise_weight: torch.Tensor) -> Tuple[Optional[torch.Tensor], ...]:
+    """∇x, ∇depthwise weight, ∇pointwise weight of pointwise(depthwise(x)), recomputing depthwise(x) only for the
+    pointwise weight gradient, and ∇x of a stride-1 depthwise conv as a conv (:func:`stride_one_input_gradient`);
+    made of differentiable ops."""
+    _, need_depthwise, need_pointwise = ctx.needs_input_grad[:3]
+    step, stride, padding, dilation, groups = ctx.geometry
+    if need_pointwise:
+        h = _depthwise(x, depthwise_weight, ctx.geometry)  # the recomputation
+    else:  # only its shape and layout are read
+        h = torch.empty(ctx.h_shape, dtype=x.dtype, device=x.device, memory_format=ctx.h_format)
+    grad_h, grad_pointwise, _ = torch.ops.aten.convolution_backward(
+        grad, h, pointwise_weight, None, [1, 1], [0, 0], [1, 1], False, [0, 0], 1,
+        [need_x or need_depthwise, need_pointwise, False])
+    grad_x = grad_depthwise = None
+    if need_x or need_depthwise:
+        source = subsampled(x, step)
+        grad_source = stride_one_input_gradient(grad_h, depthwise_weight, ctx.geometry) if need_x else None
+        native_x = need_x and grad_source is None
+        if native_x or need_depthwise:
+            native_source, grad_depthwise, _ = torch.ops.aten.convolution_backward(
+                grad_h, source, depthwise_weight, None, stride, padding, dilation, False, [0, 0], groups,
+                [native_x, need_depthwise, False])
+            grad_source = native_source if native_x else grad_source
+        if need_x and step is not None:
+            grad_x = torch.zeros_like(x)
+            grad_x[:, :, ::step[0], ::step[1]] = grad_source
+        else:
+            grad_x = grad_source
+    return grad_x, grad_depthwise, grad_pointwise
+
+
+def _forward(ctx, x: torch.Tensor, depthwise_weight: torch.Tensor, pointwise_weight: torch.Tensor,
+             geometry: Geometry) -> torch.Tensor:
+    h = _depthwise(x, depthwise_weight, geometry)
+    ctx.geometry, ctx.h_shape, ctx.h_format = geometry, h.shape, memory_layout(h)
+    return _pointwise(h, pointwise_weight)
+
+
+class DepthwisePointwise(torch.autograd.Function):
+    """pointwise(depthwise(x)) that stores x, the two weights and nothing else."""
+
+    @staticmethod
+    def forward(ctx, x, depthwise_weight, pointwise_weight, geometry):
+        ctx.save_for_backward(x, depthwise_weight, pointwise_weight)
+        return _forward(ctx, x, depthwise_weight, pointwise_weight, geometry)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, depthwise_weight, pointwise_weight = ctx.saved_tensors
+        return _backward(ctx, grad, x, ctx.needs_input_grad[0], depthwise_weight, pointwise_weight) + (None, )
+
+
+class NormReluDepthwisePointwise(torch.autograd.Function):
+    """pointwise(depthwise(relu(bn(z)))) for a training-mode, affine-free bn (the middle of a separable conv) that
+    stores only y = bn(z): relu(y) and ReLU's mask come from y, and so does BN's backward (y is the normalised z).
+    One stored activation instead of two (z for the BN, relu(y) for the convs). Once differentiable: inside
+    :func:`twice_differentiable` (``hvp='exact'``) the plain ops run instead."""
+
+    @staticmethod
+    def forward(ctx, z, depthwise_weight, pointwise_weight, geometry, running_mean, running_var, momentum, eps):
+        y, _, invstd = torch.native_batch_norm(z, None, None, running_mean, running_var, True, momentum, eps)
+        ctx.save_for_backward(y, depthwise_weight, pointwise_weight)
+        ctx.invstd, ctx.eps = invstd, eps
+        return _forward(ctx, torch.relu(y), depthwise_weight, pointwise_weight, geometry)
+
+    @staticmethod
+    def backward(ctx, grad):
+        if torch.is_grad_enabled():
+            raise RuntimeError('NormReluDepthwisePointwise is differentiable once; run passes that need a double '
+                               'backward inside mmdarts.models.functional.modes.twice_differentiable()')
+        y, depthwise_weight, pointwise_weight = ctx.saved_tensors
+        need_z = ctx.needs_input_grad[0]
+        grad_r, grad_depthwise, grad_pointwise = _backward(ctx, grad, torch.relu(y), need_z, depthwise_weight,
+                                                           pointwise_weight)
+        grad_z = None
+        if need_z:
+            grad_y = torch.ops.aten.threshold_backward(grad_r, y, 0)
+            # BN's backward at its normalised output: input y, mean 0, 1/std 1, and the true 1/std as the scale.
+            ones = torch.ones_like(ctx.invstd)
+            grad_z, _, _ = torch.ops.aten.native_batch_norm_backward(
+                grad_y, y, ctx.invstd, None, None, torch.zeros_like(ones), ones, True, ctx.eps, [True, False, False])
+        return grad_z, grad_depthwise, grad_pointwise, None, None, None, None, None
+
+
+
+
+def _pieces(x: torch.Tensor, count: int, widths: Optional[Sequence[int]]) -> List[torch.Tensor]:
+    """The input of each depthwise conv: ``x`` itself, or its consecutive slices of ``widths`` channels."""
+    return list(x.split(list(widths), 1)) if widths is not None else [x] * count
+
+
+def _wave_depthwise(pieces: Sequence[torch.Tensor], weights: Sequence[torch.Tensor], geometries: Sequence[WaveGeometry]
+               ) -> List[torch.Tensor]:
+    return [F.conv2d(p, w, None, *g, w.shape[0]) for p, w, g in zip(pieces, weights, geometries)]
+
+
+class DepthwisesPointwise(torch.autograd.Function):
+    """``pointwise(cat_k depthwise_k(x_k))`` with ``x_k`` = x (``widths`` None) or its k-th slice of ``widths[k]``
+    channels; the pointwise conv grouped in ``groups``; x first through a ReLU where ``relu``. Stores x (or its
+    ReLU) and the weights, nothing else. With ``relu`` the ReLU's output is stored as an intermediate: once
+    differentiable only (inside :func:`~.modes.twice_differentiable` the ReLU runs outside)."""
+
+    @staticmethod
+    def forward(ctx, x, *args):
+        *weights, geometries, widths, groups, relu = args
+        depthwise, pointwise = weights[:-1], weights[-1]
+        if relu:
+            x = torch.relu(x)
+        d = _wave_depthwise(_pieces(x, len(depthwise), widths), depthwise, geometries)
+        ctx.save_for_backward(x, *weights)
+        ctx.geometries, ctx.widths, ctx.groups, ctx.relu = geometries, widths, groups, relu
+        ctx.sizes = [t.shape[1] for t in d]
+        d = torch.cat(d, 1) if len(d) > 1 else d[0]
+        return F.conv2d(d, pointwise, None, 1, 0, 1, groups)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, *weights = ctx.saved_tensors
+        depthwise, pointwise = weights[:-1], weights[-1]
+        need_x, need = ctx.needs_input_grad[0], ctx.needs_input_grad[1:len(weights) + 1]
+        pieces = _pieces(x, len(depthwise), ctx.widths)
+        grad_pointwise = None
+        if need[-1]:  # the recomputation, for the pointwise weight's gradient only
+            d = _wave_depthwise(pieces, depthwise, ctx.geometries)
+            d = torch.cat(d, 1) if len(d) > 1 else d[0]
+            grad_d, grad_pointwise, _ = torch.ops.aten.convolution_backward(
+                grad, d, pointwise, None, [1, 1], [0, 0], [1, 1], False, [0, 0], ctx.groups,
+                [need_x or any(need[:-1]), True, False])
+        else:  # the input gradient of a 1x1 conv: the transposed conv, no input needed
+            grad_d = torch.ops.aten.convolution(grad, pointwise, None, [1, 1], [0, 0], [1, 1], True, [0, 0],
+                                                ctx.groups)
+        grads_x, grads_depthwise = [], []
+        for g, p, w, (stride, padding, dilation), need_w in zip(grad_d.split(ctx.sizes, 1), pieces, depthwise,
+                                                                 ctx.geometries, need[:-1]):
+            gx, gw, _ = torch.ops.aten.convolution_backward(g, p, w, None, stride, padding, dilation, False, [0, 0],
+                                                            w.shape[0], [need_x, need_w, False])
+            grads_x.append(gx)
+            grads_depthwise.append(gw)
+        grad_x = None
+        if need_x:
+            if ctx.widths is not None:
+                grad_x = torch.cat(grads_x, 1)
+            else:  # one sum of all, not an add per conv
+                grad_x = torch.stack(grads_x).sum(0) if len(grads_x) > 2 else sum(grads_x[1:], grads_x[0])
+            if ctx.relu:
+                grad_x = torch.ops.aten.threshold_backward(grad_x, x, 0)
+        return (grad_x, *grads_depthwise, grad_pointwise, None, None, None, None)
+
+
+def depthwises_pointwise(x: torch.Tensor, depthwise: Sequence[torch.Tensor], pointwise: torch.Tensor,
+                         geometries: Sequence[WaveGeometry], widths: Optional[Sequence[int]], groups: int,
+                         relu: bool = False) -> torch.Tensor:
+    """:class:`DepthwisesPointwise` under autocast too (inputs cast as a conv's would be, as
+    :func:`~.modes.autocast_like` does). ``relu``: ReLU(x) first (inside
+    :func:`~.modes.twice_differentiable`, as its own op)."""
+    if relu and is_twice_differentiable():
+        x, relu = torch.relu(x), False
+    return autocast_like(DepthwisesPointwise.apply, (x, *depthwise, pointwise), geometries, widths, groups, relu)
