@@ -6,9 +6,11 @@ and each group of BNs as one BN. Stored per edge, those weights are concatenated
 gradients split back, one weight tensor to accumulate per edge; stored as one tensor per group (a *bank*, a
 parameter or buffer of ``cell.banks``), the conv reads the bank, a step has 1/4 as many weight tensors, and the BNs
 update their statistics in place. :func:`bank_edges` moves a cell's tensors into banks; the per-edge modules keep
-their structure: their BNs become :class:`~mmdarts.models.ops.BankedBatchNorm2d` (statistics read from the banks),
-and where a forward runs the per-edge convs (the reference sum) :func:`edge_views` hands them views of the weight
-banks for its duration. :func:`convert_edge_state` loads either layout's state dict into the other.
+their structure: their BNs are replaced by :class:`~mmdarts.models.ops.BankedBatchNorm2d` (statistics read from
+the banks), their convs' banked weights registered as None, and where a forward runs the per-edge convs (the
+reference sum, a cell that cannot batch) :func:`edge_views` lends them views of the weight banks for its duration,
+as instance attributes over the None parameters (what ``functional_call`` does with a module's tensors).
+:func:`convert_edge_state` loads either layout's state dict into the other.
 """
 from contextlib import contextmanager
 from typing import Dict, Iterator, List, Tuple
@@ -58,14 +60,16 @@ def bank_members(plan: BatchedCell) -> List[Tuple[str, str, List[Tuple[nn.Module
     return banks
 
 
-def bank_edges(cell: nn.Module, plan: BatchedCell) -> BankLayout:
+def bank_edges(cell: nn.Module, plan: BatchedCell) -> Tuple[BankLayout, BatchedCell]:
     """Moves ``cell``'s grouped conv weights and BN statistics (``plan``'s groups) into ``cell.banks``, values
-    kept; the per-edge convs lose their weights (:func:`edge_views` lends them views), the BNs read rows of the
-    banks. Returns the layout."""
+    kept; the per-edge convs lose their weights (:func:`edge_views` lends them views), the BNs are replaced by
+    :class:`~mmdarts.models.ops.BankedBatchNorm2d` reading rows of the banks. Returns the layout and the plan
+    that computes with the banks (made over the banked BNs, before the convs lent their weights: a plan is made
+    from modules that still hold them)."""
     banks, layout = nn.Module(), []
-    gathered = [(name, kind, members, [getattr(m, attr) for m, attr in members])
-                for name, kind, members in bank_members(plan)]  # all read before any BN becomes banked
-    for name, kind, members, tensors in gathered:
+    bank_rows: Dict[int, Dict[str, tuple]] = {}  # per BN (by id): its rows of each statistic's bank
+    for name, kind, members in bank_members(plan):
+        tensors = [getattr(m, attr) for m, attr in members]
         with torch.no_grad():
             value = _joined(kind, tensors)
         if kind == 'weight':
@@ -74,24 +78,27 @@ def bank_edges(cell: nn.Module, plan: BatchedCell) -> BankLayout:
             banks.register_buffer(name, value)
         placed, row = [], 0
         for (m, attr), t in zip(members, tensors):
-            if kind == 'weight':  # None: no parameter of its own (a view is lent inside edge_views), repr intact
-                m._parameters[attr] = None
-            else:
-                del m._buffers[attr]
             rows = 1 if kind == 'count' else t.shape[0]
-            if kind == 'weight':
-                m.__dict__['_banked_numel'] = m.__dict__.get('_banked_numel', 0) + t.numel()
-            else:
-                if type(m) is nn.BatchNorm2d:
-                    m.__class__ = BankedBatchNorm2d
-                    m.__dict__.update(_bank_rows={}, _bank_cache={})
-                m._bank_rows[attr] = (banks, name, row, None if kind == 'count' else rows)
+            if kind != 'weight':
+                bank_rows.setdefault(id(m), {})[attr] = (banks, name, row, None if kind == 'count' else rows)
             placed.append((m, attr, row, rows))
             row += rows
         layout.append((name, kind, placed))
+    banked = {}  # each BN replaced in its parent by one reading its rows of the banks
+    for parent in list(cell.modules()):
+        for child_name, child in list(parent.named_children()):
+            if id(child) in bank_rows:
+                banked[id(child)] = BankedBatchNorm2d(child, bank_rows[id(child)])
+                setattr(parent, child_name, banked[id(child)])
+    banked_plan = BatchedCell(cell.mixed_ops, plan.num_nodes, plan.channels)
+    for name, kind, placed in layout:
+        for m, attr, _, _ in placed if kind == 'weight' else ():  # no parameter of its own: a view is lent
+            m._banked_numel = getattr(m, '_banked_numel', 0) + getattr(m, attr).numel()  # inside edge_views
+            m.register_parameter(attr, None)
     cell.banks = banks
-    plan.use_banks(banks)
-    return layout
+    banked_plan.use_banks(banks)
+    return [(name, kind, [(banked.get(id(m), m), attr, row, rows) for m, attr, row, rows in placed])
+            for name, kind, placed in layout], banked_plan
 
 
 @contextmanager
@@ -119,7 +126,7 @@ def edge_views(cell: nn.Module) -> Iterator[None]:
 
 def candidate_size(op: nn.Module) -> int:
     """The number of weights of a candidate op, banked ones included."""
-    return sum(p.numel() for p in op.parameters()) + sum(m.__dict__.get('_banked_numel', 0) for m in op.modules())
+    return sum(p.numel() for p in op.parameters()) + sum(getattr(m, '_banked_numel', 0) for m in op.modules())
 
 
 def _join_separate_kernel_banks(state_dict: Dict[str, torch.Tensor], bank_key: str) -> None:

@@ -124,7 +124,7 @@ class SearchCell(nn.Module):
             for _, j in self.edges)
         stored_batched = edge_layout == 'batched' or (edge_layout == 'auto' and cuda_available())
         if stored_batched and partial == 1:
-            self._bank_layout = bank_edges(self, self._plan())
+            self._bank_layout, self._batched = bank_edges(self, self._plan())
         self._register_load_state_dict_pre_hook(self._convert_state)
 
     def _convert_state(self, state_dict, prefix, *args) -> None:
