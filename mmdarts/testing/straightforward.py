@@ -1,7 +1,8 @@
 """A straightforward DARTS step, written the way the paper's code works, as the benchmark's reference point.
 
-Every candidate is computed (``MixedOp.reference``) by the paper's plain ops (dilated convs as ``nn.Conv2d``, every
-conv output stored, the reduce skip with its padded copy), the virtual step w' lives in a deep copy of the model, α
+Every candidate is computed, the mixed edge as the literal sum Σ_o w_o·o(x) (``MixedOp.reference``), each op by
+torch's own kernels (:func:`~mmdarts.models.functional.modes.plain_ops`: every conv output stored, dilated convs as
+dilated convs, the reduce skip on its padded copy), the virtual step w' lives in a deep copy of the model, α
 gradients come from ``.backward()`` (so the first-order α pass also computes weight gradients), and the ±ε passes
 move the weights in place. It keeps the original code's faults (BN statistics updated by every pass, weight
 gradients of the α pass discarded): it is for timing only, never for training.
@@ -11,59 +12,17 @@ from typing import Dict
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from mmdarts.models import Darts
-from mmdarts.models.ops import DilatedConv2d, DilConv, FactorizedReduce, SepConv
+from mmdarts.models.functional.modes import plain_ops
 from mmdarts.models.search import MixedOp
 
 
-class PaperFactorizedReduce(FactorizedReduce):
-    """The reduce skip as the paper's code computes it: conv_2 with stride 2 on a zero-padded shifted copy."""
-
-    def forward_parts(self, x: torch.Tensor, skip_act: bool = False, skip_bn: bool = False) -> torch.Tensor:
-        x = x if skip_act else self.act(x)
-        shifted = F.pad(x[:, :, 1:, 1:], (0, 1, 0, 1))
-        out = torch.cat([self.even_grid_conv(x), F.conv2d(shifted, self.conv2.weight, None, 2)], dim=1)
-        return out if skip_bn else self.bn(out)
-
-
-class PaperDilConv(DilConv):
-    """activation, depthwise conv, pointwise conv, BN, each as torch computes it (every output stored)."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return nn.Sequential.forward(self, x)
-
-    def forward_parts(self, x: torch.Tensor, skip_act: bool = False, skip_bn: bool = False) -> torch.Tensor:
-        act, depthwise, pointwise, bn = self
-        h = pointwise(depthwise(x if skip_act else act(x)))
-        return h if skip_bn else bn(h)
-
-
-class PaperSepConv(SepConv):
-    """Two DilConvs one after the other, as torch computes them."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return nn.Sequential.forward(self, x)
-
-    def forward_parts(self, x: torch.Tensor, skip_act: bool = False, skip_bn: bool = False) -> torch.Tensor:
-        first, second = self
-        return second.forward_parts(first.forward_parts(x, skip_act, False), False, skip_bn)
-
-
-def use_paper_ops(model: nn.Module) -> None:
-    """Turns mmdarts' faster exact ops of ``model`` into the paper's plain ones, in place (same parameters)."""
+def use_literal_sum(model: nn.Module) -> None:
+    """Every mixed op of ``model`` computes Σ_o w_o·o(x) literally (``MixedOp.reference``)."""
     for module in model.modules():
         if isinstance(module, MixedOp):
             module.reference = True
-        elif type(module) is DilatedConv2d:
-            module.__class__ = nn.Conv2d
-        elif type(module) is FactorizedReduce:
-            module.__class__ = PaperFactorizedReduce
-        elif type(module) is DilConv:
-            module.__class__ = PaperDilConv
-        elif type(module) is SepConv:
-            module.__class__ = PaperSepConv
 
 
 class StraightforwardDarts:
@@ -71,14 +30,15 @@ class StraightforwardDarts:
     def __init__(self, model: Darts, weight_optimizer: torch.optim.SGD, alpha_optimizer: torch.optim.Optimizer,
                  grad_clip: float = 5., epsilon_scale: float = 0.01):
         self.model = model
-        use_paper_ops(model)
+        use_literal_sum(model)
         self.weight_optimizer = weight_optimizer
         self.alpha_optimizer = alpha_optimizer
         self.grad_clip = grad_clip
         self.epsilon_scale = epsilon_scale
 
     def loss(self, model: Darts, batch: Dict) -> torch.Tensor:
-        return model.loss_and_log(batch)[0]
+        with plain_ops():
+            return model.loss_and_log(batch)[0]
 
     def step(self, train: Dict, arch: Dict) -> None:
         """One iteration of Algorithm 1 on preprocessed batches."""

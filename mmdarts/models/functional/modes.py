@@ -32,6 +32,26 @@ def is_twice_differentiable() -> bool:
     return _TWICE_DIFFERENTIABLE.get()
 
 
+_PLAIN: ContextVar[bool] = ContextVar('mmdarts_plain_ops', default=False)
+
+
+@contextmanager
+def plain_ops() -> Iterator[None]:
+    """Inside, the ops compute as the paper's code does, each by torch's own kernels: no recomputing Function,
+    dilated convs as dilated convs, the reduce skip on a padded copy. The same numbers; the benchmark's baseline
+    (:class:`~mmdarts.testing.StraightforwardDarts`) and the tests' independent computations run so."""
+    token = _PLAIN.set(True)
+    try:
+        yield
+    finally:
+        _PLAIN.reset(token)
+
+
+def is_plain() -> bool:
+    """Whether the ops run inside :func:`plain_ops` now."""
+    return _PLAIN.get()
+
+
 def autocast_dtype(x: torch.Tensor) -> Optional[torch.dtype]:
     """The dtype autocast runs a conv of ``x`` in on its device, or None outside autocast (or for non-float x)."""
     device = x.device.type

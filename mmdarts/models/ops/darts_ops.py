@@ -8,7 +8,7 @@ from typing import Dict, Optional
 import torch
 import torch.nn as nn
 
-from ..functional.modes import memory_layout
+from ..functional.modes import is_plain, memory_layout
 from .dilated_conv import DilatedConv2d
 from .recomputed_conv import depthwise_pointwise, norm_relu_depthwise_pointwise
 
@@ -173,5 +173,9 @@ class FactorizedReduce(nn.Module):
     def forward_parts(self, x: torch.Tensor, skip_act: bool = False, skip_bn: bool = False) -> torch.Tensor:
         """The forward, optionally without its first activation (given an activated input) or its final BN."""
         x = x if skip_act else self.act(x)
-        out = torch.cat([self.even_grid_conv(x), self.conv2(self.offset_grid(x))], dim=1)
+        if is_plain():  # the paper's: conv2 with stride 2 on a zero-padded shifted copy
+            second = nn.functional.conv2d(nn.functional.pad(x[:, :, 1:, 1:], (0, 1, 0, 1)), self.conv2.weight, None, 2)
+        else:
+            second = self.conv2(self.offset_grid(x))
+        out = torch.cat([self.even_grid_conv(x), second], dim=1)
         return out if skip_bn else self.bn(out)

@@ -5,6 +5,7 @@ import torch
 import torch.nn as nn
 
 from ..functional.conv_geometry import Geometry, conv_with_geometry, subsampled_geometry
+from ..functional.modes import is_plain
 
 
 class DilatedConv2d(nn.Conv2d):
@@ -25,7 +26,7 @@ class DilatedConv2d(nn.Conv2d):
         return self.stride, (1, 1), padding, (1, 1), self.groups
 
     def _conv_forward(self, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]):
-        geometry = self.computed_geometry(input)
+        geometry = None if is_plain() else self.computed_geometry(input)
         if geometry is None:
             return super()._conv_forward(input, weight, bias)
         return conv_with_geometry(input, weight, bias, geometry)

@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 
 from ..functional.depthwise_pointwise import DepthwisePointwise, NormReluDepthwisePointwise
-from ..functional.modes import autocast_like, is_batched, is_twice_differentiable
+from ..functional.modes import autocast_like, is_batched, is_plain, is_twice_differentiable
 from .banked_batch_norm import PLAIN_BATCH_NORMS
 from .dilated_conv import DilatedConv2d, Geometry
 
@@ -58,7 +58,7 @@ def batched_batch_norm_counters() -> Iterator[None]:
 def _geometry(x: torch.Tensor, depthwise: DilatedConv2d, pointwise: nn.Conv2d) -> Optional[Geometry]:
     """The depthwise conv's computed geometry if the pair can run as one function storing less, else None."""
     # traced: counters see the aten convs; batched (under vmap): no batching rule for a custom Function
-    wanted = torch.is_grad_enabled() and not torch.jit.is_tracing() and not is_batched(x) and (
+    wanted = torch.is_grad_enabled() and not torch.jit.is_tracing() and not is_batched(x) and not is_plain() and (
         x.requires_grad or depthwise.weight.requires_grad or pointwise.weight.requires_grad)
     if not wanted or not isinstance(depthwise, DilatedConv2d):
         return None

@@ -10,8 +10,9 @@ from torch.func import functional_call
 
 from mmdarts.models import Darts
 from mmdarts.models.algorithms.captured_step import weights_and_buffers
+from mmdarts.models.functional.modes import plain_ops
 from mmdarts.models.mutators import mixed_op_weights
-from mmdarts.testing.straightforward import use_paper_ops
+from mmdarts.testing.straightforward import use_literal_sum
 
 
 def labels(b):
@@ -74,13 +75,14 @@ def exact_hypergradient(model: Darts, train, val, optimizer):
     lr, mu, wd = group['lr'], group['momentum'], group['weight_decay']
     buffers = [optimizer.state[w]['momentum_buffer'] for w in model.architecture.parameters()]
     model = copy.deepcopy(model)
-    use_paper_ops(model)  # torch's own ops throughout: none of mmdarts' recomputations
+    use_literal_sum(model)
     names = [n for n, _ in model.architecture.named_parameters()]
     weights = list(model.architecture.parameters())
     alphas = list(model.mutator.alphas.values())
-    grads = torch.autograd.grad(plain_loss(model, train), weights, create_graph=True)
-    w_prime = [w - lr * (g + wd * w + mu * buf) for w, g, buf in zip(weights, grads, buffers)]
-    loss_val = plain_loss(model, val, params=dict(zip(names, w_prime)))
+    with plain_ops():  # torch's own ops throughout: none of mmdarts' recomputations
+        grads = torch.autograd.grad(plain_loss(model, train), weights, create_graph=True)
+        w_prime = [w - lr * (g + wd * w + mu * buf) for w, g, buf in zip(weights, grads, buffers)]
+        loss_val = plain_loss(model, val, params=dict(zip(names, w_prime)))
     return list(torch.autograd.grad(loss_val, alphas))
 
 
