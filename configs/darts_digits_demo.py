@@ -37,4 +37,6 @@ test_evaluator = val_evaluator
 train_cfg = dict(max_epochs=6)
 optim_wrapper = dict(architecture=dict(optimizer=dict(lr=0.05)), mutator=dict(optimizer=dict(lr=3e-3)))
 default_hooks = dict(logger=dict(interval=10), checkpoint=dict(max_keep_ckpts=1))
+# the search's health every 2 epochs, with fewer Hessian-vector products than the paper's search (a short demo)
+custom_hooks = [dict(type='GenotypeExportHook', interval=1), dict(type='SearchHealthHook', interval=2, iterations=10)]
 randomness = dict(seed=0)

@@ -5,5 +5,6 @@ _base_ = '../darts_cifar10.py'
 model = dict(unroll=False, mutator=dict(weighting='gumbel', tau=10.))
 custom_hooks = [
     dict(type='GenotypeExportHook', interval=1),
+    dict(type='SearchHealthHook', interval=2, stop=False),
     dict(type='GumbelTemperatureHook', tau_max=10., tau_min=0.1),
 ]
