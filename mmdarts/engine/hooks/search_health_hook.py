@@ -62,7 +62,9 @@ class SearchHealthHook(Hook):
     def after_train_epoch(self, runner) -> None:
         epoch = runner.epoch + 1
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        self.genotypes.append((epoch, model.mutator.derive_genotype()))
+        genotype = model.mutator.derive_genotype()
+        genotype.meta = dict(epoch=epoch, primitives=list(model.mutator.primitives))  # as GenotypeExportHook's
+        self.genotypes.append((epoch, genotype))
         if epoch % self.interval == 0:
             self._evaluate(runner, model, epoch)
         for name, args in self.rules.items():
