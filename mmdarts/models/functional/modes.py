@@ -15,16 +15,21 @@ def memory_layout(t: torch.Tensor) -> torch.memory_format:
 
 
 _TWICE_DIFFERENTIABLE: ContextVar[bool] = ContextVar('mmdarts_twice_differentiable', default=False)
+_PLAIN: ContextVar[bool] = ContextVar('mmdarts_plain_ops', default=False)
 
 
 @contextmanager
-def twice_differentiable() -> Iterator[None]:
-    """Inside, the ops store what a double backward needs (``Darts(hvp='exact')``'s virtual pass)."""
-    token = _TWICE_DIFFERENTIABLE.set(True)
+def _switched_on(mode: ContextVar) -> Iterator[None]:
+    token = mode.set(True)
     try:
         yield
     finally:
-        _TWICE_DIFFERENTIABLE.reset(token)
+        mode.reset(token)
+
+
+def twice_differentiable():
+    """Inside, the ops store what a double backward needs (``Darts(hvp='exact')``'s virtual pass)."""
+    return _switched_on(_TWICE_DIFFERENTIABLE)
 
 
 def is_twice_differentiable() -> bool:
@@ -32,19 +37,11 @@ def is_twice_differentiable() -> bool:
     return _TWICE_DIFFERENTIABLE.get()
 
 
-_PLAIN: ContextVar[bool] = ContextVar('mmdarts_plain_ops', default=False)
-
-
-@contextmanager
-def plain_ops() -> Iterator[None]:
+def plain_ops():
     """Inside, the ops compute as the paper's code does, each by torch's own kernels: no recomputing Function,
     dilated convs as dilated convs, the reduce skip on a padded copy. The same numbers; the benchmark's baseline
     (:class:`~mmdarts.testing.StraightforwardDarts`) and the tests' independent computations run so."""
-    token = _PLAIN.set(True)
-    try:
-        yield
-    finally:
-        _PLAIN.reset(token)
+    return _switched_on(_PLAIN)
 
 
 def is_plain() -> bool:
