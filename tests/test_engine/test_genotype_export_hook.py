@@ -81,3 +81,12 @@ def test_the_logged_tables_and_the_heatmaps_name_edges_alike(tmp_path):
     figure = draw_heatmap(torch.full((5, 8), 0.125).numpy(), [f'op{i}' for i in range(8)], 2, 'uniform')
     ticks = [t.get_text() for t in figure.axes[0].get_yticklabels()]
     assert ticks == ['$c_{k-2}$→0', '$c_{k-1}$→0', '$c_{k-2}$→1', '$c_{k-1}$→1', '0→1']
+
+
+def test_the_summary_names_the_epoch_a_stop_rule_kept(tmp_path):
+    runner = runner_at(tmp_path, epoch=4)
+    runner.message_hub.get_info.side_effect = lambda key: 3 if key == 'genotype_kept_epoch' else None
+    hook = GenotypeExportHook(draw=False)
+    hook.after_train_epoch(runner)
+    hook.after_train(runner)
+    assert f'Genotype: {tmp_path / "genotype.json"} (epoch 3;' in runner.logger.info.call_args_list[-1].args[0]

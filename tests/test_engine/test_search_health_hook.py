@@ -47,6 +47,8 @@ def test_the_eigenvalue_every_interval_equals_the_function_on_the_alpha_loaders_
     runner.visualizer.add_scalars.assert_any_call({'health/hessian_eigenvalue': hook.eigenvalues[-1][1]}, step=4)
     logged = ' '.join(str(c.args[0]) for c in runner.logger.info.call_args_list)
     assert 'Epoch 4: dominant eigenvalue of the Hessian of L_val w.r.t. α' in logged
+    assert (tmp_path / 'search_health.png').stat().st_size > 0  # the eigenvalues and skip connections by epoch
+    assert runner.visualizer.add_image.call_args.args[0] == 'search_health'
 
 
 def genotype_changer(model):
@@ -69,7 +71,8 @@ def test_darts_es_stops_the_search_and_keeps_its_epochs_genotype(tmp_path, stop)
         genotype_changer(runner.model)(epoch)
         genotypes[epoch + 1] = runner.model.mutator.derive_genotype()
 
-    with patch.object(search_health_hook, 'dominant_arch_eigenvalue', side_effect=lambda *a: next(values)):
+    with patch.object(search_health_hook, 'dominant_arch_eigenvalue', side_effect=lambda *a: next(values)), \
+            patch.object(SearchHealthHook, '_draw'):  # the picture: tested above
         run_epochs(hook, runner, 30, before_each)
     assert runner.train_loop.stop_training is stop
     assert hook.fired['darts_es'].epoch == 12
@@ -82,6 +85,7 @@ def test_darts_es_stops_the_search_and_keeps_its_epochs_genotype(tmp_path, stop)
         written = json.loads((tmp_path / 'genotype.json').read_text())
         assert written.pop('meta')['epoch'] == 12 and written == genotypes[12].to_dict()
         assert 'darts_es: stopped the search at the genotype of epoch 12' in summary
+        runner.message_hub.update_info.assert_any_call('genotype_kept_epoch', 12)  # for GenotypeExportHook's
     else:
         assert not (tmp_path / 'genotype.json').exists()
         assert 'darts_es: would have stopped at the genotype of epoch 12' in summary

@@ -116,3 +116,13 @@ def test_gdas_pictures_show_softmax_not_a_sample(tmp_path):
     history = json.loads((tmp_path / 'alpha_history.json').read_text())
     expected = runner.model.mutator.selection_weights()['normal'].numpy().round(6)
     assert np.allclose(history['normal'][0], expected)
+
+
+def test_the_health_picture_draws_eigenvalues_skips_and_kept_epochs():
+    from mmdarts.visualization import draw_health
+    fig = draw_health([(2, 0.2), (4, 0.3), (6, 0.9)], {'normal': [(e, e // 2) for e in range(1, 7)],
+                                                        'reduce': [(e, 0) for e in range(1, 7)]}, {'darts_es': 2})
+    top, bottom = fig.axes
+    assert list(top.lines[0].get_ydata()) == [0.2, 0.3, 0.9]
+    assert [list(line.get_ydata()) for line in bottom.lines[:2]] == [[0, 1, 1, 2, 2, 3], [0] * 6]
+    assert any('darts_es keeps 2' in t.get_text() for t in top.texts)

@@ -77,7 +77,8 @@ class GenotypeExportHook(Hook):
         if not is_main_process() or self._last_export is None:
             return
         out_dir = self.out_dir or runner.work_dir
-        epoch = self._last_export
+        kept = runner.message_hub.get_info('genotype_kept_epoch')  # a stop rule's (SearchHealthHook)
+        epoch = kept if isinstance(kept, int) else self._last_export
         lines = [f'Search finished. Genotype: {osp.join(out_dir, "genotype.json")} (epoch {epoch}; every epoch in '
                  f'genotype_epoch_{{N}}.json)']
         if self.draw:

@@ -1,5 +1,6 @@
 """Watches a search's health: the dominant eigenvalue of ∇²α L_val, the skip connections, the stop rules."""
 import itertools
+import os.path as osp
 import time
 from typing import Dict, List, Optional, Tuple
 
@@ -10,6 +11,7 @@ from mmengine.model import is_model_wrapper
 from mmdarts.models.algorithms.arch_hessian import dominant_arch_eigenvalue
 from mmdarts.registry import HOOKS
 from mmdarts.structures import CELL_TYPES, Genotype
+from mmdarts.visualization import draw_health, figure_to_rgb, save_figure
 
 from .stop_rules import STOP_RULES, Verdict, skip_connects
 
@@ -22,7 +24,7 @@ class SearchHealthHook(Hook):
     (:func:`~mmdarts.models.algorithms.arch_hessian.dominant_arch_eigenvalue`, ``iterations`` Hessian-vector
     products, the α weight decay on the diagonal as R-DARTS adds it), logged (and sent to the visualizer) as
     ``health/hessian_eigenvalue``; every epoch, the stop rules (:mod:`.stop_rules`) on the eigenvalues and genotypes
-    so far.
+    so far, and the picture ``search_health.png`` (the eigenvalues and the skip connections by epoch).
 
     With ``stop=True`` the first rule that fires ends the search cleanly after that epoch: the log names the rule
     and its values, the checkpoint records it, ``genotype.json`` becomes the genotype of the epoch the rule keeps,
@@ -78,6 +80,15 @@ class SearchHealthHook(Hook):
                 if self.stop and self.stopped is None:
                     self.stopped = verdict
                     runner.train_loop.stop_training = True
+        if is_main_process():
+            self._draw(runner, epoch)
+
+    def _draw(self, runner, epoch: int) -> None:
+        """``search_health.png`` in the work dir (and to the visualizer): the eigenvalues and skip connections."""
+        skips = {cell: [(e, skip_connects(g, cell)) for e, g in self.genotypes] for cell in CELL_TYPES}
+        fig = draw_health(self.eigenvalues, skips, {name: v.epoch for name, v in self.fired.items()})
+        save_figure(fig, osp.join(runner.work_dir, 'search_health'), ('png', ))
+        runner.visualizer.add_image('search_health', figure_to_rgb(fig), step=epoch)
 
     def _evaluate(self, runner, model, epoch: int) -> None:
         loader = getattr(runner.train_loop, 'arch_dataloader', None)
@@ -128,6 +139,7 @@ class SearchHealthHook(Hook):
             kept = dict(self.genotypes)[self.stopped.epoch]
             path = f'{runner.work_dir}/genotype.json'
             kept.to_file(path)
+            runner.message_hub.update_info('genotype_kept_epoch', self.stopped.epoch)
             runner.logger.info(f'Stopped by {self.stopped.rule}: {path} holds the genotype of epoch '
                                f'{self.stopped.epoch}: {kept}')
         if is_main_process() and self.genotypes:

@@ -1,10 +1,11 @@
 """The dominant eigenvalue of ∇²α L_val against the largest eigenvalue of the Hessian built row by row by autograd
-(R-DARTS's method), in float64, on a tiny supernet (80 α)."""
+(R-DARTS's method), in float64, on a tiny supernet (40 α); and on two ranks."""
 import copy
+import os.path as osp
 
 import pytest
 import torch
-from helpers import batch, tiny_darts
+from helpers import REPO, batch, run_python, tiny_darts
 
 from mmdarts.models.algorithms import frozen_running_stats
 from mmdarts.models.algorithms.arch_hessian import dominant_arch_eigenvalue, lanczos_largest_eigenvalue
@@ -64,3 +65,18 @@ def test_lanczos_finds_the_largest_eigenvalue_of_a_symmetric_matrix():
     low_rank = a[:, :3] @ a[:, :3].T  # an invariant subspace after 3 steps: exact there
     assert lanczos_largest_eigenvalue(lambda v: low_rank @ v, 30, 30) == pytest.approx(
         torch.linalg.eigvalsh(low_rank)[-1].item(), rel=1e-12)
+
+
+def test_two_ranks_compute_the_same_eigenvalue_of_their_mean_hessian(tmp_path):
+    """Two processes (gloo), a batch each: both get the eigenvalue of the Hessian of the mean over the two batches,
+    computed here in one process."""
+    result = run_python(['-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port=29547',
+                         osp.join(REPO, 'tests/data/dist_eigenvalue_worker.py'), str(tmp_path)], threads=1,
+                        timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    values = [torch.load(tmp_path / f'rank{r}.pt')['value'] for r in (0, 1)]
+    assert values[0] == values[1]
+    torch.manual_seed(0)
+    model = tiny_darts(dtype=torch.float64)
+    expected = dominant_arch_eigenvalue(model, [batch(dtype=torch.float64, seed=10 + r) for r in (0, 1)], iterations=8)
+    assert values[0] == pytest.approx(expected, rel=1e-10)
