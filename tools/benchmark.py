@@ -151,8 +151,7 @@ def measure(args, variant: Dict) -> Dict:
     if variant['impl'] == 'paired':
         return measure_paired(args, variant, model, wrappers, cfg, data)
     if variant['impl'] in ('plain', 'alpha_pass'):
-        prepared = model.data_preprocessor(data['train'], True)
-        prepared['inputs'] = model.formatted(prepared['inputs'])
+        prepared = model.prepared(data['train'])
         names, weights = model._weights()
         detached = {n: w.detach() for n, w in zip(names, weights)}
         alphas = list(model.mutator.parameters())

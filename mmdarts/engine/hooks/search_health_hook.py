@@ -95,11 +95,7 @@ class SearchHealthHook(Hook):
         if loader is None:
             raise TypeError('SearchHealthHook needs the α loader of a DartsSearchLoop (train_cfg.type='
                             f"'DartsSearchLoop'), got {type(runner.train_loop).__name__}")
-        batches = []
-        for batch in itertools.islice(iter(loader), self.num_batches):
-            prepared = model.data_preprocessor(batch, True)
-            prepared['inputs'] = model.formatted(prepared['inputs'])
-            batches.append(prepared)
+        batches = [model.prepared(batch) for batch in itertools.islice(iter(loader), self.num_batches)]
         decay = self.weight_decay
         if decay is None:
             wrapper = runner.optim_wrapper['mutator'] if 'mutator' in runner.optim_wrapper else None

@@ -135,6 +135,13 @@ class Darts(BaseModel):
             return inputs.contiguous(memory_format=torch.channels_last)
         return inputs
 
+    def prepared(self, batch: Batch) -> Batch:
+        """``batch`` through the data preprocessor (training mode), its images in :meth:`formatted`'s layout:
+        what the search's passes read."""
+        prepared = self.data_preprocessor(batch, True)
+        prepared['inputs'] = self.formatted(prepared['inputs'])
+        return prepared
+
     # -- losses -------------------------------------------------------------------------------------------------
     def loss_and_log(self,
                      batch: Batch,
@@ -209,9 +216,7 @@ class Darts(BaseModel):
             raise ValueError(f'Darts.train_step: data must be dict(train=batch, arch=batch) (the DartsSearchLoop '
                              f'gives this), got {got}')
         weight_wrapper, arch_wrapper = check_optim_wrappers(optim_wrapper)
-        train_batch, arch_batch = (self.data_preprocessor(data[key], True) for key in ('train', 'arch'))
-        for prepared in (train_batch, arch_batch):
-            prepared['inputs'] = self.formatted(prepared['inputs'])
+        train_batch, arch_batch = self.prepared(data['train']), self.prepared(data['arch'])
         iteration = self._iteration()
         weights, buffers = weights_and_buffers(self.architecture)  # once a step
         capturer = self._capturer(train_batch)

@@ -11,12 +11,7 @@ from mmdarts.models.functional.gradients import dense_gradient
 from mmdarts.models.ops import build_candidate_op
 from mmdarts.models.search import MixedOp
 from mmdarts.models.search.fused_mixing import foldable_batch_norm, shareable_activation
-
-
-def set_reference(model, value):
-    for m in model.modules():
-        if isinstance(m, MixedOp):
-            m.reference = value
+from mmdarts.testing.straightforward import use_literal_sum
 
 
 @pytest.mark.parametrize('layout', [torch.contiguous_format, torch.channels_last], ids=['nchw', 'channels_last'])
@@ -24,7 +19,7 @@ def set_reference(model, value):
 def test_fused_supernet_equals_literal_sum(act, layout):
     fused = tiny_darts(dtype=torch.float64, act=act, channels=4, layers=3, nodes=3)
     literal = copy.deepcopy(fused)
-    set_reference(literal, True)
+    use_literal_sum(literal)
     b = batch(dtype=torch.float64)
     b['inputs'] = b['inputs'].contiguous(memory_format=layout)
     outs, grads = [], []

@@ -31,6 +31,7 @@ from mmdarts.models.search import SearchCell
 from mmdarts.registry import CANDIDATE_OPS
 from mmdarts.structures import Genotype
 from mmdarts.testing import OpReplayPass, count_aten_calls
+from mmdarts.testing.straightforward import use_literal_sum
 from mmdarts.utils.complexity import count_model
 from mmdarts.visualization.cell_diagram import draw_cell
 
@@ -75,9 +76,7 @@ def literal_and_batched(primitives, **kwargs):
     """The same tiny search model as the literal sum on the per-edge layout and batched (its banks loaded from the
     literal one's state dict)."""
     literal = tiny_darts(dtype=torch.float64, edge_layout='per_edge', primitives=primitives, nodes=3, **kwargs)
-    for m in literal.modules():
-        if hasattr(m, 'reference'):
-            m.reference = True
+    use_literal_sum(literal)
     batched = tiny_darts(dtype=torch.float64, edge_layout='batched', primitives=primitives, nodes=3, **kwargs)
     batched.load_state_dict(literal.state_dict())
     for model in (literal, batched):
