@@ -176,13 +176,21 @@ class SearchCell(nn.Module):
         return (f'batched, {len(plan.waves)} waves' + (f', {generic} as generic modules (grouped by edge)'
                                                         if generic else ''))
 
-    def _per_edge_reason(self, device: torch.device) -> str:
+    def _chosen_per_edge(self, device: torch.device) -> Optional[str]:
+        """Why the cell runs per edge on ``device`` by its settings (PC-DARTS, the reference sum, edge_layout),
+        whatever its modules; None where they let it batch."""
         if any(op.partial > 1 for op in self.mixed_ops):
             return 'PC-DARTS'
         if any(op.reference for op in self.mixed_ops):
             return 'the reference sum'
         if self.edge_layout == 'per_edge' or (self.edge_layout == 'auto' and device.type == 'cpu'):
             return f"edge_layout='{self.edge_layout}'" + (f' on {device.type}' if self.edge_layout == 'auto' else '')
+        return None
+
+    def _per_edge_reason(self, device: torch.device) -> str:
+        chosen = self._chosen_per_edge(device)
+        if chosen is not None:
+            return chosen
         unbatchable = self._candidates_of(self._plan(), 'unbatchable')
         if unbatchable:
             return f'candidates {unbatchable} differ between the edges of a wave'
@@ -214,10 +222,7 @@ class SearchCell(nn.Module):
 
     def batched_plan(self, device: torch.device) -> Optional[BatchedCell]:
         """The batched computation of this cell's edges on ``device``, or None where they run per edge."""
-        layout = self.edge_layout
-        if layout == 'auto':
-            layout = 'per_edge' if device.type == 'cpu' else 'batched'
-        if layout == 'per_edge' or any(op.partial > 1 or op.reference for op in self.mixed_ops):
+        if self._chosen_per_edge(device) is not None:
             return None
         plan = self._plan()
         if not plan.in_place():
