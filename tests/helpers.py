@@ -16,9 +16,10 @@ SMOOTH_PRIMITIVES = ('none', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3', 'di
 
 def tiny_architecture(primitives: Optional[Sequence[str]] = None, act: str = 'ReLU', channels: int = 4,
                       layers: int = 3, nodes: int = 2, num_classes: int = 4, in_channels: int = 3,
-                      edge_layout: str = 'auto') -> Dict:
+                      edge_layout: str = 'auto', auxiliary_skip: bool = False) -> Dict:
     backbone = dict(type='DartsSupernet', base_channels=channels, num_layers=layers, num_nodes=nodes,
-                    stem_multiplier=2, in_channels=in_channels, act_cfg=dict(type=act), edge_layout=edge_layout)
+                    stem_multiplier=2, in_channels=in_channels, act_cfg=dict(type=act), edge_layout=edge_layout,
+                    auxiliary_skip=auxiliary_skip)
     if primitives is not None:
         backbone['primitives'] = list(primitives)
     reductions = len({layers // 3, 2 * layers // 3})

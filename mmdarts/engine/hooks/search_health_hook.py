@@ -165,5 +165,6 @@ class SearchHealthHook(Hook):
             lines.append(f'Advice: {counts["normal"]} of {edges} normal-cell edges are skip_connect'
                          + (f'; consider the genotype of epoch {kept.epoch} (genotype_epoch_{kept.epoch}.json)'
                             if kept is not None else '')
-                         + ', stop=True, or a search that resists collapse (configs/variants/: β-DARTS, Fair DARTS)')
+                         + ', stop=True, or a search that resists collapse (configs/variants/: DARTS-, SDARTS-RS, '
+                           'β-DARTS, Fair DARTS)')
         return '\n'.join(lines)

@@ -53,12 +53,14 @@ def scaled_for_backward(loss: torch.Tensor, wrapper: OptimWrapper) -> torch.Tens
 
 
 def captured_weight_gradients(model, capturer: Optional[PassCapturer], weights: List[torch.Tensor], read: tuple,
-                              train_batch: Batch, weight_wrapper: OptimWrapper
+                              train_batch: Batch, weight_wrapper: OptimWrapper,
+                              noise: Optional[Dict[str, torch.Tensor]] = None
                               ) -> Optional[Tuple[torch.Tensor, Dict[str, torch.Tensor], List[torch.Tensor]]]:
     """The weight step's loss, log and weight gradients (None for an unused weight) from a replayed pass: in the
     AMP wrapper's autocast (without its weight-cast cache, which a capture would keep) and scaled by its
     GradScaler's scale, read from the scale's tensor, as the wrapper's backward scales them. ``weights``: the
-    model's, in ``_weights()`` order; ``read``: their :func:`read_signature`."""
+    model's, in ``_weights()`` order; ``read``: their :func:`read_signature`; ``noise``: SDARTS-RS's draw for
+    the op weights (an input of the pass), or None."""
     amp = isinstance(weight_wrapper, AmpOptimWrapper)
     batch = batch_signature(train_batch) if capturer is not None else None
     if batch is None or not gradients_outside_the_wrapper(weight_wrapper):
@@ -67,15 +69,19 @@ def captured_weight_gradients(model, capturer: Optional[PassCapturer], weights: 
     device = train_batch['inputs'].device.type
     scaler = weight_wrapper.loss_scaler if amp else None
 
-    def weight_pass(inputs, labels):
+    noise_keys = sorted(noise or {})
+
+    def weight_pass(inputs, labels, *noise_values):
         with torch.autocast(device, dtype=getattr(weight_wrapper, 'cast_dtype', None), enabled=amp,
                             cache_enabled=False):
-            loss, log_vars = model.loss_and_log(relabeled(train_batch, inputs, labels), detach_alpha=True)
+            loss, log_vars = model.loss_and_log(relabeled(train_batch, inputs, labels), detach_alpha=True,
+                                                noise=dict(zip(noise_keys, noise_values)) if noise else None)
         return loss.detach(), log_vars, list(torch.autograd.grad(scaled_for_backward(loss, weight_wrapper), weights,
                                                                  allow_unused=True))
 
     scale = tensor_addresses([getattr(scaler, '_scale', None)]) if amp else ()  # GradScaler updates it in place
-    return capturer.run('weight step', (signature, amp, read, scale), weight_pass, tensors)
+    inputs = list(tensors) + [noise[key] for key in noise_keys]
+    return capturer.run('weight step', (signature, amp, read, scale, tuple(noise_keys)), weight_pass, inputs)
 
 
 def captured_arch_gradients(model, capturer: Optional[PassCapturer], weights: List[torch.Tensor], read: tuple,

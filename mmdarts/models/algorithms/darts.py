@@ -21,7 +21,8 @@ from .captured_step import (
     scaled_for_backward,
     weights_and_buffers,
 )
-from .darts_arguments import build_architecture, check_optim_wrappers, check_options
+from .collapse_resistance import check_random_smoothing, follow_schedules, randomly_smoothed, smoothing_noise
+from .darts_arguments import build_architecture, check_options, check_step_inputs
 from .nonfinite import all_finite
 from .precision import full_precision
 from .running_stats import frozen_running_stats
@@ -65,6 +66,10 @@ class Darts(BaseModel):
             launch each instead of thousands. The weight pass is captured with an ``OptimWrapper`` or
             ``AmpOptimWrapper`` without gradient accumulation (else it runs eagerly); a batch of another shape
             (an epoch's last) gets a graph of its own. Ignored on CPU. Defaults to True.
+        random_smoothing (tuple[float, float], optional): SDARTS-RS: the weight step's op weights are softmax(α)
+            plus uniform noise in [-ε, ε], ε moving linearly from the first value at the first epoch to the second
+            at the end (:mod:`~mmdarts.models.algorithms.collapse_resistance`; the paper: ``(0.03, 0.3)``); the α
+            step sees none. Defaults to None (off).
         twin_pass (bool): Eq. 8's passes at w⁺ and w⁻ as one pass over both weight copies side by side
             (:mod:`mmdarts.models.algorithms.twin_pass`: the same numbers, about half the kernels), where the supernet
             allows it (its cells batched, ``edge_layout``); else two passes. Defaults to True.
@@ -85,9 +90,11 @@ class Darts(BaseModel):
                  nonfinite: str = 'raise',
                  cuda_graphs: bool = True,
                  twin_pass: bool = True,
+                 random_smoothing: Optional[Sequence[float]] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         check_options(hvp=hvp, memory_format=memory_format, nonfinite=nonfinite)
+        self.random_smoothing = check_random_smoothing(random_smoothing)
         architecture = build_architecture(architecture, data_preprocessor)
         # The classifier's preprocessor, shared: one normalisation for search, validation and the exported net.
         super().__init__(data_preprocessor=getattr(architecture, 'data_preprocessor', None), init_cfg=init_cfg)
@@ -109,6 +116,7 @@ class Darts(BaseModel):
                 MODELS.build(r) if isinstance(r, dict) else r for r in arch_regularizers)
         self.cuda_graphs = bool(cuda_graphs)
         self.twin_pass = bool(twin_pass)
+        self.smoothing_epsilon = self.random_smoothing[0] if self.random_smoothing else 0.  # this epoch's ε
         # set on the first CUDA step; tests set PassCapturer(backend=OpReplayPass) to run the graph path on CPU
         self.pass_capturer: Optional[PassCapturer] = None
         self.step_plan = StepPlan()  # what a step runs on its device, logged once (and on any change)
@@ -146,11 +154,14 @@ class Darts(BaseModel):
     def loss_and_log(self,
                      batch: Batch,
                      weights: Optional[Dict[str, torch.Tensor]] = None,
-                     detach_alpha: bool = False) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+                     detach_alpha: bool = False,
+                     noise: Optional[Dict[str, torch.Tensor]] = None) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
         """The classifier's loss on a preprocessed ``batch``, with the weights replaced by ``weights``
-        (name -> tensor, through ``functional_call``) if given, and α detached if asked; and the log of
-        ``parse_losses``, detached (a log kept for later must not keep the pass's graph alive)."""
-        with self.supernet.arch_weights(self.mutator.arch_weights(detach=detach_alpha)):
+        (name -> tensor, through ``functional_call``) if given, α detached if asked and ``noise`` added to the op
+        weights if given (SDARTS-RS); and the log of ``parse_losses``, detached (a log kept for later must not keep
+        the pass's graph alive)."""
+        op_weights = self.mutator.arch_weights(detach=detach_alpha)
+        with self.supernet.arch_weights(op_weights if noise is None else randomly_smoothed(op_weights, noise)):
             if weights is None:
                 losses = self.architecture(batch['inputs'], batch['data_samples'], mode='loss')
             else:
@@ -211,11 +222,9 @@ class Darts(BaseModel):
             data (dict): ``dict(train=batch, arch=batch)``, each an ordinary mmpretrain batch.
             optim_wrapper (OptimWrapperDict): with keys ``architecture`` (weights) and ``mutator`` (α).
         """
-        if not isinstance(data, dict) or not {'train', 'arch'} <= set(data):
-            got = sorted(data) if isinstance(data, dict) else type(data).__name__
-            raise ValueError(f'Darts.train_step: data must be dict(train=batch, arch=batch) (the DartsSearchLoop '
-                             f'gives this), got {got}')
-        weight_wrapper, arch_wrapper = check_optim_wrappers(optim_wrapper)
+        weight_wrapper, arch_wrapper = check_step_inputs(data, optim_wrapper)
+        epsilon = follow_schedules(self.supernet, self.random_smoothing, self._epoch())  # DARTS- β, SDARTS-RS ε
+        self.smoothing_epsilon = self.smoothing_epsilon if epsilon is None else epsilon
         train_batch, arch_batch = self.prepared(data['train']), self.prepared(data['arch'])
         iteration = self._iteration()
         weights, buffers = weights_and_buffers(self.architecture)  # once a step
@@ -274,13 +283,14 @@ class Darts(BaseModel):
     def _weight_pass(self, train_batch: Batch, weight_wrapper: OptimWrapper, capturer: Optional[PassCapturer],
                      weights: List[nn.Parameter], read: Optional[tuple]
                      ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
-        """The weight step's loss on ``train_batch`` with α detached, its gradients left in the weights' ``.grad``
-        (through the wrapper's backward, or from a captured pass, scaled as the wrapper's backward scales them),
-        and its log."""
-        captured = captured_weight_gradients(self, capturer, weights, read, train_batch, weight_wrapper)
+        """The weight step's loss on ``train_batch`` with α detached (and SDARTS-RS's noise), its gradients left in
+        the weights' ``.grad`` (through the wrapper's backward, or from a captured pass, scaled as the wrapper's
+        backward scales them), and its log."""
+        noise = smoothing_noise(dict(self.mutator.alphas), self.smoothing_epsilon) if self.random_smoothing else None
+        captured = captured_weight_gradients(self, capturer, weights, read, train_batch, weight_wrapper, noise)
         if captured is None:
             with weight_wrapper.optim_context(self.architecture):
-                loss, log_vars = self.loss_and_log(train_batch, detach_alpha=True)
+                loss, log_vars = self.loss_and_log(train_batch, detach_alpha=True, noise=noise)
             if not gradients_outside_the_wrapper(weight_wrapper):
                 weight_wrapper.backward(weight_wrapper.scale_loss(loss))
                 return loss, log_vars

@@ -39,8 +39,12 @@ def build_architecture(architecture: Union[dict, nn.Module], data_preprocessor: 
         return MODELS.build(architecture)
 
 
-def check_optim_wrappers(optim_wrapper: OptimWrapperDict) -> Tuple[OptimWrapper, OptimWrapper]:
-    """The weights' and α's optim wrappers of a step, or an error saying how to build them."""
+def check_step_inputs(data: dict, optim_wrapper: OptimWrapperDict) -> Tuple[OptimWrapper, OptimWrapper]:
+    """The weights' and α's optim wrappers of a step, or an error saying what ``train_step`` needs."""
+    if not isinstance(data, dict) or not {'train', 'arch'} <= set(data):
+        got = sorted(data) if isinstance(data, dict) else type(data).__name__
+        raise ValueError(f'Darts.train_step: data must be dict(train=batch, arch=batch) (the DartsSearchLoop '
+                         f'gives this), got {got}')
     keys = set(optim_wrapper.keys()) if isinstance(optim_wrapper, OptimWrapperDict) else None
     if keys is None or not {'architecture', 'mutator'} <= keys:
         raise ValueError('Darts.train_step: optim_wrapper must be an OptimWrapperDict with keys "architecture" '

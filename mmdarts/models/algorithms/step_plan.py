@@ -18,7 +18,7 @@ class StepPlan:
     def note(self, topic: str, choice: str) -> None:
         self.notes[topic] = choice
 
-    ORDER = ('device', 'cells', 'α step', 'Eq. 8', 'passes')
+    ORDER = ('device', 'cells', 'α step', 'Eq. 8', 'passes', 'against collapse')
 
     def note_step(self, model, inputs: torch.Tensor, capturer, epoch: int) -> None:
         """The choices of ``model``'s (a :class:`~mmdarts.models.Darts`) step on ``inputs`` at ``epoch``: device and
@@ -35,6 +35,11 @@ class StepPlan:
                 ', exact Hessian-vector product (hvp=exact)' if model.hvp == 'exact' else ''))
         self.note('passes', 'eager (cuda_graphs=False)' if not model.cuda_graphs else 'eager (not on a CUDA device)'
                   if capturer is None else f'replayed ({capturer.backend.__name__}) after their warm-up')
+        resisting = (['DARTS- auxiliary skip, β from 1 to 0'] if getattr(model.supernet, 'auxiliary_skip', False)
+                     else []) + (['SDARTS-RS, ε from {} to {} in the weight step'.format(*model.random_smoothing)]
+                                 if model.random_smoothing else [])
+        if resisting:
+            self.note('against collapse', ', '.join(resisting))
 
     def log_if_changed(self) -> None:
         topics = sorted(self.notes, key=lambda t: self.ORDER.index(t) if t in self.ORDER else len(self.ORDER))

@@ -44,6 +44,11 @@ class DartsSupernet(BaseModule):
         edge_layout (str): ``'auto'``, ``'batched'`` or ``'per_edge'``: how the cells compute and store their mixed
             edges (:class:`~mmdarts.models.search.SearchCell`; the same numbers either way, either storage loads the
             other's state dict). Defaults to ``'auto'`` (batched on GPUs, per edge on CPU).
+        auxiliary_skip (bool): DARTS- (Chu et al., ICLR 2021): every mixed op adds β·skip(x) to its sum, ``skip``
+            the ``skip_connect`` candidate (the identity, a FactorizedReduce of its own on stride-2 edges), β the
+            buffer ``auxiliary_skip_weight``, which :class:`~mmdarts.models.Darts` decays linearly from 1 at the
+            first epoch to 0 at the end of the search. α has no entry for it; the genotype never holds it.
+            Defaults to False.
         init_cfg (dict, optional): initialisation config. Defaults to None.
 
     Shapes: input ``(N, in_channels, H, W)``; each output ``(N, num_nodes * C_i, H_i, W_i)``.
@@ -60,6 +65,7 @@ class DartsSupernet(BaseModule):
                  out_indices: Sequence[int] = (-1, ),
                  partial_channels: int = 1,
                  edge_layout: str = 'auto',
+                 auxiliary_skip: bool = False,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg)
         check_ints('DartsSupernet', base_channels=base_channels, num_layers=num_layers, num_nodes=num_nodes,
@@ -81,10 +87,13 @@ class DartsSupernet(BaseModule):
         for channels, reduction in cell_channels(base_channels, num_layers):
             self.cells.append(
                 SearchCell(num_nodes, prev_prev, prev, channels, reduction, reduction_prev, self.primitives, act_cfg,
-                           partial_channels, edge_layout))
+                           partial_channels, edge_layout, auxiliary_skip))
             prev_prev, prev, reduction_prev = prev, num_nodes * channels, reduction
             self.out_channels.append(prev)
         self._arch_weights: Optional[Dict[str, torch.Tensor]] = None
+        self.auxiliary_skip = bool(auxiliary_skip)
+        if self.auxiliary_skip:
+            self.register_buffer('auxiliary_skip_weight', torch.ones(()))
 
     @classmethod
     def feature_channels(cls, **kwargs) -> Tuple[List[int], None]:
@@ -127,12 +136,15 @@ class DartsSupernet(BaseModule):
             raise RuntimeError('DartsSupernet needs op weights at every forward: run it through the Darts algorithm, '
                                'or inside `with supernet.arch_weights(mutator.arch_weights()):`')
         check_input_size(x, 2**len(self.reduction_layers), 'DartsSupernet', len(self.reduction_layers))
+        weights = self._arch_weights
+        if self.auxiliary_skip:
+            weights = {kind: with_auxiliary_skip(weights[kind], self.auxiliary_skip_weight) for kind in CELL_TYPES}
         s0 = s1 = self.stem(x)  # with copies: the shared image read once by the copies' filters
         outs = []
         with batched_batch_norm_counters():  # the mixed ops' BN counts: one call at the end, not ~900
             for i, cell in enumerate(self.cells):
                 kind = 'reduce' if cell.reduction else 'normal'
-                s0, s1 = s1, cell(s0, s1, self._arch_weights[kind], self._arch_weights.get(f'{kind}_edges'), copies)
+                s0, s1 = s1, cell(s0, s1, weights[kind], self._arch_weights.get(f'{kind}_edges'), copies)
                 if i in self.out_indices:
                     outs.append(s1)
         return tuple(outs)
@@ -161,3 +173,9 @@ class DartsSupernet(BaseModule):
         if len(set(ways)) == 1:
             return f'{len(ways)} cells {ways[0]}'
         return ', '.join(f'cell {i} {way}' for i, way in enumerate(ways))
+
+
+def with_auxiliary_skip(weights: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
+    """DARTS-'s mixed op, ō(x) = β·skip(x) + Σ_o w_o·o(x): the op weights ``(edges, ops)`` with a last column of β
+    for each edge's auxiliary skip (the last candidate of its mixed op)."""
+    return torch.cat([weights, beta.to(weights.dtype).expand(weights.shape[0], 1)], dim=1)

@@ -97,11 +97,14 @@ class SearchCell(nn.Module):
             path's CPU kernels measure faster; stored batched where CUDA is available when the cell is built).
             PC-DARTS and ``MixedOp.reference`` run per edge. Either storage loads the other's state dict.
             Defaults to ``'auto'``.
+        auxiliary_skip (bool): DARTS-: every mixed op holds a ``skip_connect`` after the candidates, weighted by a
+            last column of the weights (:func:`~mmdarts.models.backbones.darts_supernet.with_auxiliary_skip`).
+            Defaults to False.
     """
 
     def __init__(self, num_nodes: int, prev_prev_channels: int, prev_channels: int, channels: int, reduction: bool,
                  reduction_prev: bool, primitives: Sequence[str], act_cfg: Optional[Dict] = dict(type='ReLU'),
-                 partial: int = 1, edge_layout: str = 'auto'):
+                 partial: int = 1, edge_layout: str = 'auto', auxiliary_skip: bool = False):
         super().__init__()
         if edge_layout not in EDGE_LAYOUTS:
             raise ValueError(f'SearchCell: edge_layout must be one of {EDGE_LAYOUTS}, got {edge_layout!r}')
@@ -118,9 +121,10 @@ class SearchCell(nn.Module):
         self.preprocess1 = ActConvBN(prev_channels, channels, 1, 1, 0, affine=False, act_cfg=act_cfg)
         self.edges = cell_edges(num_nodes)
         self.primitives = list(primitives)
+        self.op_names = self.primitives + (['skip_connect'] if auxiliary_skip else [])  # one per weight column
         self.op_channels = channels // partial
         self.mixed_ops = nn.ModuleList(
-            MixedOp(channels, 2 if reduction and j < 2 else 1, primitives, act_cfg, partial=partial)
+            MixedOp(channels, 2 if reduction and j < 2 else 1, self.op_names, act_cfg, partial=partial)
             for _, j in self.edges)
         stored_batched = edge_layout == 'batched' or (edge_layout == 'auto' and cuda_available())
         if stored_batched and partial == 1:
@@ -165,7 +169,7 @@ class SearchCell(nn.Module):
     def _candidates_of(self, plan: BatchedCell, what: str) -> List[str]:
         """The candidates of ``plan``'s waves that are ``what``: ``'generic'`` (batched under vmap, no batched
         form of their own) or ``'unbatchable'`` (generic modules not alike on every edge)."""
-        return sorted({self.primitives[o] for wave in plan.waves for o in getattr(wave, what)})
+        return sorted({self.op_names[o] for wave in plan.waves for o in getattr(wave, what)})
 
     def describe(self, device: torch.device) -> str:
         """How this cell computes its edges on ``device``, in words (the search step's log)."""

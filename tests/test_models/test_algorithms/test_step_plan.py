@@ -66,3 +66,11 @@ def test_a_candidate_that_differs_between_edges_sends_its_cell_per_edge_and_says
     (line, ) = logged_lines(model, steps=1)
     assert "cell 0 per edge (candidates ['test_plan_conv_1x3_3x1'] differ between the edges of a wave)" in line
     assert 'Eq. 8: two passes (cell 0: it runs its edges per edge)' in line
+
+
+def test_a_search_that_resists_collapse_says_how():
+    model = tiny_darts(auxiliary_skip=True)
+    model.random_smoothing = (0.03, 0.3)
+    (line, ) = logged_lines(model, steps=1)
+    assert line.endswith('against collapse: DARTS- auxiliary skip, β from 1 to 0, SDARTS-RS, ε from 0.03 to 0.3 in '
+                         'the weight step')
