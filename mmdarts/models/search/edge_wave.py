@@ -1,0 +1,231 @@
+"""The edges of a search cell that leave the same states, computed together (one wave of :mod:`.batched_cell`;
+see :mod:`.batched_edges` for what a wave batches)."""
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..functional.depthwise_pointwise import depthwises_pointwise
+from ..functional.gradients import concat
+from ..functional.modes import autocast_dtype
+from ..ops import DilConv, FactorizedReduce, SepConv
+from .batched_convs import depthwise_runs, kernel_mask, merged_geometry, pad_kernel
+from .batched_edges import (
+    ONE,
+    activation,
+    batched_batch_norm,
+    candidate_kind,
+    repeated_per_edge,
+)
+from .fused_mixing import first_leaf, foldable_batch_norm, shareable_activation
+from .generic_edges import GenericColumn, alike
+
+
+class EdgeWave:
+    """The edges ``edges`` (cell edge indices, ordered (node, source)) leaving the states ``sources``, computed
+    together. Call with the source states, an iterator over the wave's channel scales (in the order of
+    :attr:`vector_entries`) and one over its other op weights (:attr:`scalar_entries`); returns what the wave adds
+    to each node it reaches, ``(N, nodes, C, H, W)``.
+
+    Its conv weights and BN statistics are read from ``banks`` (:mod:`.edge_banks`: one tensor per group, named
+    ``{prefix}{group}``) once the cell stores them so, else gathered from the edges' modules at every forward."""
+
+    def __init__(self, sources: Sequence[int], edges: Sequence[int], mixed_ops: Sequence[nn.Module], prefix: str):
+        self.sources, self.edges, self.prefix = list(sources), list(edges), prefix
+        self.banks: Optional[nn.Module] = None
+        ops = [mixed_ops[k] for k in edges]
+        self.candidates = [[op.ops[o] for op in ops] for o in range(len(ops[0].ops))]
+        key = next((shareable_activation(c[0]) for c in self.candidates
+                    if isinstance(c[0], (DilConv, SepConv, FactorizedReduce)) and shareable_activation(c[0])), None)
+        self.kinds = []
+        for column in self.candidates:
+            found = {candidate_kind(op, key) for op in column}
+            self.kinds.append(found.pop() if len(found) == 1 and alike(column) else 'generic')
+        of = lambda kind: [o for o, k in enumerate(self.kinds) if k == kind]  # noqa: E731
+        self.sep, self.dil, self.pools, self.identities = of('sep'), of('dil'), of('pool'), of('identity')
+        self.factorized = of('factorized')
+        # generic candidates alike on every edge run as one; any other sends the cell per edge (usable())
+        self.unbatchable = [o for o in of('generic') if not alike(self.candidates[o])]
+        self.generic = {o: GenericColumn(o, self.candidates[o], key) for o in of('generic')
+                        if o not in self.unbatchable}
+        self.chains = self.sep + self.dil
+        activated = self.chains + self.factorized + [o for o, g in self.generic.items() if g.skip_first]
+        self.act = first_leaf(self.candidates[activated[0]][0]) if activated else None
+        per_edge = lambda o: [(k, o) for k in self.edges]  # noqa: E731
+        # BN scales: stage 1 of every chain (1 for a separable conv's middle BN), stage 2, the pools, reduce skips
+        self.vector_entries = [[(k, ONE if o in self.sep else o) for o in self.chains for k in self.edges]]
+        self.vector_entries += [[e for o in self.sep for e in per_edge(o)]] if self.sep else []
+        self.vector_entries += [[e for o in self.pools for e in per_edge(o)]] if self.pools else []
+        self.vector_entries += [per_edge(o) for o in self.factorized]
+        # one identity: a 1x1 depthwise conv of the repeated sources with its weights; several: their sum, per edge
+        self.vector_entries += [per_edge(o) for o in self.identities] if len(self.identities) == 1 else []
+        self.vector_entries += [per_edge(o) for o, g in self.generic.items() if g.folded]
+        self.vector_entries = [entries for entries in self.vector_entries if entries]
+        self.scalar_entries = ([[(k, o) for k in self.edges for o in self.identities]]
+                               if len(self.identities) > 1 else [])
+        self.scalar_entries += [per_edge(o) for o, g in self.generic.items() if not g.folded]
+        # the depthwise convs of each stage that run as one (stage 2 only: in stage 1 they share their input)
+        self.runs = {1: [[o] for o in self.chains],
+                     2: [[self.sep[i] for i in run]
+                         for run in depthwise_runs([self._halves(o, 2)[0][1] for o in self.sep])]}
+        self.weight_groups = dict(self._weight_groups())
+        self.group_attrs = {group: attr for g in self.generic.values() for group, (attr, _) in g.weight_groups.items()}
+        self.norm_groups = dict(self._norm_groups())
+        self.geometry, self.masks = {}, {}  # per depthwise group: (stride, padding, dilation), kernel size; the mask
+        for stage, runs in self.runs.items():
+            for run in runs:
+                name = self._dw(stage, run)
+                self.geometry[name], size = merged_geometry([self._halves(o, stage)[0][1] for o in run])
+                self.masks[name] = kernel_mask([(m.weight.shape[0], m.kernel_size)
+                                                for m in self.weight_groups[name]], size)
+        self._mask_cache: Dict[Tuple[str, torch.device, torch.dtype], torch.Tensor] = {}
+
+    def _halves(self, o: int, stage: int) -> List[nn.Module]:
+        """Each edge's DilConv of candidate ``o`` at ``stage`` (a SepConv's half, or the DilConv itself)."""
+        return [op[stage - 1] if self.kinds[o] == 'sep' else op for op in self.candidates[o]]
+
+    @staticmethod
+    def _dw(stage: int, run: List[int]) -> str:
+        """The group name of the depthwise convs of candidates ``run`` at ``stage``, e.g. ``dw2_4_5``."""
+        return f'dw{stage}_' + '_'.join(map(str, run))
+
+    def _weight_groups(self) -> List[Tuple[str, List[nn.Module]]]:
+        """(group name, the modules whose weights it concatenates, in order) of every batched conv."""
+        groups = []
+        for stage, chains in ((1, self.chains), (2, self.sep)):
+            groups += [(self._dw(stage, run), [h[1] for o in run for h in self._halves(o, stage)])
+                       for run in self.runs[stage]]
+            if chains:
+                groups.append((f'pw{stage}', [h[2] for o in chains for h in self._halves(o, stage)]))
+        for o in self.factorized:
+            groups += [(f'fr1_{o}', [op.conv1 for op in self.candidates[o]]),
+                       (f'fr2_{o}', [op.conv2 for op in self.candidates[o]])]
+        groups += [(group, modules) for g in self.generic.values() for group, (_, modules) in g.weight_groups.items()]
+        return groups
+
+    def _norm_groups(self) -> List[Tuple[str, List[nn.BatchNorm2d]]]:
+        """(group name, the BNs it runs as one, in channel order) of every batched BN."""
+        groups = [('bn1', [h[3] for o in self.chains for h in self._halves(o, 1)]),
+                  ('bn2', [h[3] for o in self.sep for h in self._halves(o, 2)]),
+                  ('pool', [foldable_batch_norm(op) for o in self.pools for op in self.candidates[o]])]
+        groups += [(f'frbn_{o}', [op.bn for op in self.candidates[o]]) for o in self.factorized]
+        groups += [group for g in self.generic.values() for group in g.norm_groups.items()]
+        return [(name, bns) for name, bns in groups if bns]
+
+    def batch_norms(self) -> List[nn.BatchNorm2d]:
+        return [bn for bns in self.norm_groups.values() for bn in bns]
+
+    def _weight(self, group: str, copies: int = 1, blocks: int = 1) -> torch.Tensor:
+        """The group's weights as one tensor; a merged depthwise group's kernels padded to one size (a bank's
+        padding masked: whatever is stored there, it computes nothing and receives no gradient).
+
+        ``copies`` > 1 (a twin pass, :mod:`.twin_pass`): the bank holds the copies' weights one after the other;
+        a group of ``blocks`` candidates is returned ordered (candidate, copy, edge), as its input channels are."""
+        mask = self.masks.get(group)
+        if self.banks is None:
+            size = mask.shape[-2:] if mask is not None else None
+            attr = self.group_attrs.get(group, 'weight')
+            return concat([getattr(m, attr) if size is None else pad_kernel(m.weight, size)
+                           for m in self.weight_groups[group]])
+        weight = getattr(self.banks, self.prefix + group)
+        if mask is not None:
+            key = (group, weight.device, weight.dtype, copies)
+            if key not in self._mask_cache:  # the mask of every copy
+                self._mask_cache[key] = mask.to(weight.device, weight.dtype).repeat(copies, 1, 1, 1)
+            weight = weight * self._mask_cache[key]
+        if copies > 1 and blocks > 1:  # (copy, candidate, edge) -> (candidate, copy, edge): one split, one cat
+            pieces = weight.split(weight.shape[0] // (copies * blocks))
+            weight = torch.cat([pieces[c * blocks + b] for b in range(blocks) for c in range(copies)])
+        return weight
+
+    def _norm(self, z: torch.Tensor, group: str, scale: torch.Tensor) -> torch.Tensor:
+        stats = None
+        if self.banks is not None and hasattr(self.banks, f'{self.prefix}{group}_mean'):
+            stats = tuple(getattr(self.banks, f'{self.prefix}{group}_{part}') for part in ('mean', 'var', 'count'))
+        return batched_batch_norm(z, self.norm_groups[group], scale, stats)
+
+    def __call__(self, xs: Sequence[torch.Tensor], vectors, scalars, copies: int = 1) -> torch.Tensor:
+        """``copies`` > 1: a twin pass (:mod:`.twin_pass`), every state holding the copies' channels one after the
+        other, ``(N, copies·C, H, W)``; returns ``(N, copies, nodes, C, H, W)``."""
+        sources, num_edges = len(xs), len(self.edges)
+        if copies == 1 or sources == 1:
+            x = concat(xs, 1)
+        else:  # channels ordered (copy, source, channel)
+            n, _, h, w = xs[0].shape
+            x = torch.stack([s.view(n, copies, -1, h, w) for s in xs], 2).view(n, -1, h, w)
+        nodes, channels = num_edges // sources, x.shape[1] // (sources * copies)
+        width = copies * num_edges * channels
+        parts = []  # (N, copies·E·C, H, W) each, channels ordered (copy, edge, channel), the op weights applied
+        if self.act is not None:
+            hx = repeated_per_edge(activation(self.act, x), nodes, copies)  # the activated sources of every edge
+        if self.chains:
+            y = self._stage(hx, self.chains, 1, width, next(vectors), copies)
+            if self.sep:
+                # one split, not two slices (each a slice_backward and an add on the way back)
+                first, rest = y.split([len(self.sep) * width, len(self.dil) * width], 1) if self.dil else (y, None)
+                act = self.candidates[self.sep[0]][0][1][0]
+                if type(act) is nn.ReLU:  # inside the convs' function, which keeps its output, not all of y
+                    y = self._stage(first, self.sep, 2, width, next(vectors), copies, relu=True)
+                else:
+                    y = self._stage(act(first), self.sep, 2, width, next(vectors), copies)
+                parts.append(y)  # the stage-2 outputs, then the dil convs': the order of the chains
+                y = rest
+            if y is not None:
+                parts.append(y)
+        if self.pools:
+            pooled = concat([repeated_per_edge(self.candidates[o][0][0](x), nodes, copies) for o in self.pools], 1)
+            parts.append(self._norm(pooled, 'pool', next(vectors)))
+        for o in self.factorized:
+            parts.append(self._factorized(o, hx, channels, next(vectors), copies))
+        if len(self.identities) == 1:  # one call forward, one backward for x and the weights
+            scale, repeated = next(vectors), repeated_per_edge(x, nodes, copies)
+            if autocast_dtype(x) is None:
+                parts.append(F.conv2d(repeated, scale.view(-1, 1, 1, 1), None, 1, 0, 1, scale.shape[0]))
+            else:  # a product, as per edge: autocast would run the conv in half precision
+                parts.append(repeated * scale.view(-1, 1, 1))
+        elif self.identities:
+            n, _, h, w = x.shape
+            weights = next(scalars).view(nodes, sources, len(self.identities)).sum(-1, keepdim=True)
+            parts.append((x.reshape(n, copies, 1, sources, -1) * weights).view(n, width, h, w))
+        for o, generic in self.generic.items():
+            source = hx if generic.skip_first else repeated_per_edge(x, nodes, copies)
+            y = generic(source, lambda group: self._weight(group, copies), lambda z, group: self._norm(z, group, None),
+                        copies)
+            if generic.folded:
+                parts.append(self._norm(y, f'gen{o}', next(vectors)))
+            else:
+                scale = next(scalars).repeat(copies)
+                parts.append((y.view(y.shape[0], scale.shape[0], -1, *y.shape[-2:]) * scale.view(-1, 1, 1, 1))
+                             .view(y.shape))
+        if not parts:  # every candidate is 'none'
+            zero = self.candidates[0][0](xs[0][:, :channels])
+            return zero.new_zeros(zero.shape[0], *([copies] if copies > 1 else []), nodes, *zero.shape[1:])
+        out = concat(parts, 1)
+        if copies == 1:
+            return out.reshape(out.shape[0], -1, nodes, sources, channels, *out.shape[-2:]).sum((1, 3))
+        return out.reshape(out.shape[0], -1, copies, nodes, sources, channels, *out.shape[-2:]).sum((1, 4))
+
+    def _stage(self, hx: torch.Tensor, chains: List[int], stage: int, width: int, scale: torch.Tensor,
+               copies: int = 1, relu: bool = False) -> torch.Tensor:
+        """The stage's depthwise convs (in stage 2 each run over its own chains' channels of ``hx``), one grouped
+        pointwise conv (the depthwise outputs recomputed for its weight gradient, not stored), one BN."""
+        runs = self.runs[stage]
+        names = [self._dw(stage, run) for run in runs]
+        widths = [len(run) * width for run in runs] if stage == 2 and len(runs) > 1 else None
+        depthwise = [self._weight(name, copies, len(run) if stage == 2 else 1) for name, run in zip(names, runs)]
+        z = depthwises_pointwise(hx, depthwise, self._weight(f'pw{stage}', copies, len(chains)),
+                                 [self.geometry[name] for name in names], widths,
+                                 copies * len(chains) * len(self.edges), relu)
+        return self._norm(z, f'bn{stage}', scale)
+
+    def _factorized(self, o: int, hx: torch.Tensor, channels: int, scale: torch.Tensor, copies: int = 1
+                    ) -> torch.Tensor:
+        """The reduce skips of every edge: their convs as grouped convs over the edges' activated sources."""
+        n, groups = hx.shape[0], copies * len(self.edges)
+        first = F.conv2d(hx, self._weight(f'fr1_{o}', copies), None, 2, 0, 1, groups)
+        second = F.conv2d(self.candidates[o][0].offset_grid(hx), self._weight(f'fr2_{o}', copies), None, 1, 0, 1,
+                          groups)
+        h, w = first.shape[-2:]
+        halves = [t.reshape(n, groups, 1, -1) for t in (first, second)]
+        return self._norm(concat(halves, 2).view(n, groups * channels, h, w), f'frbn_{o}', scale)
