@@ -166,8 +166,13 @@ class DepthwisesPointwise(torch.autograd.Function):
         grads_x, grads_depthwise = [], []
         for g, p, w, (stride, padding, dilation), need_w in zip(grad_d.split(ctx.sizes, 1), pieces, depthwise,
                                                                  ctx.geometries, need[:-1]):
-            gx, gw, _ = torch.ops.aten.convolution_backward(g, p, w, None, stride, padding, dilation, False, [0, 0],
-                                                            w.shape[0], [need_x, need_w, False])
+            gx = stride_one_input_gradient(g, w, (None, stride, padding, dilation, w.shape[0])) if need_x else None
+            native_x = need_x and gx is None
+            gw = None
+            if native_x or need_w:
+                native, gw, _ = torch.ops.aten.convolution_backward(g, p, w, None, stride, padding, dilation, False,
+                                                                    [0, 0], w.shape[0], [native_x, need_w, False])
+                gx = native if native_x else gx
             grads_x.append(gx)
             grads_depthwise.append(gw)
         grad_x = None

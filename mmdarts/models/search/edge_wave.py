@@ -7,7 +7,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..functional.depthwise_pointwise import depthwises_pointwise
-from ..functional.gradients import concat
+from ..functional.gradients import concat, dense_gradient
 from ..functional.modes import autocast_dtype
 from ..ops import DilConv, FactorizedReduce, SepConv
 from .batched_convs import depthwise_runs, kernel_mask, merged_geometry, pad_kernel
@@ -16,6 +16,8 @@ from .batched_edges import (
     activation,
     batched_batch_norm,
     candidate_kind,
+    channels_last,
+    pixels_channels,
     repeated_per_edge,
 )
 from .fused_mixing import first_leaf, foldable_batch_norm, shareable_activation
@@ -143,7 +145,10 @@ class EdgeWave:
         stats = None
         if self.banks is not None and hasattr(self.banks, f'{self.prefix}{group}_mean'):
             stats = tuple(getattr(self.banks, f'{self.prefix}{group}_{part}') for part in ('mean', 'var', 'count'))
-        return batched_batch_norm(z, self.norm_groups[group], scale, stats)
+        out = batched_batch_norm(z, self.norm_groups[group], scale, stats)
+        # its gradient comes as a slice of the wave's concatenation: dense again (BN's CPU backward is many times
+        # slower on a channels-last slice)
+        return dense_gradient(out) if channels_last(z) else out
 
     def __call__(self, xs: Sequence[torch.Tensor], vectors, scalars, copies: int = 1) -> torch.Tensor:
         """``copies`` > 1: a twin pass (:mod:`.twin_pass`), every state holding the copies' channels one after the
@@ -164,6 +169,8 @@ class EdgeWave:
             if self.sep:
                 # one split, not two slices (each a slice_backward and an add on the way back)
                 first, rest = y.split([len(self.sep) * width, len(self.dil) * width], 1) if self.dil else (y, None)
+                if self.dil and channels_last(y):  # a slice of channels: dense again for the CPU's convs
+                    first = first.contiguous(memory_format=torch.channels_last)
                 act = self.candidates[self.sep[0]][0][1][0]
                 if type(act) is nn.ReLU:  # inside the convs' function, which keeps its output, not all of y
                     y = self._stage(first, self.sep, 2, width, next(vectors), copies, relu=True)
@@ -187,7 +194,11 @@ class EdgeWave:
         elif self.identities:
             n, _, h, w = x.shape
             weights = next(scalars).view(nodes, sources, len(self.identities)).sum(-1, keepdim=True)
-            parts.append((x.reshape(n, copies, 1, sources, -1) * weights).view(n, width, h, w))
+            if copies == 1 and channels_last(x):
+                y = pixels_channels(x).reshape(n, h, w, 1, sources, -1) * weights
+                parts.append(y.view(n, h, w, width).permute(0, 3, 1, 2))
+            else:
+                parts.append((x.reshape(n, copies, 1, sources, -1) * weights).view(n, width, h, w))
         for o, generic in self.generic.items():
             source = hx if generic.skip_first else repeated_per_edge(x, nodes, copies)
             y = generic(source, lambda group: self._weight(group, copies), lambda z, group: self._norm(z, group, None),
@@ -202,6 +213,10 @@ class EdgeWave:
             zero = self.candidates[0][0](xs[0][:, :channels])
             return zero.new_zeros(zero.shape[0], *([copies] if copies > 1 else []), nodes, *zero.shape[1:])
         out = concat(parts, 1)
+        if copies == 1 and channels_last(out):  # each node dense channels-last: (nodes, N, H, W, C) in memory
+            n, _, h, w = out.shape
+            summed = pixels_channels(out).reshape(n, h, w, -1, nodes, sources, channels).sum((3, 5))
+            return summed.permute(3, 0, 1, 2, 4).contiguous().permute(1, 0, 4, 2, 3)
         if copies == 1:
             return out.reshape(out.shape[0], -1, nodes, sources, channels, *out.shape[-2:]).sum((1, 3))
         return out.reshape(out.shape[0], -1, copies, nodes, sources, channels, *out.shape[-2:]).sum((1, 4))
@@ -227,5 +242,10 @@ class EdgeWave:
         second = F.conv2d(self.candidates[o][0].offset_grid(hx), self._weight(f'fr2_{o}', copies), None, 1, 0, 1,
                           groups)
         h, w = first.shape[-2:]
-        halves = [t.reshape(n, groups, 1, -1) for t in (first, second)]
-        return self._norm(concat(halves, 2).view(n, groups * channels, h, w), f'frbn_{o}', scale)
+        if channels_last(first) and channels_last(second):  # each edge's channels: its conv1's, then its conv2's
+            halves = [pixels_channels(t).reshape(n, h, w, groups, 1, -1) for t in (first, second)]
+            z = concat(halves, 4).view(n, h, w, groups * channels).permute(0, 3, 1, 2)
+        else:
+            halves = [t.reshape(n, groups, 1, -1) for t in (first, second)]
+            z = concat(halves, 2).view(n, groups * channels, h, w)
+        return self._norm(z, f'frbn_{o}', scale)

@@ -11,7 +11,8 @@ from search_helpers import Prepared, in_layout_of, loss_and_gradients
 
 from mmdarts.models.algorithms import second_order
 from mmdarts.models.algorithms.running_stats import frozen_running_stats
-from mmdarts.models.functional.modes import twice_differentiable
+from mmdarts.models.functional import depthwise_pointwise
+from mmdarts.models.functional.modes import memory_layout, twice_differentiable
 from mmdarts.models.ops import DARTS_PRIMITIVES
 from mmdarts.models.regularizers.size_aware_decay import op_size_coefficients
 from mmdarts.models.search import SearchCell
@@ -109,8 +110,23 @@ def test_batched_evaluation_equals_per_edge():
     torch.testing.assert_close(losses[1], losses[0], rtol=1e-12, atol=1e-12)
 
 
-def test_batched_cells_take_channels_last_inputs():
-    assert_twins_agree(*twins(), images=lambda x: x.contiguous(memory_format=torch.channels_last))
+@pytest.mark.parametrize('frozen', [False, True], ids=['tracked', 'frozen_stats'])
+@pytest.mark.parametrize('kwargs', [dict(), dict(primitives=DARTS_PRIMITIVES, nodes=4, layers=4),
+                                    dict(primitives=DARTS_PRIMITIVES, nodes=3, auxiliary_skip=True)],
+                         ids=['smooth', 'paper_4_nodes', 'two_identities'])
+def test_batched_cells_keep_channels_last_inputs_so(kwargs, frozen):
+    """On a channels-last input (the CPU's layout) every wave computes channels-last (where the CPU's convs run
+    fastest), with the same numbers: the reduce skip, the pools, one or two identities (DARTS-'s auxiliary skip)."""
+    layouts = []
+    original = depthwise_pointwise.DepthwisesPointwise.forward
+
+    def spy(ctx, x, *args):
+        layouts.append(memory_layout(x))
+        return original(ctx, x, *args)
+
+    with patch.object(depthwise_pointwise.DepthwisesPointwise, 'forward', staticmethod(spy)):
+        assert_twins_agree(*twins(**kwargs), frozen, images=lambda x: x.contiguous(memory_format=torch.channels_last))
+    assert layouts and set(layouts) == {torch.channels_last}
 
 
 def test_batched_double_backward_equals_per_edge():
