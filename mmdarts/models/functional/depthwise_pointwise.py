@@ -164,9 +164,11 @@ class DepthwisesPointwise(torch.autograd.Function):
             grad_d = torch.ops.aten.convolution(grad, pointwise, None, [1, 1], [0, 0], [1, 1], True, [0, 0],
                                                 ctx.groups)
         grads_x, grads_depthwise = [], []
+        flipped = memory_layout(x) == torch.channels_last  # the CPU's layout: its input gradients as convs
         for g, p, w, (stride, padding, dilation), need_w in zip(grad_d.split(ctx.sizes, 1), pieces, depthwise,
                                                                  ctx.geometries, need[:-1]):
-            gx = stride_one_input_gradient(g, w, (None, stride, padding, dilation, w.shape[0])) if need_x else None
+            gx = (stride_one_input_gradient(g, w, (None, stride, padding, dilation, w.shape[0]))
+                  if need_x and flipped else None)
             native_x = need_x and gx is None
             gw = None
             if native_x or need_w:

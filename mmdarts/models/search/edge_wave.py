@@ -154,6 +154,8 @@ class EdgeWave:
         """``copies`` > 1: a twin pass (:mod:`.twin_pass`), every state holding the copies' channels one after the
         other, ``(N, copies·C, H, W)``; returns ``(N, copies, nodes, C, H, W)``."""
         sources, num_edges = len(xs), len(self.edges)
+        if copies == 1 and sources > 1 and any(channels_last(s) for s in xs):  # one layout, the CPU's
+            xs = [s.contiguous(memory_format=torch.channels_last) for s in xs]
         if copies == 1 or sources == 1:
             x = concat(xs, 1)
         else:  # channels ordered (copy, source, channel)
@@ -212,11 +214,15 @@ class EdgeWave:
         if not parts:  # every candidate is 'none'
             zero = self.candidates[0][0](xs[0][:, :channels])
             return zero.new_zeros(zero.shape[0], *([copies] if copies > 1 else []), nodes, *zero.shape[1:])
-        out = concat(parts, 1)
-        if copies == 1 and channels_last(out):  # each node dense channels-last: (nodes, N, H, W, C) in memory
-            n, _, h, w = out.shape
-            summed = pixels_channels(out).reshape(n, h, w, -1, nodes, sources, channels).sum((3, 5))
+        if copies == 1 and channels_last(x):
+            # each part summed on its own (a concatenation of channels-last tensors gathers every pixel's channels);
+            # each node dense channels-last: (nodes, N, H, W, C) in memory
+            parts = [p if p.stride(1) == 1 else p.contiguous(memory_format=torch.channels_last) for p in parts]
+            n, _, h, w = parts[0].shape
+            sums = [pixels_channels(p).reshape(n, h, w, -1, nodes, sources, channels).sum((3, 5)) for p in parts]
+            summed = sums[0] if len(sums) == 1 else torch.stack(sums).sum(0) if len(sums) > 2 else sums[0] + sums[1]
             return summed.permute(3, 0, 1, 2, 4).contiguous().permute(1, 0, 4, 2, 3)
+        out = concat(parts, 1)
         if copies == 1:
             return out.reshape(out.shape[0], -1, nodes, sources, channels, *out.shape[-2:]).sum((1, 3))
         return out.reshape(out.shape[0], -1, copies, nodes, sources, channels, *out.shape[-2:]).sum((1, 4))
@@ -242,8 +248,9 @@ class EdgeWave:
         second = F.conv2d(self.candidates[o][0].offset_grid(hx), self._weight(f'fr2_{o}', copies), None, 1, 0, 1,
                           groups)
         h, w = first.shape[-2:]
-        if channels_last(first) and channels_last(second):  # each edge's channels: its conv1's, then its conv2's
-            halves = [pixels_channels(t).reshape(n, h, w, groups, 1, -1) for t in (first, second)]
+        if channels_last(hx):  # each edge's channels: its conv1's, then its conv2's
+            halves = [pixels_channels(t.contiguous(memory_format=torch.channels_last)).reshape(n, h, w, groups, 1, -1)
+                      for t in (first, second)]
             z = concat(halves, 4).view(n, h, w, groups * channels).permute(0, 3, 1, 2)
         else:
             halves = [t.reshape(n, groups, 1, -1) for t in (first, second)]
