@@ -23,8 +23,11 @@ PRIMITIVES = ('none', 'max_pool_3x3', 'skip_connect', 'sep_conv_3x3', 'dil_conv_
 
 @pytest.fixture
 def hub():
-    """A message hub of this test's own (the search's epoch and length, as the runner keeps them)."""
-    return MessageHub.get_instance(f'collapse-{uuid.uuid4().hex}')
+    """A message hub of this test's own (the search's epoch and length, as the runner keeps them), the current one
+    while the test runs and gone after it (so later tests do not read its epoch)."""
+    name = f'collapse-{uuid.uuid4().hex}'
+    yield MessageHub.get_instance(name)
+    MessageHub._instance_dict.pop(name, None)
 
 
 def at_epoch(hub, epoch, max_epochs=10):
