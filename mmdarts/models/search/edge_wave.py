@@ -10,7 +10,7 @@ from ..functional.depthwise_pointwise import depthwises_pointwise
 from ..functional.gradients import concat, dense_gradient
 from ..functional.modes import autocast_dtype
 from ..ops import DilConv, FactorizedReduce, SepConv
-from .batched_convs import crop_kernel, depthwise_runs, kernel_mask, merged_geometry, pad_kernel
+from .batched_convs import depthwise_runs, kernel_mask, merged_geometry, pad_kernel
 from .batched_edges import (
     ONE,
     activation,
@@ -235,25 +235,10 @@ class EdgeWave:
         names = [self._dw(stage, run) for run in runs]
         widths = [len(run) * width for run in runs] if stage == 2 and len(runs) > 1 else None
         depthwise = [self._weight(name, copies, len(run) if stage == 2 else 1) for name, run in zip(names, runs)]
-        geometries = [self.geometry[name] for name in names]
-        if stage == 2 and copies == 1 and channels_last(hx) and any(len(run) > 1 for run in runs):
-            depthwise, geometries, widths = self._unmerged(runs, depthwise, width)
-        z = depthwises_pointwise(hx, depthwise, self._weight(f'pw{stage}', copies, len(chains)), geometries, widths,
+        z = depthwises_pointwise(hx, depthwise, self._weight(f'pw{stage}', copies, len(chains)),
+                                 [self.geometry[name] for name in names], widths,
                                  copies * len(chains) * len(self.edges), relu)
         return self._norm(z, f'bn{stage}', scale)
-
-    def _unmerged(self, runs: List[List[int]], depthwise: List[torch.Tensor], width: int
-                  ) -> Tuple[List[torch.Tensor], List[tuple], List[int]]:
-        """Stage 2's runs as one depthwise conv per candidate, each kernel cropped back to its own size, with its
-        own geometry, and each one's channels: in the CPU's layout, where padded taps cost arithmetic and a launch
-        costs little."""
-        weights, geometries = [], []
-        for run, weight in zip(runs, depthwise):  # rows ordered (candidate, edge)
-            for o, piece in zip(run, weight.split(weight.shape[0] // len(run))):
-                conv = self._halves(o, 2)[0][1]
-                weights.append(crop_kernel(piece, conv.kernel_size))
-                geometries.append((tuple(conv.stride), tuple(conv.padding), tuple(conv.dilation)))
-        return weights, geometries, [width] * len(weights)
 
     def _factorized(self, o: int, hx: torch.Tensor, channels: int, scale: torch.Tensor, copies: int = 1
                     ) -> torch.Tensor:
