@@ -66,6 +66,7 @@ def test_hook_sends_pictures_and_scalars_to_the_visualizer(tmp_path):
     assert abs(sum(totals.values()) - 5) < 1e-4  # 5 edges, each op weights summing to 1
 
 
+@pytest.mark.slow  # end-to-end runs of the tools in fresh interpreters: `make test-slow`
 def test_tools_plot_and_export(tmp_path):
     result = run_python([osp.join(REPO, 'tools/plot_genotype.py'), 'DARTS_V1', '--out', str(tmp_path / 'plot')])
     assert result.returncode == 0, result.stderr[-2000:]

@@ -67,6 +67,7 @@ def test_lanczos_finds_the_largest_eigenvalue_of_a_symmetric_matrix():
         torch.linalg.eigvalsh(low_rank)[-1].item(), rel=1e-12)
 
 
+@pytest.mark.slow  # two processes, each importing torch and building the model: `make test-slow`
 def test_two_ranks_compute_the_same_eigenvalue_of_their_mean_hessian(tmp_path):
     """Two processes (gloo), a batch each: both get the eigenvalue of the Hessian of the mean over the two batches,
     computed here in one process."""
