@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from .conv_geometry import Geometry, conv_with_geometry, stride_one_input_gradient, subsampled
+from .gradients import sum_of_all
 from .modes import autocast_like, is_twice_differentiable, memory_layout
 
 # (stride, padding, dilation) of each depthwise conv of a wave
@@ -31,13 +32,31 @@ def _pointwise(h: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     return torch.ops.aten.convolution(h, weight, None, [1, 1], [0, 0], [1, 1], False, [0, 0], 1)
 
 
+def _depthwise_gradients(grad: torch.Tensor, source: torch.Tensor, weight: torch.Tensor, geometry: Geometry,
+                         need_x: bool, need_weight: bool, flipped: bool = True
+                         ) -> Tuple[Optional[torch.Tensor], Optional[torch.Tensor]]:
+    """∇source and ∇weight of a depthwise conv of ``source`` (already subsampled) for ``grad`` at its output, each
+    only where asked; ∇source as the flipped-kernel conv (:func:`stride_one_input_gradient`) where ``flipped`` and
+    that applies, else by torch's backward, which computes both in one call."""
+    _, stride, padding, dilation, groups = geometry
+    grad_source = stride_one_input_gradient(grad, weight, geometry) if need_x and flipped else None
+    native_x = need_x and grad_source is None
+    grad_weight = None
+    if native_x or need_weight:
+        native_source, grad_weight, _ = torch.ops.aten.convolution_backward(
+            grad, source, weight, None, stride, padding, dilation, False, [0, 0], groups,
+            [native_x, need_weight, False])
+        grad_source = native_source if native_x else grad_source
+    return grad_source, grad_weight
+
+
 def _backward(ctx, grad: torch.Tensor, x: torch.Tensor, need_x: bool, depthwise_weight: torch.Tensor,
               pointwise_weight: torch.Tensor) -> Tuple[Optional[torch.Tensor], ...]:
     """∇x, ∇depthwise weight, ∇pointwise weight of pointwise(depthwise(x)), recomputing depthwise(x) only for the
     pointwise weight gradient, and ∇x of a stride-1 depthwise conv as a conv (:func:`stride_one_input_gradient`);
     made of differentiable ops."""
     _, need_depthwise, need_pointwise = ctx.needs_input_grad[:3]
-    step, stride, padding, dilation, groups = ctx.geometry
+    step = ctx.geometry[0]
     if need_pointwise:
         h = _depthwise(x, depthwise_weight, ctx.geometry)  # the recomputation
     else:  # only its shape and layout are read
@@ -47,14 +66,8 @@ def _backward(ctx, grad: torch.Tensor, x: torch.Tensor, need_x: bool, depthwise_
         [need_x or need_depthwise, need_pointwise, False])
     grad_x = grad_depthwise = None
     if need_x or need_depthwise:
-        source = subsampled(x, step)
-        grad_source = stride_one_input_gradient(grad_h, depthwise_weight, ctx.geometry) if need_x else None
-        native_x = need_x and grad_source is None
-        if native_x or need_depthwise:
-            native_source, grad_depthwise, _ = torch.ops.aten.convolution_backward(
-                grad_h, source, depthwise_weight, None, stride, padding, dilation, False, [0, 0], groups,
-                [native_x, need_depthwise, False])
-            grad_source = native_source if native_x else grad_source
+        grad_source, grad_depthwise = _depthwise_gradients(grad_h, subsampled(x, step), depthwise_weight,
+                                                           ctx.geometry, need_x, need_depthwise)
         if need_x and step is not None:
             grad_x = torch.zeros_like(x)
             grad_x[:, :, ::step[0], ::step[1]] = grad_source
@@ -167,14 +180,8 @@ class DepthwisesPointwise(torch.autograd.Function):
         flipped = memory_layout(x) == torch.channels_last  # the CPU's layout: its input gradients as convs
         for g, p, w, (stride, padding, dilation), need_w in zip(grad_d.split(ctx.sizes, 1), pieces, depthwise,
                                                                  ctx.geometries, need[:-1]):
-            gx = (stride_one_input_gradient(g, w, (None, stride, padding, dilation, w.shape[0]))
-                  if need_x and flipped else None)
-            native_x = need_x and gx is None
-            gw = None
-            if native_x or need_w:
-                native, gw, _ = torch.ops.aten.convolution_backward(g, p, w, None, stride, padding, dilation, False,
-                                                                    [0, 0], w.shape[0], [native_x, need_w, False])
-                gx = native if native_x else gx
+            gx, gw = _depthwise_gradients(g, p, w, (None, stride, padding, dilation, w.shape[0]), need_x, need_w,
+                                          flipped)
             grads_x.append(gx)
             grads_depthwise.append(gw)
         grad_x = None
@@ -182,7 +189,7 @@ class DepthwisesPointwise(torch.autograd.Function):
             if ctx.widths is not None:
                 grad_x = torch.cat(grads_x, 1)
             else:  # one sum of all, not an add per conv
-                grad_x = torch.stack(grads_x).sum(0) if len(grads_x) > 2 else sum(grads_x[1:], grads_x[0])
+                grad_x = sum_of_all(grads_x)
             if ctx.relu:
                 grad_x = torch.ops.aten.threshold_backward(grad_x, x, 0)
         return (grad_x, *grads_depthwise, grad_pointwise, None, None, None, None)

@@ -58,3 +58,11 @@ def dense_gradient(x: torch.Tensor) -> torch.Tensor:
     """``x``, with its gradient made dense on the way back (see :class:`DenseGradient`); x itself where no
     gradient flows."""
     return DenseGradient.apply(x) if x.requires_grad and torch.is_grad_enabled() else x
+
+
+def sum_of_all(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
+    """The sum of ``tensors`` (at least one, of one shape): one stack and one sum for more than two, not an add
+    per tensor (and, on the way back, one gradient expanded, not one per add)."""
+    if len(tensors) > 2:
+        return torch.stack(list(tensors)).sum(0)
+    return sum(tensors[1:], tensors[0])

@@ -7,7 +7,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..functional.depthwise_pointwise import depthwises_pointwise
-from ..functional.gradients import concat, dense_gradient
+from ..functional.gradients import concat, dense_gradient, sum_of_all
 from ..functional.modes import autocast_dtype
 from ..ops import DilConv, FactorizedReduce, SepConv
 from .batched_convs import depthwise_runs, kernel_mask, merged_geometry, pad_kernel
@@ -220,8 +220,7 @@ class EdgeWave:
             parts = [p if p.stride(1) == 1 else p.contiguous(memory_format=torch.channels_last) for p in parts]
             n, _, h, w = parts[0].shape
             sums = [pixels_channels(p).reshape(n, h, w, -1, nodes, sources, channels).sum((3, 5)) for p in parts]
-            summed = sums[0] if len(sums) == 1 else torch.stack(sums).sum(0) if len(sums) > 2 else sums[0] + sums[1]
-            return summed.permute(3, 0, 1, 2, 4).contiguous().permute(1, 0, 4, 2, 3)
+            return sum_of_all(sums).permute(3, 0, 1, 2, 4).contiguous().permute(1, 0, 4, 2, 3)
         out = concat(parts, 1)
         if copies == 1:
             return out.reshape(out.shape[0], -1, nodes, sources, channels, *out.shape[-2:]).sum((1, 3))
