@@ -1,6 +1,6 @@
 """A search cell's mixed edges computed wave by wave (:class:`~.edge_wave.EdgeWave`; see :mod:`.batched_edges` for
 what a wave batches)."""
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -74,21 +74,30 @@ class BatchedCell:
         scalars = table[scalar].split([len(p) for p in self._scalar]) if self._scalar else []
         return vectors, scalars
 
-    def __call__(self, s0: torch.Tensor, s1: torch.Tensor, weights: torch.Tensor, copies: int = 1) -> torch.Tensor:
-        """``copies`` > 1: a twin pass (:mod:`.twin_pass`), the inputs and the output holding the copies' channels
-        one after the other (the output's ordered (copy, node, channel))."""
+    def __call__(self, states: List[torch.Tensor], weights: torch.Tensor, copies: int = 1,
+                 mixed_input: Optional[Callable] = None, complete: Optional[Callable] = None) -> torch.Tensor:
+        """``states``: the two preprocessed inputs (the list grows by the nodes). ``copies`` > 1: a twin pass
+        (:mod:`.twin_pass`), the inputs and the output holding the copies' channels one after the other (the
+        output's ordered (copy, node, channel)). PC-DARTS (:mod:`.partial_channels`, without copies):
+        ``mixed_input(state)`` is what the mixed ops read of a state, ``complete(node, sum, states)`` the node
+        made of its mixed ops' sum."""
         vectors, scalars = self._gathered(weights, copies)
         vectors, scalars = iter(vectors), iter(scalars)
-        states, complete = [s0, s1], []
+        inputs, complete_nodes = list(states), []
+        if mixed_input is not None:
+            inputs = [mixed_input(s) for s in states]
         node_dim = 1 if copies == 1 else 2  # a wave's output: (N, nodes, C, H, W) or (N, copies, nodes, C, H, W)
         nodes = None  # the sums of the nodes not yet complete
         for wave in self.waves:
-            out = wave([states[j] for j in wave.sources], vectors, scalars, copies)
+            out = wave([inputs[j] for j in wave.sources], vectors, scalars, copies)
             nodes = out if nodes is None else nodes + out
             done, nodes = first_node(nodes, node_dim)
-            complete.append(done)
-            if len(complete) < self.num_nodes:  # a source of the waves to come, (N, copies·C, H, W)
+            if complete is not None:
+                done = complete(len(complete_nodes), done, states)
+            complete_nodes.append(done)
+            if len(complete_nodes) < self.num_nodes:  # a source of the waves to come, (N, copies·C, H, W)
                 states.append(done if copies == 1 else done.reshape(done.shape[0], -1, *done.shape[-2:]))
+                inputs.append(states[-1] if mixed_input is None else mixed_input(states[-1]))
         if copies == 1:
-            return concat(complete, 1)
-        return torch.stack(complete, 2).view(complete[0].shape[0], -1, *complete[0].shape[-2:])
+            return concat(complete_nodes, 1)
+        return torch.stack(complete_nodes, 2).view(complete_nodes[0].shape[0], -1, *complete_nodes[0].shape[-2:])

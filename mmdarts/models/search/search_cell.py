@@ -3,7 +3,6 @@ from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from mmdarts.structures import cell_edges
 
@@ -12,6 +11,7 @@ from ..ops import ActConvBN, FactorizedReduce, Zero, build_candidate_op, on_batc
 from .batched_cell import BatchedCell
 from .edge_banks import bank_edges, convert_edge_state, edge_views
 from .fused_mixing import fused_candidate, split_activation
+from .partial_channels import PartialChannels, edge_scaled_weights
 
 
 class MixedOp(nn.Module):
@@ -25,14 +25,11 @@ class MixedOp(nn.Module):
     """
 
     def __init__(self, channels: int, stride: int, primitives: Sequence[str], act_cfg: Optional[Dict],
-                 reference: bool = False, partial: int = 1):
+                 reference: bool = False):
         super().__init__()
-        if channels % partial:
-            raise ValueError(f'MixedOp: {channels} channels cannot be split into 1/{partial} (partial_channels)')
         self.stride = stride
         self.reference = reference
-        self.partial = partial  # PC-DARTS: only channels // partial go through the ops
-        self.ops = nn.ModuleList(self._build(p, channels // partial, stride, act_cfg) for p in primitives)
+        self.ops = nn.ModuleList(self._build(p, channels, stride, act_cfg) for p in primitives)
         self._computed = [k for k, op in enumerate(self.ops) if not isinstance(op, Zero)]
         self._activations = [split_activation(op) for op in self.ops]
 
@@ -49,13 +46,6 @@ class MixedOp(nn.Module):
         ``(num_ops, channels)`` (:func:`op_weight_vectors`; the literal sum of ``reference`` takes the first form).
         ``activations``: leading activations of ``x`` already computed, by key; the ones this edge computes are
         added, so edges reading the same state share them."""
-        if self.partial > 1:
-            return partial_channel_mix(self, x, weights, activations)
-        return self.mix(x, weights, activations)
-
-    def mix(self, x: torch.Tensor, weights: torch.Tensor,
-            activations: Optional[Dict[str, torch.Tensor]] = None) -> torch.Tensor:
-        """Σ_o w_o · o(x) over the candidates."""
         if self.reference:
             weights = weights[:, 0] if weights.dim() == 2 else weights
             return sum(w * op(x) for w, op in zip(weights, self.ops))
@@ -88,14 +78,15 @@ class SearchCell(nn.Module):
         reduction_prev (bool): whether the previous cell did, so c_{k-2} is twice as large as c_{k-1}.
         primitives (Sequence[str]): candidate op names.
         act_cfg (dict): activation of the ops and of the preprocessing.
-        partial (int): PC-DARTS's K (see :func:`partial_channel_mix`).
+        partial (int): PC-DARTS's K: only the first 1/K of each state's channels go through the mixed ops
+            (:mod:`.partial_channels`).
         edge_layout (str): how the mixed edges are computed: ``'per_edge'`` (each edge its own kernels,
             :class:`MixedOp`), ``'batched'`` (the edges leaving the same states together,
             :class:`~mmdarts.models.search.batched_cell.BatchedCell`: the same numbers in a fraction of the kernel
             launches, the grouped weights and BN statistics stored as one tensor each,
             :mod:`~mmdarts.models.search.edge_banks`) or ``'auto'`` (batched except on CPU, where the per-edge
             path's CPU kernels measure faster; stored batched where CUDA is available when the cell is built).
-            PC-DARTS and ``MixedOp.reference`` run per edge. Either storage loads the other's state dict.
+            ``MixedOp.reference`` runs per edge. Either storage loads the other's state dict.
             Defaults to ``'auto'``.
         auxiliary_skip (bool): DARTS-: every mixed op holds a ``skip_connect`` after the candidates, weighted by a
             last column of the weights (:func:`~mmdarts.models.backbones.darts_supernet.with_auxiliary_skip`).
@@ -122,12 +113,14 @@ class SearchCell(nn.Module):
         self.edges = cell_edges(num_nodes)
         self.primitives = list(primitives)
         self.op_names = self.primitives + (['skip_connect'] if auxiliary_skip else [])  # one per weight column
+        if channels % partial:
+            raise ValueError(f'SearchCell: {channels} channels cannot be split into 1/{partial} (partial_channels)')
+        self.partial = PartialChannels(partial, self.edges, reduction)
         self.op_channels = channels // partial
         self.mixed_ops = nn.ModuleList(
-            MixedOp(channels, 2 if reduction and j < 2 else 1, self.op_names, act_cfg, partial=partial)
-            for _, j in self.edges)
+            MixedOp(self.op_channels, 2 if reduction and j < 2 else 1, self.op_names, act_cfg) for _, j in self.edges)
         stored_batched = edge_layout == 'batched' or (edge_layout == 'auto' and cuda_available())
-        if stored_batched and partial == 1:
+        if stored_batched:
             self._bank_layout, self._batched = bank_edges(self, self._plan())
         self._register_load_state_dict_pre_hook(self._convert_state)
 
@@ -141,14 +134,19 @@ class SearchCell(nn.Module):
         ``copies`` > 1: the states and the weights hold that many weight copies side by side, ``(N, copies·C, H,
         W)``, where :meth:`copies_unavailable` allows (a twin pass: Eq. 8's w⁺ and w⁻)."""
         states: List[torch.Tensor] = [self.preprocess0(s0, copies), self.preprocess1(s1, copies)]
-        batched = self._batched_cell(states[0], weights, edge_weights)
+        weights = edge_scaled_weights(weights, edge_weights)
+
+        def complete(node: int, mixed: torch.Tensor, states: List[torch.Tensor]) -> torch.Tensor:
+            return self.partial.complete(node, mixed, states, edge_weights)
+
+        batched = self.batched_plan(states[0].device)
         if batched is not None:
-            return batched(states[0], states[1], weights, copies)
+            return batched(states, weights, copies, self.partial.mixed_input, complete)
         if copies > 1:
             raise ValueError(f'SearchCell: weight copies side by side run only where the cell is batched '
                              f'({self.copies_unavailable(states[0].device)})')
         with edge_views(self):
-            return self._per_edge_forward(states, weights, edge_weights)
+            return self._per_edge_forward(states, weights, complete)
 
     def copies_unavailable(self, device: torch.device) -> Optional[str]:
         """Why :meth:`forward` cannot compute weight copies side by side on ``device``, or None where it can: its
@@ -181,10 +179,8 @@ class SearchCell(nn.Module):
                                                         if generic else ''))
 
     def _chosen_per_edge(self, device: torch.device) -> Optional[str]:
-        """Why the cell runs per edge on ``device`` by its settings (PC-DARTS, the reference sum, edge_layout),
+        """Why the cell runs per edge on ``device`` by its settings (the reference sum, edge_layout),
         whatever its modules; None where they let it batch."""
-        if any(op.partial > 1 for op in self.mixed_ops):
-            return 'PC-DARTS'
         if any(op.reference for op in self.mixed_ops):
             return 'the reference sum'
         if self.edge_layout == 'per_edge' or (self.edge_layout == 'auto' and device.type == 'cpu'):
@@ -200,29 +196,21 @@ class SearchCell(nn.Module):
             return f'candidates {unbatchable} differ between the edges of a wave'
         return 'its BNs differ in eps, mode or momentum'
 
-    def _per_edge_forward(self, states: List[torch.Tensor], weights: torch.Tensor,
-                          edge_weights: Optional[torch.Tensor]) -> torch.Tensor:
+    def _per_edge_forward(self, states: List[torch.Tensor], weights: torch.Tensor, complete) -> torch.Tensor:
         activations: List[Dict[str, torch.Tensor]] = [{}, {}]  # shared leading activations of each state
         rows = op_weight_vectors(weights, self.op_channels).unbind(0)
+        inputs = [self.partial.mixed_input(s) for s in states]
         k = 0
         for node in range(self.num_nodes):
             total = None
             for j in range(len(states)):
-                y = self.mixed_ops[k](states[j], rows[k], activations[j])
-                if edge_weights is not None:
-                    y = edge_weights[k] * y
+                y = self.mixed_ops[k](inputs[j], rows[k], activations[j])
                 total = y if total is None else total + y
                 k += 1
-            states.append(total)
+            states.append(complete(node, total, states))
+            inputs.append(self.partial.mixed_input(states[-1]))
             activations.append({})
         return torch.cat(states[2:], dim=1)
-
-    def _batched_cell(self, x: torch.Tensor, weights: torch.Tensor, edge_weights: Optional[torch.Tensor]
-                      ) -> Optional[BatchedCell]:
-        """The batched computation of this forward's edges, or None where they run per edge."""
-        if edge_weights is not None or weights.dim() != 2:
-            return None
-        return self.batched_plan(x.device)
 
     def batched_plan(self, device: torch.device) -> Optional[BatchedCell]:
         """The batched computation of this cell's edges on ``device``, or None where they run per edge."""
@@ -258,21 +246,3 @@ def op_weight_vectors(weights: torch.Tensor, channels: int) -> torch.Tensor:
     into (:func:`~mmdarts.models.search.fused_mixing.channel_scale`). Three operator calls for the whole cell, where
     indexing and expanding each weight took three per candidate (each a kernel launch on a GPU)."""
     return weights.unsqueeze(-1).expand(*weights.shape, channels).contiguous()
-
-
-def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
-    """Interleaves ``groups`` channel groups (ShuffleNet), as PC-DARTS does after a partial mix."""
-    n, c, h, w = x.shape
-    return x.view(n, groups, c // groups, h, w).transpose(1, 2).reshape(n, c, h, w)
-
-
-def partial_channel_mix(op: MixedOp, x: torch.Tensor, weights: torch.Tensor,
-                        activations: Optional[Dict[str, torch.Tensor]] = None) -> torch.Tensor:
-    """PC-DARTS (Xu et al., ICLR 2020, Eq. 2): the first 1/K of the channels go through the mixed op, the rest
-    bypass it (max-pooled 2x2 on a reduction edge), and the channels are shuffled in K groups."""
-    part = x.shape[1] // op.partial
-    mixed = op.mix(x[:, :part], weights, activations)
-    rest = x[:, part:]
-    if mixed.shape[-1] != rest.shape[-1]:
-        rest = F.max_pool2d(rest, 2, 2)
-    return channel_shuffle(torch.cat([mixed, rest], dim=1), op.partial)

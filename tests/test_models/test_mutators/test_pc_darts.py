@@ -1,12 +1,17 @@
+import copy
+
+import pytest
 import torch
 import torch.nn as nn
-from helpers import optim_wrappers, raw_batch, tiny_architecture
+from helpers import batch, optim_wrappers, raw_batch, tiny_architecture
 from mmengine.logging import MessageHub
+from search_helpers import Prepared, in_layout_of
 
 from mmdarts.models import Darts, DartsSupernet, DiffMutator
 from mmdarts.models.mutators import edge_normalized_weights
-from mmdarts.models.search import MixedOp
-from mmdarts.models.search.search_cell import channel_shuffle
+from mmdarts.models.search import SearchCell
+from mmdarts.models.search.edge_banks import edge_views
+from mmdarts.models.search.partial_channels import channel_shuffle
 
 
 def test_channel_shuffle_interleaves_groups():
@@ -14,16 +19,48 @@ def test_channel_shuffle_interleaves_groups():
     assert channel_shuffle(x, 4).flatten().tolist() == [0., 2., 4., 6., 1., 3., 5., 7.]
 
 
-def test_partial_channel_mix_by_hand():
+def pc_darts_by_hand(cell, s0, s1, weights, edge_weights, partial):
+    """PC-DARTS Eq. 2 and 4 edge by edge: β_k·shuffle(cat(Σ_o w_o·o(x[:C/K]), bypass)), each node the sum over its
+    edges; every candidate computed literally."""
+    states = [cell.preprocess0(s0), cell.preprocess1(s1)]
+    for node in range(cell.num_nodes):
+        total = 0
+        for k in [k for k, (i, _) in enumerate(cell.edges) if i == node]:
+            j = cell.edges[k][1]
+            x = states[j]
+            part = x.shape[1] // partial
+            mixed = sum(w * op(x[:, :part]) for w, op in zip(weights[k], cell.mixed_ops[k].ops))
+            rest = x[:, part:] if not (cell.reduction and j < 2) else nn.functional.max_pool2d(x[:, part:], 2, 2)
+            total = total + edge_weights[k] * channel_shuffle(torch.cat([mixed, rest], 1), partial)
+        states.append(total)
+    return torch.cat(states[2:], 1)
+
+
+@pytest.mark.parametrize('layout', ['per_edge', 'batched'])
+@pytest.mark.parametrize('reduction', [False, True], ids=['normal', 'reduce'])
+def test_partial_channel_cells_equal_pc_darts_by_hand(layout, reduction):
+    """Both ways of computing the edges (the batched waves too) give PC-DARTS's cell, float64: the output, the
+    gradients of the op weights, edge weights, inputs and every weight, and the BN statistics."""
     torch.manual_seed(0)
-    for stride in (1, 2):
-        op = MixedOp(8, stride, ['skip_connect', 'avg_pool_3x3'], dict(type='ReLU'), partial=4).train()
-        x = torch.randn(2, 8, 6, 6)
-        w = torch.tensor([0.3, 0.7])
-        mixed = sum(wk * o(x[:, :2]) for wk, o in zip(w, op.ops))
-        rest = x[:, 2:] if stride == 1 else nn.functional.max_pool2d(x[:, 2:], 2, 2)
-        expected = channel_shuffle(torch.cat([mixed, rest], 1), 4)
-        torch.testing.assert_close(op(x, w), expected)
+    primitives = ['none', 'skip_connect', 'max_pool_3x3', 'sep_conv_3x3', 'dil_conv_3x3']
+    cell = SearchCell(3, 16, 16, 8, reduction, False, primitives, partial=4, edge_layout=layout).double().train()
+    by_hand = copy.deepcopy(cell)
+    s0, s1 = (torch.randn(2, 16, 8, 8, dtype=torch.float64, requires_grad=True) for _ in range(2))
+    weights = torch.randn(len(cell.edges), len(primitives), dtype=torch.float64).softmax(-1).requires_grad_()
+    edge_weights = torch.rand(len(cell.edges), dtype=torch.float64, requires_grad=True)
+    out = cell(s0, s1, weights, edge_weights)
+    assert (cell.batched_plan(s0.device) is not None) == (layout == 'batched')
+    with edge_views(by_hand):
+        expected = pc_darts_by_hand(by_hand, s0, s1, weights, edge_weights, 4)
+    torch.testing.assert_close(out, expected, rtol=1e-12, atol=1e-12)
+    probe = torch.randn_like(out)
+    inputs = [weights, edge_weights, s0, s1]
+    got = torch.autograd.grad((out * probe).sum(), inputs + list(cell.parameters()))
+    want = torch.autograd.grad((expected * probe).sum(), inputs + list(by_hand.parameters()))
+    for g, w in zip(got, want):
+        torch.testing.assert_close(g, w, rtol=1e-10, atol=1e-12)
+    for (name, b), w in zip(cell.named_buffers(), by_hand.buffers()):
+        torch.testing.assert_close(b, w, rtol=1e-12, atol=1e-12, msg=name)
 
 
 def test_edge_normalization_is_a_softmax_per_node():
@@ -71,3 +108,31 @@ def test_alpha_warmup_trains_weights_only():
             assert moved is moves and ('arch_loss' in log) is moves
     finally:
         hub.update_info('epoch', 0)  # other tests read the current hub's epoch
+
+
+@pytest.mark.parametrize('unroll', [False, True], ids=['first_order', 'second_order'])
+def test_batched_pc_darts_search_equals_per_edge(unroll):
+    """PC-DARTS search steps (partial channels, edge normalisation) with the batched waves end in the same weights,
+    α, β, optimizer state and running statistics as per edge, float64."""
+    models = []
+    for layout in ('per_edge', 'batched'):
+        architecture = tiny_architecture(nodes=3, edge_layout=layout)
+        architecture['backbone']['partial_channels'] = 2
+        model = Darts(architecture=architecture, mutator=dict(type='DiffMutator', edge_normalization=True),
+                      unroll=unroll).to(torch.float64).train()
+        model.data_preprocessor = Prepared()
+        models.append(model)
+    with torch.no_grad():
+        for p in models[0].mutator.parameters():
+            p.normal_(0, 0.5)
+    models[1].load_state_dict(models[0].state_dict())
+    wrappers = [optim_wrappers(m) for m in models]
+    for step in range(2):
+        data = dict(train=batch(dtype=torch.float64, seed=2 * step), arch=batch(dtype=torch.float64, seed=2 * step + 1))
+        for model, wrapper in zip(models, wrappers):
+            model.train_step(data, wrapper)
+    assert all(cell.batched_plan(torch.device('cpu')) is not None for cell in models[1].architecture.backbone.cells)
+    expected, got = in_layout_of(models[1], models[0].state_dict()), models[1].state_dict()
+    assert expected.keys() == got.keys()
+    for name, a in expected.items():
+        torch.testing.assert_close(got[name], a, rtol=1e-9, atol=1e-12, msg=name)

@@ -189,16 +189,14 @@ def test_where_the_cells_run_per_edge():
     per_edge, batched = twins()
     cell = batched.architecture.backbone.cells[0]
     x = torch.randn(2, 8, 8, 8, dtype=torch.float64)
-    weights = torch.softmax(torch.randn(len(cell_edges(2)), len(cell.mixed_ops[0].ops), dtype=torch.float64), -1)
-    assert cell._batched_cell(x, weights, None) is not None
-    assert cell._batched_cell(x, weights, torch.ones(len(cell_edges(2)))) is None  # PC-DARTS's edge weights
+    assert cell.batched_plan(x.device) is not None
     cell.eval()  # evaluation too: each edge's own running statistics normalise its (repeated) pools
-    assert cell._batched_cell(x, weights, None) is not None
+    assert cell.batched_plan(x.device) is not None
     cell.train()
     cell.mixed_ops[0].ops[1][1].momentum = None  # a cumulative average reads its own count: per edge
-    assert cell._batched_cell(x, weights, None) is None
+    assert cell.batched_plan(x.device) is None
     auto = SearchCell(2, 8, 8, 4, False, False, DARTS_PRIMITIVES).train()
-    assert auto.edge_layout == 'auto' and auto._batched_cell(x[:, :4], weights, None) is None  # CPU: per edge
+    assert auto.edge_layout == 'auto' and auto.batched_plan(x.device) is None  # CPU: per edge
     with pytest.raises(ValueError, match="edge_layout must be one of .*got 'grouped'"):
         SearchCell(2, 8, 8, 4, False, False, DARTS_PRIMITIVES, edge_layout='grouped')
 
