@@ -13,6 +13,7 @@ from mmengine.optim import AmpOptimWrapper, OptimWrapper
 
 from .arch_gradient import sgd_hyperparameters
 from .captured_passes import PassCapturer, batch_signature, relabeled, tensor_addresses
+from .second_order import unregularized_arch_gradients
 
 Batch = Dict[str, object]
 
@@ -104,8 +105,8 @@ def captured_arch_gradients(model, capturer: Optional[PassCapturer], weights: Li
         pass_losses: List[Tuple[str, torch.Tensor]] = []
         inputs = [relabeled(b, x, y) for b, x, y in zip(batches, tensors[0:4:2], tensors[1:4:2])]
         with model.mutator.fixed_sample():
-            grads, log_vars = model._unregularized_arch_gradients(inputs[0], inputs[-1], weight_optimizer,
-                                                                  pass_losses.append, *tensors[2 * len(batches):])
+            grads, log_vars = unregularized_arch_gradients(model, inputs[0], inputs[-1], weight_optimizer,
+                                                           pass_losses.append, *tensors[2 * len(batches):])
         return grads, log_vars, pass_losses
 
     tensors = [t for _, pair in captured for t in pair] + lr

@@ -24,9 +24,7 @@ from .captured_step import (
 from .collapse_resistance import check_random_smoothing, follow_schedules, randomly_smoothed, smoothing_noise
 from .darts_arguments import build_architecture, check_options, check_step_inputs
 from .nonfinite import all_finite
-from .precision import full_precision
-from .running_stats import frozen_running_stats
-from .second_order import pass_gradients, second_order_arch_gradients, weights_without_grad
+from .second_order import unregularized_arch_gradients
 from .step_plan import StepPlan
 
 Batch = Dict[str, object]
@@ -187,26 +185,8 @@ class Darts(BaseModel):
         Every pass runs in float32: autocast off, no TF32 (:func:`~mmdarts.models.algorithms.full_precision`).
         """
         record = pass_losses.append if pass_losses is not None else (lambda item: None)
-        grads, log_vars = self._unregularized_arch_gradients(train_batch, arch_batch, weight_optimizer, record)
+        grads, log_vars = unregularized_arch_gradients(self, train_batch, arch_batch, weight_optimizer, record)
         return self._regularized(grads, log_vars, record)
-
-    def _unregularized_arch_gradients(self, train_batch: Batch, arch_batch: Batch,
-                                      weight_optimizer: Optional[torch.optim.Optimizer], record,
-                                      lr: Optional[torch.Tensor] = None
-                                      ) -> Tuple[List[torch.Tensor], Dict[str, torch.Tensor]]:
-        """:meth:`arch_gradients` before the regularisers; ``lr``, if given, a 0-dim tensor holding ξ."""
-        alphas = list(self.mutator.parameters())
-        # float32 whatever the caller set (an AMP weight step's autocast, cuDNN's default TF32): Eq. 8's ±ε
-        # differences lie below the rounding of TF32 and of half precision (see full_precision)
-        with frozen_running_stats(self.architecture), full_precision():
-            if not self.unroll:  # weights that need no grad: no op stores or recomputes for their gradients
-                with weights_without_grad(self._weights()[1]):
-                    grads, log_vars = pass_gradients(self, arch_batch, None, alphas, 'L_val(w, α)', record)
-                return list(grads), log_vars
-            if weight_optimizer is None:
-                raise ValueError('Darts(unroll=True).arch_gradients needs the weight optimizer (its lr, momentum '
-                                 'and weight decay define the virtual step)')
-            return second_order_arch_gradients(self, train_batch, arch_batch, weight_optimizer, record, lr)
 
     def _regularized(self, grads: List[torch.Tensor], log_vars: Dict[str, torch.Tensor], record
                      ) -> Tuple[List[torch.Tensor], Dict[str, torch.Tensor]]:

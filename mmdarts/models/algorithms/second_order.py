@@ -22,6 +22,8 @@ from .arch_gradient import (
     unrolled_arch_gradient,
     virtual_step,
 )
+from .precision import full_precision
+from .running_stats import frozen_running_stats
 from .twin_pass import twin_losses, twin_pass_unavailable
 
 
@@ -52,6 +54,25 @@ def pass_gradients(model, batch: Dict, weights: Optional[Dict[str, torch.Tensor]
     loss, log_vars = model.loss_and_log(batch, weights, detach_alpha=detach_alpha)
     record((name, loss.detach()))
     return torch.autograd.grad(loss, list(wrt), create_graph=create_graph), log_vars
+
+
+def unregularized_arch_gradients(model, train_batch: Dict, arch_batch: Dict,
+                                 weight_optimizer: Optional[torch.optim.Optimizer],
+                                 record: Callable[[Tuple[str, torch.Tensor]], None], lr: Optional[torch.Tensor] = None
+                                 ) -> Tuple[List[torch.Tensor], Dict[str, torch.Tensor]]:
+    """The α gradient of ``model`` (a :class:`Darts`) before its regularisers: first order ∇α L_val(w, α), or
+    Eq. 7 (:func:`second_order_arch_gradients`); BN statistics frozen, every pass in float32 (autocast off, no
+    TF32: Eq. 8's ±ε differences lie below the rounding of TF32 and of half precision, :func:`full_precision`)."""
+    alphas = list(model.mutator.parameters())
+    with frozen_running_stats(model.architecture), full_precision():
+        if not model.unroll:  # weights that need no grad: no op stores or recomputes for their gradients
+            with weights_without_grad(model._weights()[1]):
+                grads, log_vars = pass_gradients(model, arch_batch, None, alphas, 'L_val(w, α)', record)
+            return list(grads), log_vars
+        if weight_optimizer is None:
+            raise ValueError('Darts(unroll=True).arch_gradients needs the weight optimizer (its lr, momentum '
+                             'and weight decay define the virtual step)')
+        return second_order_arch_gradients(model, train_batch, arch_batch, weight_optimizer, record, lr)
 
 
 def second_order_arch_gradients(model, train_batch: Dict, arch_batch: Dict, weight_optimizer: torch.optim.Optimizer,
