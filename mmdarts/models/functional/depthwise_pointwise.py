@@ -20,8 +20,8 @@ from .conv_geometry import Geometry, conv_with_geometry, stride_one_input_gradie
 from .gradients import sum_of_all
 from .modes import autocast_like, is_twice_differentiable, memory_layout
 
-# (stride, padding, dilation) of each depthwise conv of a wave
-WaveGeometry = Tuple[Tuple[int, int], Tuple[int, int], Tuple[int, int]]
+# (step of the input's subsampling or None, stride, padding, dilation) of each depthwise conv of a wave
+WaveGeometry = Tuple[Optional[Tuple[int, int]], Tuple[int, int], Tuple[int, int], Tuple[int, int]]
 
 
 def _depthwise(x: torch.Tensor, weight: torch.Tensor, geometry: Geometry) -> torch.Tensor:
@@ -68,12 +68,19 @@ def _backward(ctx, grad: torch.Tensor, x: torch.Tensor, need_x: bool, depthwise_
     if need_x or need_depthwise:
         grad_source, grad_depthwise = _depthwise_gradients(grad_h, subsampled(x, step), depthwise_weight,
                                                            ctx.geometry, need_x, need_depthwise)
-        if need_x and step is not None:
-            grad_x = torch.zeros_like(x)
-            grad_x[:, :, ::step[0], ::step[1]] = grad_source
-        else:
-            grad_x = grad_source
+        grad_x = _unsubsampled(grad_source, x, step)
     return grad_x, grad_depthwise, grad_pointwise
+
+
+def _unsubsampled(grad: Optional[torch.Tensor], x: torch.Tensor, step: Optional[Tuple[int, int]]
+                  ) -> Optional[torch.Tensor]:
+    """The gradient of ``x`` from ``grad``, that of its subsampled view ``x[..., ::step, ::step]`` (zero
+    elsewhere); ``grad`` itself without a step."""
+    if grad is None or step is None:
+        return grad
+    full = torch.zeros_like(x)
+    full[:, :, ::step[0], ::step[1]] = grad
+    return full
 
 
 def _forward(ctx, x: torch.Tensor, depthwise_weight: torch.Tensor, pointwise_weight: torch.Tensor,
@@ -138,7 +145,7 @@ def _pieces(x: torch.Tensor, count: int, widths: Optional[Sequence[int]]) -> Lis
 
 def _wave_depthwise(pieces: Sequence[torch.Tensor], weights: Sequence[torch.Tensor], geometries: Sequence[WaveGeometry]
                ) -> List[torch.Tensor]:
-    return [F.conv2d(p, w, None, *g, w.shape[0]) for p, w, g in zip(pieces, weights, geometries)]
+    return [F.conv2d(subsampled(p, g[0]), w, None, *g[1:], w.shape[0]) for p, w, g in zip(pieces, weights, geometries)]
 
 
 class DepthwisesPointwise(torch.autograd.Function):
@@ -178,11 +185,11 @@ class DepthwisesPointwise(torch.autograd.Function):
                                                 ctx.groups)
         grads_x, grads_depthwise = [], []
         flipped = memory_layout(x) == torch.channels_last  # the CPU's layout: its input gradients as convs
-        for g, p, w, (stride, padding, dilation), need_w in zip(grad_d.split(ctx.sizes, 1), pieces, depthwise,
-                                                                 ctx.geometries, need[:-1]):
-            gx, gw = _depthwise_gradients(g, p, w, (None, stride, padding, dilation, w.shape[0]), need_x, need_w,
-                                          flipped)
-            grads_x.append(gx)
+        for g, p, w, (step, stride, padding, dilation), need_w in zip(grad_d.split(ctx.sizes, 1), pieces, depthwise,
+                                                                       ctx.geometries, need[:-1]):
+            gx, gw = _depthwise_gradients(g, subsampled(p, step), w, (None, stride, padding, dilation, w.shape[0]),
+                                          need_x, need_w, flipped)
+            grads_x.append(_unsubsampled(gx, p, step))
             grads_depthwise.append(gw)
         grad_x = None
         if need_x:

@@ -5,6 +5,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 
+from mmdarts.structures import cell_edges
+
 from ..functional.gradients import concat
 from .batched_edges import ONE, edge_waves, first_node
 from .edge_wave import EdgeWave
@@ -16,10 +18,14 @@ class BatchedCell:
     weights every wave needs (BN scales repeated over channels, the identities' weights) are gathered from the
     weight table in two indexing calls for the whole cell."""
 
-    def __init__(self, mixed_ops: Sequence[nn.Module], num_nodes: int, channels: int):
+    def __init__(self, mixed_ops: Sequence[nn.Module], num_nodes: int, channels: int, for_cpu: bool = False):
         self.num_nodes, self.channels = num_nodes, channels
-        self.waves = [EdgeWave(sources, edges, mixed_ops, f'w{t}_')
-                      for t, (sources, edges) in enumerate(edge_waves(num_nodes))]
+        groups = edge_waves(num_nodes, single=for_cpu)
+        self.waves = [EdgeWave(sources, edges, mixed_ops, f'w{t}_', for_cpu)
+                      for t, (sources, edges) in enumerate(groups)]
+        # whether each wave is the last to reach the first node it reaches (that node is then complete)
+        first_nodes = [cell_edges(num_nodes)[edges[0]][0] for _, edges in groups]
+        self._completes = [node not in first_nodes[t + 1:] for t, node in enumerate(first_nodes)]
         self.batch_norms = [bn for wave in self.waves for bn in wave.batch_norms()]
         num_ops = len(mixed_ops[0].ops)
         one = len(mixed_ops) * num_ops  # the constant 1 appended to the flattened weights
@@ -88,9 +94,12 @@ class BatchedCell:
             inputs = [mixed_input(s) for s in states]
         node_dim = 1 if copies == 1 else 2  # a wave's output: (N, nodes, C, H, W) or (N, copies, nodes, C, H, W)
         nodes = None  # the sums of the nodes not yet complete
-        for wave in self.waves:
-            out = wave([inputs[j] for j in wave.sources], vectors, scalars, copies)
+        activated: Dict[tuple, torch.Tensor] = {}
+        for wave, completes in zip(self.waves, self._completes):
+            out = wave([inputs[j] for j in wave.sources], vectors, scalars, copies, activated)
             nodes = out if nodes is None else nodes + out
+            if not completes:
+                continue
             done, nodes = first_node(nodes, node_dim)
             if complete is not None:
                 done = complete(len(complete_nodes), done, states)

@@ -8,9 +8,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-# (stride, padding, dilation) of each depthwise conv
-Geometry = Tuple[Tuple[int, int], Tuple[int, int], Tuple[int, int]]
-Geometries = Sequence[Geometry]
+from ..functional.conv_geometry import subsampled_geometry
+from ..functional.depthwise_pointwise import WaveGeometry
 
 
 def _merge_key(conv: nn.Conv2d) -> tuple:
@@ -32,12 +31,17 @@ def depthwise_runs(convs: Sequence[nn.Conv2d]) -> List[List[int]]:
     return runs
 
 
-def merged_geometry(convs: Sequence[nn.Conv2d]) -> Tuple[Geometry, Tuple[int, int]]:
-    """``((stride, padding, dilation), kernel size)`` of the one conv that computes a run of ``convs``."""
+def merged_geometry(convs: Sequence[nn.Conv2d], subsample: bool = False) -> Tuple[WaveGeometry, Tuple[int, int]]:
+    """``((step, stride, padding, dilation), kernel size)`` of the one conv that computes a run of ``convs``.
+    ``subsample`` (the CPU's): a conv whose stride equals its dilation runs undilated on the input's every d-th
+    row and column (:func:`~mmdarts.models.functional.conv_geometry.subsampled_geometry`), else with no step."""
     size = tuple(max(c.kernel_size[i] for c in convs) for i in range(2))
     first = convs[0]
     padding = tuple(first.padding[i] + first.dilation[i] * (size[i] - first.kernel_size[i]) // 2 for i in range(2))
-    return (tuple(first.stride), padding, tuple(first.dilation)), size
+    undilated = subsampled_geometry(tuple(first.stride), padding, tuple(first.dilation)) if subsample else None
+    if undilated is not None:
+        return (tuple(first.stride), (1, 1), undilated, (1, 1)), size
+    return (None, tuple(first.stride), padding, tuple(first.dilation)), size
 
 
 def pad_kernel(weight: torch.Tensor, size: Sequence[int]) -> torch.Tensor:

@@ -33,10 +33,14 @@ from .fused_mixing import foldable_batch_norm, recomputable_prefix, shareable_ac
 ONE = -1  # a scale entry that is the constant 1 (a separable conv's middle BN), not an op weight
 
 
-def edge_waves(num_nodes: int) -> List[Tuple[List[int], List[int]]]:
+def edge_waves(num_nodes: int, single: bool = False) -> List[Tuple[List[int], List[int]]]:
     """``(source states, cell edge indices)`` of each wave: the edges from the two inputs, ordered (node, input),
     then for each node but the last the edges leaving it, ordered by node. Edge indices follow :func:`cell_edges`.
-    Within a wave the edges are ordered (node, source), so one ``repeat`` of the sources feeds them all."""
+    Within a wave the edges are ordered (node, source), so one ``repeat`` of the sources feeds them all.
+    ``single``: each edge a wave of its own, in :func:`cell_edges` order (the CPU's: its kernels run fastest on
+    one edge's tensors, which stay in its caches)."""
+    if single:
+        return [([j], [k]) for k, (_, j) in enumerate(cell_edges(num_nodes))]
     index = {edge: k for k, edge in enumerate(cell_edges(num_nodes))}
     waves = [([0, 1], [index[(node, j)] for node in range(num_nodes) for j in (0, 1)])]
     for t in range(1, num_nodes):

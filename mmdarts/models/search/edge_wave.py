@@ -20,7 +20,7 @@ from .batched_edges import (
     pixels_channels,
     repeated_per_edge,
 )
-from .fused_mixing import first_leaf, foldable_batch_norm, shareable_activation
+from .fused_mixing import first_leaf, foldable_batch_norm, recomputed_pool_batch_norm, shareable_activation
 from .generic_edges import GenericColumn, alike
 
 
@@ -31,10 +31,15 @@ class EdgeWave:
     to each node it reaches, ``(N, nodes, C, H, W)``.
 
     Its conv weights and BN statistics are read from ``banks`` (:mod:`.edge_banks`: one tensor per group, named
-    ``{prefix}{group}``) once the cell stores them so, else gathered from the edges' modules at every forward."""
+    ``{prefix}{group}``) once the cell stores them so, else gathered from the edges' modules at every forward.
 
-    def __init__(self, sources: Sequence[int], edges: Sequence[int], mixed_ops: Sequence[nn.Module], prefix: str):
-        self.sources, self.edges, self.prefix = list(sources), list(edges), prefix
+    ``for_cpu``: the kernels the CPU runs fastest: each conv candidate its own part through both stages (its
+    pointwise convs grouped by edge only, its BNs on their own: no concatenation of the candidates' channels, and
+    no padded kernels) and a conv whose stride equals its dilation undilated on the subsampled input."""
+
+    def __init__(self, sources: Sequence[int], edges: Sequence[int], mixed_ops: Sequence[nn.Module], prefix: str,
+                 for_cpu: bool = False):
+        self.sources, self.edges, self.prefix, self.split = list(sources), list(edges), prefix, for_cpu
         self.banks: Optional[nn.Module] = None
         ops = [mixed_ops[k] for k in edges]
         self.candidates = [[op.ops[o] for op in ops] for o in range(len(ops[0].ops))]
@@ -56,9 +61,17 @@ class EdgeWave:
         self.act = first_leaf(self.candidates[activated[0]][0]) if activated else None
         per_edge = lambda o: [(k, o) for k in self.edges]  # noqa: E731
         # BN scales: stage 1 of every chain (1 for a separable conv's middle BN), stage 2, the pools, reduce skips
-        self.vector_entries = [[(k, ONE if o in self.sep else o) for o in self.chains for k in self.edges]]
-        self.vector_entries += [[e for o in self.sep for e in per_edge(o)]] if self.sep else []
-        self.vector_entries += [[e for o in self.pools for e in per_edge(o)]] if self.pools else []
+        if self.split:  # each chain's stages in turn
+            self.vector_entries = [entries for o in self.chains
+                                   for entries in [[(k, ONE if o in self.sep else o) for k in self.edges]]
+                                   + ([per_edge(o)] if o in self.sep else [])]
+        else:
+            self.vector_entries = [[(k, ONE if o in self.sep else o) for o in self.chains for k in self.edges]]
+            self.vector_entries += [[e for o in self.sep for e in per_edge(o)]] if self.sep else []
+        if self.split:  # each pool its own part
+            self.vector_entries += [per_edge(o) for o in self.pools]
+        else:
+            self.vector_entries += [[e for o in self.pools for e in per_edge(o)]] if self.pools else []
         self.vector_entries += [per_edge(o) for o in self.factorized]
         # one identity: a 1x1 depthwise conv of the repeated sources with its weights; several: their sum, per edge
         self.vector_entries += [per_edge(o) for o in self.identities] if len(self.identities) == 1 else []
@@ -68,9 +81,9 @@ class EdgeWave:
                                if len(self.identities) > 1 else [])
         self.scalar_entries += [per_edge(o) for o, g in self.generic.items() if not g.folded]
         # the depthwise convs of each stage that run as one (stage 2 only: in stage 1 they share their input)
+        merged = depthwise_runs([self._halves(o, 2)[0][1] for o in self.sep]) if not self.split else []
         self.runs = {1: [[o] for o in self.chains],
-                     2: [[self.sep[i] for i in run]
-                         for run in depthwise_runs([self._halves(o, 2)[0][1] for o in self.sep])]}
+                     2: [[self.sep[i] for i in run] for run in merged] if not self.split else [[o] for o in self.sep]}
         self.weight_groups = dict(self._weight_groups())
         self.group_attrs = {group: attr for g in self.generic.values() for group, (attr, _) in g.weight_groups.items()}
         self.norm_groups = dict(self._norm_groups())
@@ -78,7 +91,7 @@ class EdgeWave:
         for stage, runs in self.runs.items():
             for run in runs:
                 name = self._dw(stage, run)
-                self.geometry[name], size = merged_geometry([self._halves(o, stage)[0][1] for o in run])
+                self.geometry[name], size = merged_geometry([self._halves(o, stage)[0][1] for o in run], self.split)
                 self.masks[name] = kernel_mask([(m.weight.shape[0], m.kernel_size)
                                                 for m in self.weight_groups[name]], size)
         self._mask_cache: Dict[Tuple[str, torch.device, torch.dtype], torch.Tensor] = {}
@@ -92,14 +105,23 @@ class EdgeWave:
         """The group name of the depthwise convs of candidates ``run`` at ``stage``, e.g. ``dw2_4_5``."""
         return f'dw{stage}_' + '_'.join(map(str, run))
 
+    def _parts(self, stage: int) -> List[List[int]]:
+        """The chains of each part of ``stage``: one part, or (:attr:`split`) one per chain."""
+        chains = self.chains if stage == 1 else self.sep
+        return [[o] for o in chains] if self.split else [chains] if chains else []
+
+    def _named(self, kind: str, stage: int, chains: List[int]) -> str:
+        """The group name of the pointwise convs (``kind`` 'pw') or BNs ('bn') of ``chains`` at ``stage``."""
+        return f'{kind}{stage}_{chains[0]}' if self.split else f'{kind}{stage}'
+
     def _weight_groups(self) -> List[Tuple[str, List[nn.Module]]]:
         """(group name, the modules whose weights it concatenates, in order) of every batched conv."""
         groups = []
-        for stage, chains in ((1, self.chains), (2, self.sep)):
+        for stage in (1, 2):
             groups += [(self._dw(stage, run), [h[1] for o in run for h in self._halves(o, stage)])
                        for run in self.runs[stage]]
-            if chains:
-                groups.append((f'pw{stage}', [h[2] for o in chains for h in self._halves(o, stage)]))
+            groups += [(self._named('pw', stage, chains), [h[2] for o in chains for h in self._halves(o, stage)])
+                       for chains in self._parts(stage)]
         for o in self.factorized:
             groups += [(f'fr1_{o}', [op.conv1 for op in self.candidates[o]]),
                        (f'fr2_{o}', [op.conv2 for op in self.candidates[o]])]
@@ -108,9 +130,11 @@ class EdgeWave:
 
     def _norm_groups(self) -> List[Tuple[str, List[nn.BatchNorm2d]]]:
         """(group name, the BNs it runs as one, in channel order) of every batched BN."""
-        groups = [('bn1', [h[3] for o in self.chains for h in self._halves(o, 1)]),
-                  ('bn2', [h[3] for o in self.sep for h in self._halves(o, 2)]),
-                  ('pool', [foldable_batch_norm(op) for o in self.pools for op in self.candidates[o]])]
+        groups = [(self._named('bn', stage, chains), [h[3] for o in chains for h in self._halves(o, stage)])
+                  for stage in (1, 2) for chains in self._parts(stage)]
+        pools = [[o] for o in self.pools] if self.split else [self.pools]
+        groups += [(self._pool_group(chosen), [foldable_batch_norm(op) for o in chosen for op in self.candidates[o]])
+                   for chosen in pools]
         groups += [(f'frbn_{o}', [op.bn for op in self.candidates[o]]) for o in self.factorized]
         groups += [group for g in self.generic.values() for group in g.norm_groups.items()]
         return [(name, bns) for name, bns in groups if bns]
@@ -150,9 +174,12 @@ class EdgeWave:
         # slower on a channels-last slice)
         return dense_gradient(out) if channels_last(z) else out
 
-    def __call__(self, xs: Sequence[torch.Tensor], vectors, scalars, copies: int = 1) -> torch.Tensor:
+    def __call__(self, xs: Sequence[torch.Tensor], vectors, scalars, copies: int = 1,
+                 activated: Optional[Dict[tuple, torch.Tensor]] = None) -> torch.Tensor:
         """``copies`` > 1: a twin pass (:mod:`.twin_pass`), every state holding the copies' channels one after the
-        other, ``(N, copies·C, H, W)``; returns ``(N, copies, nodes, C, H, W)``."""
+        other, ``(N, copies·C, H, W)``; returns ``(N, copies, nodes, C, H, W)``. ``activated``: the shared
+        activations of the sources computed so far, by sources and activation (waves of the same sources share
+        them)."""
         sources, num_edges = len(xs), len(self.edges)
         if copies == 1 and sources > 1 and any(channels_last(s) for s in xs):  # one layout, the CPU's
             xs = [s.contiguous(memory_format=torch.channels_last) for s in xs]
@@ -165,24 +192,31 @@ class EdgeWave:
         width = copies * num_edges * channels
         parts = []  # (N, copies·E·C, H, W) each, channels ordered (copy, edge, channel), the op weights applied
         if self.act is not None:
-            hx = repeated_per_edge(activation(self.act, x), nodes, copies)  # the activated sources of every edge
-        if self.chains:
+            key = (tuple(self.sources), repr(self.act))
+            ax = activated.get(key) if activated is not None else None
+            if ax is None:
+                ax = activation(self.act, x)
+                if activated is not None:
+                    activated[key] = ax
+            hx = repeated_per_edge(ax, nodes, copies)  # the activated sources of every edge
+        if self.split:  # each chain its own part through both stages
+            for o in self.chains:
+                y = self._stage(hx, [o], 1, width, next(vectors), copies)
+                parts.append(self._second_stage(y, [o], width, next(vectors), copies) if o in self.sep else y)
+        elif self.chains:
             y = self._stage(hx, self.chains, 1, width, next(vectors), copies)
             if self.sep:
                 # one split, not two slices (each a slice_backward and an add on the way back)
                 first, rest = y.split([len(self.sep) * width, len(self.dil) * width], 1) if self.dil else (y, None)
                 if self.dil and channels_last(y):  # a slice of channels: dense again for the CPU's convs
                     first = first.contiguous(memory_format=torch.channels_last)
-                act = self.candidates[self.sep[0]][0][1][0]
-                if type(act) is nn.ReLU:  # inside the convs' function, which keeps its output, not all of y
-                    y = self._stage(first, self.sep, 2, width, next(vectors), copies, relu=True)
-                else:
-                    y = self._stage(act(first), self.sep, 2, width, next(vectors), copies)
-                parts.append(y)  # the stage-2 outputs, then the dil convs': the order of the chains
-                y = rest
+                parts.append(self._second_stage(first, self.sep, width, next(vectors), copies))
+                y = rest  # the stage-2 outputs, then the dil convs': the order of the chains
             if y is not None:
                 parts.append(y)
-        if self.pools:
+        if self.split:
+            parts += [self._pool(o, x, next(vectors)) for o in self.pools]
+        elif self.pools:
             pooled = concat([repeated_per_edge(self.candidates[o][0][0](x), nodes, copies) for o in self.pools], 1)
             parts.append(self._norm(pooled, 'pool', next(vectors)))
         for o in self.factorized:
@@ -226,18 +260,41 @@ class EdgeWave:
             return out.reshape(out.shape[0], -1, nodes, sources, channels, *out.shape[-2:]).sum((1, 3))
         return out.reshape(out.shape[0], -1, copies, nodes, sources, channels, *out.shape[-2:]).sum((1, 4))
 
+    def _pool_group(self, pools: List[int]) -> str:
+        return f'pool_{pools[0]}' if self.split else 'pool'
+
+    def _pool(self, o: int, x: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+        """Pool candidate ``o`` of the wave's one edge (:attr:`split`), its BN scaled by ``scale``; in training
+        with a gradient wanted, the pool recomputed in the backward, not stored (as per edge,
+        :func:`~.fused_mixing.recomputed_pool_batch_norm`)."""
+        pool, bns = self.candidates[o][0][0], self.norm_groups[self._pool_group([o])]
+        if (len(bns) == 1 and self.banks is None and bns[0].training and torch.is_grad_enabled()
+                and not torch.jit.is_tracing() and (x.requires_grad or scale.requires_grad)):
+            return recomputed_pool_batch_norm(pool, bns[0], x, scale)
+        return self._norm(repeated_per_edge(pool(x), len(self.edges), 1), self._pool_group([o]), scale)
+
+    def _second_stage(self, first: torch.Tensor, sep: List[int], width: int, scale: torch.Tensor, copies: int
+                      ) -> torch.Tensor:
+        """Stage 2 of the separable convs ``sep`` on their stage-1 output ``first``; a ReLU between the stages
+        runs inside the convs' function, which keeps its output, not all of ``first``."""
+        act = self.candidates[sep[0]][0][1][0]
+        if type(act) is nn.ReLU:
+            return self._stage(first, sep, 2, width, scale, copies, relu=True)
+        return self._stage(act(first), sep, 2, width, scale, copies)
+
     def _stage(self, hx: torch.Tensor, chains: List[int], stage: int, width: int, scale: torch.Tensor,
                copies: int = 1, relu: bool = False) -> torch.Tensor:
-        """The stage's depthwise convs (in stage 2 each run over its own chains' channels of ``hx``), one grouped
-        pointwise conv (the depthwise outputs recomputed for its weight gradient, not stored), one BN."""
-        runs = self.runs[stage]
+        """The stage's depthwise convs of ``chains`` (in stage 2 each run over its own chains' channels of
+        ``hx``), one grouped pointwise conv (the depthwise outputs recomputed for its weight gradient, not stored),
+        one BN."""
+        runs = [run for run in self.runs[stage] if run[0] in chains]
         names = [self._dw(stage, run) for run in runs]
         widths = [len(run) * width for run in runs] if stage == 2 and len(runs) > 1 else None
         depthwise = [self._weight(name, copies, len(run) if stage == 2 else 1) for name, run in zip(names, runs)]
-        z = depthwises_pointwise(hx, depthwise, self._weight(f'pw{stage}', copies, len(chains)),
+        z = depthwises_pointwise(hx, depthwise, self._weight(self._named('pw', stage, chains), copies, len(chains)),
                                  [self.geometry[name] for name in names], widths,
                                  copies * len(chains) * len(self.edges), relu)
-        return self._norm(z, f'bn{stage}', scale)
+        return self._norm(z, self._named('bn', stage, chains), scale)
 
     def _factorized(self, o: int, hx: torch.Tensor, channels: int, scale: torch.Tensor, copies: int = 1
                     ) -> torch.Tensor:

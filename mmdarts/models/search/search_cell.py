@@ -86,7 +86,9 @@ class SearchCell(nn.Module):
             launches, the grouped weights and BN statistics stored as one tensor each,
             :mod:`~mmdarts.models.search.edge_banks`) or ``'auto'`` (batched except on CPU, where the per-edge
             path's CPU kernels measure faster; stored batched where CUDA is available when the cell is built).
-            ``MixedOp.reference`` runs per edge. Either storage loads the other's state dict.
+            A cell stored per edge that runs batched on CPU takes the CPU's plan of the waves (each edge a wave,
+            each candidate its own part: ``BatchedCell(for_cpu=True)``). ``MixedOp.reference`` runs per edge.
+            Either storage loads the other's state dict.
             Defaults to ``'auto'``.
         auxiliary_skip (bool): DARTS-: every mixed op holds a ``skip_connect`` after the candidates, weighted by a
             last column of the weights (:func:`~mmdarts.models.backbones.darts_supernet.with_auxiliary_skip`).
@@ -100,7 +102,7 @@ class SearchCell(nn.Module):
         if edge_layout not in EDGE_LAYOUTS:
             raise ValueError(f'SearchCell: edge_layout must be one of {EDGE_LAYOUTS}, got {edge_layout!r}')
         self.edge_layout = edge_layout
-        self._batched: Optional[BatchedCell] = None
+        self._plans: Dict[bool, BatchedCell] = {}  # the batched computation, by for_cpu (BatchedCell)
         self.banks: Optional[nn.Module] = None  # the batched storage, where the cell has it
         self._bank_layout = None
         self.reduction = reduction
@@ -121,7 +123,7 @@ class SearchCell(nn.Module):
             MixedOp(self.op_channels, 2 if reduction and j < 2 else 1, self.op_names, act_cfg) for _, j in self.edges)
         stored_batched = edge_layout == 'batched' or (edge_layout == 'auto' and cuda_available())
         if stored_batched:
-            self._bank_layout, self._batched = bank_edges(self, self._plan())
+            self._bank_layout, self._plans[False] = bank_edges(self, self._plan())
         self._register_load_state_dict_pre_hook(self._convert_state)
 
     def _convert_state(self, state_dict, prefix, *args) -> None:
@@ -216,20 +218,21 @@ class SearchCell(nn.Module):
         """The batched computation of this cell's edges on ``device``, or None where they run per edge."""
         if self._chosen_per_edge(device) is not None:
             return None
-        plan = self._plan()
+        for_cpu = device.type == 'cpu' and self.banks is None  # banks hold the groups of the one plan they were made by
+        plan = self._plan(for_cpu)
         if not plan.in_place():
             if self.banks is not None:
                 raise RuntimeError('SearchCell: modules of its mixed ops were replaced (e.g. by SyncBatchNorm.'
                                    'convert_sync_batchnorm) after the cell stored its edges batched; build the '
                                    "supernet with edge_layout='per_edge' to convert them")
-            self._batched = None  # stored per edge: a plan over the modules of now
-            plan = self._plan()
+            self._plans.clear()  # stored per edge: a plan over the modules of now
+            plan = self._plan(for_cpu)
         return plan if plan.usable() else None
 
-    def _plan(self) -> BatchedCell:
-        if self._batched is None:
-            self._batched = BatchedCell(self.mixed_ops, self.num_nodes, self.op_channels)
-        return self._batched
+    def _plan(self, for_cpu: bool = False) -> BatchedCell:
+        if for_cpu not in self._plans:
+            self._plans[for_cpu] = BatchedCell(self.mixed_ops, self.num_nodes, self.op_channels, for_cpu)
+        return self._plans[for_cpu]
 
 
 EDGE_LAYOUTS = ('auto', 'per_edge', 'batched')

@@ -43,7 +43,7 @@ def test_rerun_capture_of_batched_cells_equals_eager_search(unroll, hvp):
     eager, captured = twin_searches(unroll, hvp, capturer=capturer, model=model)
     assert_same_state(eager, captured)
     assert capturer.captures == 2 and capturer.all_captured()
-    assert all(cell._batched is not None for cell in captured.architecture.backbone.cells)
+    assert all(cell._plans for cell in captured.architecture.backbone.cells)
 
 
 def test_a_smaller_last_batch_keeps_the_full_size_graph():

@@ -62,7 +62,7 @@ def test_a_candidate_that_differs_between_edges_sends_its_cell_per_edge_and_says
     cell = model.architecture.backbone.cells[0]
     cell.mixed_ops[1].ops[1][0].padding = (0, 2)  # one edge's module unlike its wave's others
     cell.mixed_ops[1].ops[1][0].dilation = (1, 2)
-    cell._batched = None
+    cell._plans.clear()
     (line, ) = logged_lines(model, steps=1)
     assert "cell 0 per edge (candidates ['test_plan_conv_1x3_3x1'] differ between the edges of a wave)" in line
     assert 'Eq. 8: two passes (cell 0: it runs its edges per edge)' in line

@@ -45,7 +45,7 @@ def twins(stored='banks', dtype=torch.float64, **kwargs):
 
 
 def uses_batched_cells(model) -> bool:
-    return all(cell._batched is not None for cell in model.modules() if isinstance(cell, SearchCell))
+    return all(cell._plans for cell in model.modules() if isinstance(cell, SearchCell))
 
 
 def assert_twins_agree(per_edge, batched, frozen=False, images=None, tol=1e-12, batched_path=True):
@@ -70,12 +70,14 @@ def assert_twins_agree(per_edge, batched, frozen=False, images=None, tol=1e-12, 
         torch.testing.assert_close(got[name], b, rtol=tol, atol=tol, msg=name)
 
 
+@pytest.mark.parametrize('stored', ['banks', 'per_edge'], ids=['banks', 'cpu_plan'])
 @pytest.mark.parametrize('frozen', [False, True], ids=['tracked', 'frozen_stats'])
 @pytest.mark.parametrize('nodes,layers', [(2, 3), (4, 4)])
-def test_batched_cells_equal_per_edge_mixed_ops(nodes, layers, frozen):
+def test_batched_cells_equal_per_edge_mixed_ops(nodes, layers, frozen, stored):
     """The paper's 8 candidates, normal and reduction cells (stride-2 waves, the factorized skip), a cell after a
-    reduction; running statistics and batch counts updated alike, or left alone alike."""
-    assert_twins_agree(*twins(primitives=DARTS_PRIMITIVES, nodes=nodes, layers=layers), frozen)
+    reduction; running statistics and batch counts updated alike, or left alone alike. Stored in banks (the GPU's
+    plan) and per edge (on CPU the plan of :attr:`EdgeWave.split`: each chain its own part, dilations subsampled)."""
+    assert_twins_agree(*twins(stored, primitives=DARTS_PRIMITIVES, nodes=nodes, layers=layers), frozen)
 
 
 @pytest.mark.parametrize('primitives', [
@@ -85,8 +87,9 @@ def test_batched_cells_equal_per_edge_mixed_ops(nodes, layers, frozen):
     ('sep_conv_5x5', 'test_batched_conv_bias', 'none'),  # a candidate computed per edge within the wave
     ('none', ),  # nothing to compute
 ])
-def test_batched_cells_equal_per_edge_for_other_search_spaces(primitives):
-    per_edge, batched = twins(primitives=primitives, nodes=3, layers=3)
+@pytest.mark.parametrize('stored', ['banks', 'per_edge'], ids=['banks', 'cpu_plan'])
+def test_batched_cells_equal_per_edge_for_other_search_spaces(primitives, stored):
+    per_edge, batched = twins(stored, primitives=primitives, nodes=3, layers=3)
     if primitives == ('none', ):  # nothing reaches the loss from the cells: compare the cells' output
         x = torch.randn(2, 8, 8, 8, dtype=torch.float64)
         cell_a, cell_b = per_edge.architecture.backbone.cells[0], batched.architecture.backbone.cells[0]
@@ -96,9 +99,10 @@ def test_batched_cells_equal_per_edge_for_other_search_spaces(primitives):
     assert_twins_agree(per_edge, batched)
 
 
-def test_batched_evaluation_equals_per_edge():
+@pytest.mark.parametrize('stored', ['banks', 'per_edge'], ids=['banks', 'cpu_plan'])
+def test_batched_evaluation_equals_per_edge(stored):
     """After a few training forwards each edge's running statistics differ; evaluation normalises by them."""
-    per_edge, batched = twins(primitives=DARTS_PRIMITIVES, nodes=3)
+    per_edge, batched = twins(stored, primitives=DARTS_PRIMITIVES, nodes=3)
     losses = []
     for model in (per_edge, batched):
         for seed in range(3):
@@ -114,7 +118,8 @@ def test_batched_evaluation_equals_per_edge():
 @pytest.mark.parametrize('kwargs', [dict(), dict(primitives=DARTS_PRIMITIVES, nodes=4, layers=4),
                                     dict(primitives=DARTS_PRIMITIVES, nodes=3, auxiliary_skip=True)],
                          ids=['smooth', 'paper_4_nodes', 'two_identities'])
-def test_batched_cells_keep_channels_last_inputs_so(kwargs, frozen):
+@pytest.mark.parametrize('stored', ['banks', 'per_edge'], ids=['banks', 'cpu_plan'])
+def test_batched_cells_keep_channels_last_inputs_so(kwargs, frozen, stored):
     """On a channels-last input (the CPU's layout) every wave computes channels-last (where the CPU's convs run
     fastest), with the same numbers: the reduce skip, the pools, one or two identities (DARTS-'s auxiliary skip)."""
     layouts = []
@@ -125,13 +130,15 @@ def test_batched_cells_keep_channels_last_inputs_so(kwargs, frozen):
         return original(ctx, x, *args)
 
     with patch.object(depthwise_pointwise.DepthwisesPointwise, 'forward', staticmethod(spy)):
-        assert_twins_agree(*twins(**kwargs), frozen, images=lambda x: x.contiguous(memory_format=torch.channels_last))
+        assert_twins_agree(*twins(stored, **kwargs), frozen,
+                           images=lambda x: x.contiguous(memory_format=torch.channels_last))
     assert layouts and set(layouts) == {torch.channels_last}
 
 
-def test_batched_double_backward_equals_per_edge():
+@pytest.mark.parametrize('stored', ['banks', 'per_edge'], ids=['banks', 'cpu_plan'])
+def test_batched_double_backward_equals_per_edge(stored):
     """The exact HVP differentiates the weight gradient again: ∇α ⟨∇w L, v⟩ agrees (v the same in both layouts)."""
-    models = twins(nodes=3)
+    models = twins(stored, primitives=DARTS_PRIMITIVES, nodes=3)
     gen = torch.Generator().manual_seed(1)
     vector = {n: torch.randn(p.shape, generator=gen, dtype=p.dtype) for n, p in models[0].named_parameters()}
     results = []
