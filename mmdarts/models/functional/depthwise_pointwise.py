@@ -126,14 +126,18 @@ class NormReluDepthwisePointwise(torch.autograd.Function):
         need_z = ctx.needs_input_grad[0]
         grad_r, grad_depthwise, grad_pointwise = _backward(ctx, grad, torch.relu(y), need_z, depthwise_weight,
                                                            pointwise_weight)
-        grad_z = None
-        if need_z:
-            grad_y = torch.ops.aten.threshold_backward(grad_r, y, 0)
-            # BN's backward at its normalised output: input y, mean 0, 1/std 1, and the true 1/std as the scale.
-            ones = torch.ones_like(ctx.invstd)
-            grad_z, _, _ = torch.ops.aten.native_batch_norm_backward(
-                grad_y, y, ctx.invstd, None, None, torch.zeros_like(ones), ones, True, ctx.eps, [True, False, False])
+        grad_z = _normalised_backward(grad_r, y, ctx.invstd, ctx.eps) if need_z else None
         return grad_z, grad_depthwise, grad_pointwise, None, None, None, None, None
+
+
+def _normalised_backward(grad_r: torch.Tensor, y: torch.Tensor, invstd: torch.Tensor, eps: float) -> torch.Tensor:
+    """∇z of relu(y), y = an affine-free training BN of z, for ``grad_r`` at relu(y), from y alone: ReLU's mask
+    is y > 0, and BN's backward at its normalised output is the one with input y, mean 0, 1/std 1 and the true
+    1/std as the scale."""
+    grad_y = torch.ops.aten.threshold_backward(grad_r, y, 0)
+    ones = torch.ones_like(invstd)
+    return torch.ops.aten.native_batch_norm_backward(grad_y, y, invstd, None, None, torch.zeros_like(ones), ones, True,
+                                                     eps, [True, False, False])[0]
 
 
 
@@ -150,18 +154,25 @@ def _wave_depthwise(pieces: Sequence[torch.Tensor], weights: Sequence[torch.Tens
 
 class DepthwisesPointwise(torch.autograd.Function):
     """``pointwise(cat_k depthwise_k(x_k))`` with ``x_k`` = x (``widths`` None) or its k-th slice of ``widths[k]``
-    channels; the pointwise conv grouped in ``groups``; x first through a ReLU where ``relu``. Stores x (or its
-    ReLU) and the weights, nothing else. With ``relu`` the ReLU's output is stored as an intermediate: once
-    differentiable only (inside :func:`~.modes.twice_differentiable` the ReLU runs outside)."""
+    channels; the pointwise conv grouped in ``groups``; x first through a ReLU where ``relu``, or through an
+    affine-free training BN and a ReLU where ``norm`` = (running mean, running var, momentum, eps) is given.
+    Stores x (its ReLU, or the BN's output) and the weights, nothing else. With ``relu`` or ``norm``: once
+    differentiable only (inside :func:`~.modes.twice_differentiable` they run outside)."""
 
     @staticmethod
     def forward(ctx, x, *args):
-        *weights, geometries, widths, groups, relu = args
+        *weights, geometries, widths, groups, relu, norm = args
         depthwise, pointwise = weights[:-1], weights[-1]
-        if relu:
-            x = torch.relu(x)
+        ctx.invstd = ctx.eps = None
+        saved = x
+        if norm is not None:
+            saved, _, ctx.invstd = torch.native_batch_norm(x, None, None, *norm[:2], True, *norm[2:])
+            ctx.eps = norm[3]
+            x = torch.relu(saved)
+        elif relu:
+            x = saved = torch.relu(x)
         d = _wave_depthwise(_pieces(x, len(depthwise), widths), depthwise, geometries)
-        ctx.save_for_backward(x, *weights)
+        ctx.save_for_backward(saved, *weights)
         ctx.geometries, ctx.widths, ctx.groups, ctx.relu = geometries, widths, groups, relu
         ctx.sizes = [t.shape[1] for t in d]
         d = torch.cat(d, 1) if len(d) > 1 else d[0]
@@ -170,6 +181,7 @@ class DepthwisesPointwise(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         x, *weights = ctx.saved_tensors
+        y, x = x, (torch.relu(x) if ctx.invstd is not None else x)  # with norm: the BN's output, its ReLU
         depthwise, pointwise = weights[:-1], weights[-1]
         need_x, need = ctx.needs_input_grad[0], ctx.needs_input_grad[1:len(weights) + 1]
         pieces = _pieces(x, len(depthwise), ctx.widths)
@@ -197,17 +209,23 @@ class DepthwisesPointwise(torch.autograd.Function):
                 grad_x = torch.cat(grads_x, 1)
             else:  # one sum of all, not an add per conv
                 grad_x = sum_of_all(grads_x)
-            if ctx.relu:
+            if ctx.invstd is not None:
+                grad_x = _normalised_backward(grad_x, y, ctx.invstd, ctx.eps)
+            elif ctx.relu:
                 grad_x = torch.ops.aten.threshold_backward(grad_x, x, 0)
-        return (grad_x, *grads_depthwise, grad_pointwise, None, None, None, None)
+        return (grad_x, *grads_depthwise, grad_pointwise, None, None, None, None, None)
 
 
 def depthwises_pointwise(x: torch.Tensor, depthwise: Sequence[torch.Tensor], pointwise: torch.Tensor,
                          geometries: Sequence[WaveGeometry], widths: Optional[Sequence[int]], groups: int,
-                         relu: bool = False) -> torch.Tensor:
+                         relu: bool = False, norm: Optional[tuple] = None) -> torch.Tensor:
     """:class:`DepthwisesPointwise` under autocast too (inputs cast as a conv's would be, as
-    :func:`~.modes.autocast_like` does). ``relu``: ReLU(x) first (inside
-    :func:`~.modes.twice_differentiable`, as its own op)."""
-    if relu and is_twice_differentiable():
-        x, relu = torch.relu(x), False
-    return autocast_like(DepthwisesPointwise.apply, (x, *depthwise, pointwise), geometries, widths, groups, relu)
+    :func:`~.modes.autocast_like` does). ``relu``: ReLU(x) first; ``norm``: (running mean, running var, momentum,
+    eps) of an affine-free training BN before that ReLU (inside :func:`~.modes.twice_differentiable`, both as
+    their own ops)."""
+    if is_twice_differentiable() and (relu or norm is not None):
+        if norm is not None:
+            x = torch.native_batch_norm(x, None, None, *norm[:2], True, *norm[2:])[0]
+        x, relu, norm = torch.relu(x), False, None
+    return autocast_like(DepthwisesPointwise.apply, (x, *depthwise, pointwise), geometries, widths, groups, relu,
+                         norm)

@@ -1,6 +1,6 @@
 """The edges of a search cell that leave the same states, computed together (one wave of :mod:`.batched_cell`;
 see :mod:`.batched_edges` for what a wave batches)."""
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -9,138 +9,29 @@ import torch.nn.functional as F
 from ..functional.depthwise_pointwise import depthwises_pointwise
 from ..functional.gradients import concat, dense_gradient, sum_of_all
 from ..functional.modes import autocast_dtype
-from ..ops import DilConv, FactorizedReduce, SepConv
-from .batched_convs import depthwise_runs, kernel_mask, merged_geometry, pad_kernel
+from .batched_convs import pad_kernel
 from .batched_edges import (
-    ONE,
     activation,
     batched_batch_norm,
-    candidate_kind,
     channels_last,
+    count_batches,
     pixels_channels,
     repeated_per_edge,
 )
-from .fused_mixing import first_leaf, foldable_batch_norm, recomputed_pool_batch_norm, shareable_activation
-from .generic_edges import GenericColumn, alike
+from .fused_mixing import recomputed_pool_batch_norm
+from .wave_groups import WaveGroups
 
 
-class EdgeWave:
-    """The edges ``edges`` (cell edge indices, ordered (node, source)) leaving the states ``sources``, computed
-    together. Call with the source states, an iterator over the wave's channel scales (in the order of
-    :attr:`vector_entries`) and one over its other op weights (:attr:`scalar_entries`); returns what the wave adds
-    to each node it reaches, ``(N, nodes, C, H, W)``.
+class EdgeWave(WaveGroups):
+    """The edges of a :class:`WaveGroups` computed together. Call with the source states, an iterator over the
+    wave's channel scales (in the order of :attr:`vector_entries`) and one over its other op weights
+    (:attr:`scalar_entries`); returns what the wave adds to each node it reaches, ``(N, nodes, C, H, W)``.
 
     Its conv weights and BN statistics are read from ``banks`` (:mod:`.edge_banks`: one tensor per group, named
     ``{prefix}{group}``) once the cell stores them so, else gathered from the edges' modules at every forward.
-
-    ``for_cpu``: the kernels the CPU runs fastest: each conv candidate its own part through both stages (its
-    pointwise convs grouped by edge only, its BNs on their own: no concatenation of the candidates' channels, and
-    no padded kernels) and a conv whose stride equals its dilation undilated on the subsampled input."""
-
-    def __init__(self, sources: Sequence[int], edges: Sequence[int], mixed_ops: Sequence[nn.Module], prefix: str,
-                 for_cpu: bool = False):
-        self.sources, self.edges, self.prefix, self.split = list(sources), list(edges), prefix, for_cpu
-        self.banks: Optional[nn.Module] = None
-        ops = [mixed_ops[k] for k in edges]
-        self.candidates = [[op.ops[o] for op in ops] for o in range(len(ops[0].ops))]
-        key = next((shareable_activation(c[0]) for c in self.candidates
-                    if isinstance(c[0], (DilConv, SepConv, FactorizedReduce)) and shareable_activation(c[0])), None)
-        self.kinds = []
-        for column in self.candidates:
-            found = {candidate_kind(op, key) for op in column}
-            self.kinds.append(found.pop() if len(found) == 1 and alike(column) else 'generic')
-        of = lambda kind: [o for o, k in enumerate(self.kinds) if k == kind]  # noqa: E731
-        self.sep, self.dil, self.pools, self.identities = of('sep'), of('dil'), of('pool'), of('identity')
-        self.factorized = of('factorized')
-        # generic candidates alike on every edge run as one; any other sends the cell per edge (usable())
-        self.unbatchable = [o for o in of('generic') if not alike(self.candidates[o])]
-        self.generic = {o: GenericColumn(o, self.candidates[o], key) for o in of('generic')
-                        if o not in self.unbatchable}
-        self.chains = self.sep + self.dil
-        activated = self.chains + self.factorized + [o for o, g in self.generic.items() if g.skip_first]
-        self.act = first_leaf(self.candidates[activated[0]][0]) if activated else None
-        per_edge = lambda o: [(k, o) for k in self.edges]  # noqa: E731
-        # BN scales: stage 1 of every chain (1 for a separable conv's middle BN), stage 2, the pools, reduce skips
-        if self.split:  # each chain's stages in turn
-            self.vector_entries = [entries for o in self.chains
-                                   for entries in [[(k, ONE if o in self.sep else o) for k in self.edges]]
-                                   + ([per_edge(o)] if o in self.sep else [])]
-        else:
-            self.vector_entries = [[(k, ONE if o in self.sep else o) for o in self.chains for k in self.edges]]
-            self.vector_entries += [[e for o in self.sep for e in per_edge(o)]] if self.sep else []
-        if self.split:  # each pool its own part
-            self.vector_entries += [per_edge(o) for o in self.pools]
-        else:
-            self.vector_entries += [[e for o in self.pools for e in per_edge(o)]] if self.pools else []
-        self.vector_entries += [per_edge(o) for o in self.factorized]
-        # one identity: a 1x1 depthwise conv of the repeated sources with its weights; several: their sum, per edge
-        self.vector_entries += [per_edge(o) for o in self.identities] if len(self.identities) == 1 else []
-        self.vector_entries += [per_edge(o) for o, g in self.generic.items() if g.folded]
-        self.vector_entries = [entries for entries in self.vector_entries if entries]
-        self.scalar_entries = ([[(k, o) for k in self.edges for o in self.identities]]
-                               if len(self.identities) > 1 else [])
-        self.scalar_entries += [per_edge(o) for o, g in self.generic.items() if not g.folded]
-        # the depthwise convs of each stage that run as one (stage 2 only: in stage 1 they share their input)
-        merged = depthwise_runs([self._halves(o, 2)[0][1] for o in self.sep]) if not self.split else []
-        self.runs = {1: [[o] for o in self.chains],
-                     2: [[self.sep[i] for i in run] for run in merged] if not self.split else [[o] for o in self.sep]}
-        self.weight_groups = dict(self._weight_groups())
-        self.group_attrs = {group: attr for g in self.generic.values() for group, (attr, _) in g.weight_groups.items()}
-        self.norm_groups = dict(self._norm_groups())
-        self.geometry, self.masks = {}, {}  # per depthwise group: (stride, padding, dilation), kernel size; the mask
-        for stage, runs in self.runs.items():
-            for run in runs:
-                name = self._dw(stage, run)
-                self.geometry[name], size = merged_geometry([self._halves(o, stage)[0][1] for o in run], self.split)
-                self.masks[name] = kernel_mask([(m.weight.shape[0], m.kernel_size)
-                                                for m in self.weight_groups[name]], size)
-        self._mask_cache: Dict[Tuple[str, torch.device, torch.dtype], torch.Tensor] = {}
-
-    def _halves(self, o: int, stage: int) -> List[nn.Module]:
-        """Each edge's DilConv of candidate ``o`` at ``stage`` (a SepConv's half, or the DilConv itself)."""
-        return [op[stage - 1] if self.kinds[o] == 'sep' else op for op in self.candidates[o]]
-
-    @staticmethod
-    def _dw(stage: int, run: List[int]) -> str:
-        """The group name of the depthwise convs of candidates ``run`` at ``stage``, e.g. ``dw2_4_5``."""
-        return f'dw{stage}_' + '_'.join(map(str, run))
-
-    def _parts(self, stage: int) -> List[List[int]]:
-        """The chains of each part of ``stage``: one part, or (:attr:`split`) one per chain."""
-        chains = self.chains if stage == 1 else self.sep
-        return [[o] for o in chains] if self.split else [chains] if chains else []
-
-    def _named(self, kind: str, stage: int, chains: List[int]) -> str:
-        """The group name of the pointwise convs (``kind`` 'pw') or BNs ('bn') of ``chains`` at ``stage``."""
-        return f'{kind}{stage}_{chains[0]}' if self.split else f'{kind}{stage}'
-
-    def _weight_groups(self) -> List[Tuple[str, List[nn.Module]]]:
-        """(group name, the modules whose weights it concatenates, in order) of every batched conv."""
-        groups = []
-        for stage in (1, 2):
-            groups += [(self._dw(stage, run), [h[1] for o in run for h in self._halves(o, stage)])
-                       for run in self.runs[stage]]
-            groups += [(self._named('pw', stage, chains), [h[2] for o in chains for h in self._halves(o, stage)])
-                       for chains in self._parts(stage)]
-        for o in self.factorized:
-            groups += [(f'fr1_{o}', [op.conv1 for op in self.candidates[o]]),
-                       (f'fr2_{o}', [op.conv2 for op in self.candidates[o]])]
-        groups += [(group, modules) for g in self.generic.values() for group, (_, modules) in g.weight_groups.items()]
-        return groups
-
-    def _norm_groups(self) -> List[Tuple[str, List[nn.BatchNorm2d]]]:
-        """(group name, the BNs it runs as one, in channel order) of every batched BN."""
-        groups = [(self._named('bn', stage, chains), [h[3] for o in chains for h in self._halves(o, stage)])
-                  for stage in (1, 2) for chains in self._parts(stage)]
-        pools = [[o] for o in self.pools] if self.split else [self.pools]
-        groups += [(self._pool_group(chosen), [foldable_batch_norm(op) for o in chosen for op in self.candidates[o]])
-                   for chosen in pools]
-        groups += [(f'frbn_{o}', [op.bn for op in self.candidates[o]]) for o in self.factorized]
-        groups += [group for g in self.generic.values() for group in g.norm_groups.items()]
-        return [(name, bns) for name, bns in groups if bns]
-
-    def batch_norms(self) -> List[nn.BatchNorm2d]:
-        return [bn for bns in self.norm_groups.values() for bn in bns]
+    With :attr:`split` (the CPU's plan) each candidate runs as its own part: dense pointwise convs, BNs on their
+    own, nothing concatenated; on one edge, the pools recomputed in the backward and a separable conv's middle
+    BN and ReLU inside its second stage's function."""
 
     def _weight(self, group: str, copies: int = 1, blocks: int = 1) -> torch.Tensor:
         """The group's weights as one tensor; a merged depthwise group's kernels padded to one size (a bank's
@@ -201,8 +92,12 @@ class EdgeWave:
             hx = repeated_per_edge(ax, nodes, copies)  # the activated sources of every edge
         if self.split:  # each chain its own part through both stages
             for o in self.chains:
-                y = self._stage(hx, [o], 1, width, next(vectors), copies)
-                parts.append(self._second_stage(y, [o], width, next(vectors), copies) if o in self.sep else y)
+                norm = self._middle_norm(o) if o in self.sep else None
+                y = self._stage(hx, [o], 1, width, next(vectors), copies, normed=norm is None)
+                if norm is not None:  # the middle BN and ReLU inside stage 2's function, which keeps the BN's output
+                    parts.append(self._stage(y, [o], 2, width, next(vectors), copies, norm=norm))
+                else:
+                    parts.append(self._second_stage(y, [o], width, next(vectors), copies) if o in self.sep else y)
         elif self.chains:
             y = self._stage(hx, self.chains, 1, width, next(vectors), copies)
             if self.sep:
@@ -223,9 +118,9 @@ class EdgeWave:
             parts.append(self._factorized(o, hx, channels, next(vectors), copies))
         if len(self.identities) == 1:  # one call forward, one backward for x and the weights
             scale, repeated = next(vectors), repeated_per_edge(x, nodes, copies)
-            if autocast_dtype(x) is None:
+            if autocast_dtype(x) is None and not self.split:
                 parts.append(F.conv2d(repeated, scale.view(-1, 1, 1, 1), None, 1, 0, 1, scale.shape[0]))
-            else:  # a product, as per edge: autocast would run the conv in half precision
+            else:  # a product, as per edge (the CPU's; under autocast the conv would run in half precision)
                 parts.append(repeated * scale.view(-1, 1, 1))
         elif self.identities:
             n, _, h, w = x.shape
@@ -248,6 +143,8 @@ class EdgeWave:
         if not parts:  # every candidate is 'none'
             zero = self.candidates[0][0](xs[0][:, :channels])
             return zero.new_zeros(zero.shape[0], *([copies] if copies > 1 else []), nodes, *zero.shape[1:])
+        if self.split and len(self.edges) == 1:  # one edge (the CPU plan): its parts added, in their layout
+            return sum(parts[1:], parts[0]).unsqueeze(1)
         if copies == 1 and channels_last(x):
             # each part summed on its own (a concatenation of channels-last tensors gathers every pixel's channels);
             # each node dense channels-last: (nodes, N, H, W, C) in memory
@@ -259,9 +156,6 @@ class EdgeWave:
         if copies == 1:
             return out.reshape(out.shape[0], -1, nodes, sources, channels, *out.shape[-2:]).sum((1, 3))
         return out.reshape(out.shape[0], -1, copies, nodes, sources, channels, *out.shape[-2:]).sum((1, 4))
-
-    def _pool_group(self, pools: List[int]) -> str:
-        return f'pool_{pools[0]}' if self.split else 'pool'
 
     def _pool(self, o: int, x: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
         """Pool candidate ``o`` of the wave's one edge (:attr:`split`), its BN scaled by ``scale``; in training
@@ -282,19 +176,33 @@ class EdgeWave:
             return self._stage(first, sep, 2, width, scale, copies, relu=True)
         return self._stage(act(first), sep, 2, width, scale, copies)
 
+    def _middle_norm(self, o: int) -> Optional[tuple]:
+        """(running mean, running var, momentum, eps) of separable conv ``o``'s middle BN, this batch counted,
+        where that BN and the ReLU after it can run inside stage 2's function (:attr:`split`, one edge, training, a
+        ReLU between the stages), else None."""
+        bns = self.norm_groups[self._named('bn', 1, [o])]
+        if (not self.split or len(bns) != 1 or self.banks is not None or not bns[0].training
+                or type(self.candidates[o][0][1][0]) is not nn.ReLU):
+            return None
+        tracked = bns[0].track_running_stats
+        return (bns[0].running_mean if tracked else None, bns[0].running_var if tracked else None,
+                count_batches(bns), bns[0].eps)
+
     def _stage(self, hx: torch.Tensor, chains: List[int], stage: int, width: int, scale: torch.Tensor,
-               copies: int = 1, relu: bool = False) -> torch.Tensor:
+               copies: int = 1, relu: bool = False, normed: bool = True, norm: Optional[tuple] = None
+               ) -> torch.Tensor:
         """The stage's depthwise convs of ``chains`` (in stage 2 each run over its own chains' channels of
         ``hx``), one grouped pointwise conv (the depthwise outputs recomputed for its weight gradient, not stored),
-        one BN."""
+        one BN (not where ``normed`` is False). ``norm``: ``hx`` first through that BN and a ReLU
+        (:class:`~mmdarts.models.functional.depthwise_pointwise.DepthwisesPointwise`)."""
         runs = [run for run in self.runs[stage] if run[0] in chains]
         names = [self._dw(stage, run) for run in runs]
         widths = [len(run) * width for run in runs] if stage == 2 and len(runs) > 1 else None
         depthwise = [self._weight(name, copies, len(run) if stage == 2 else 1) for name, run in zip(names, runs)]
         z = depthwises_pointwise(hx, depthwise, self._weight(self._named('pw', stage, chains), copies, len(chains)),
                                  [self.geometry[name] for name in names], widths,
-                                 copies * len(chains) * len(self.edges), relu)
-        return self._norm(z, self._named('bn', stage, chains), scale)
+                                 copies * len(chains) * len(self.edges), relu, norm)
+        return self._norm(z, self._named('bn', stage, chains), scale) if normed else z
 
     def _factorized(self, o: int, hx: torch.Tensor, channels: int, scale: torch.Tensor, copies: int = 1
                     ) -> torch.Tensor:

@@ -1,0 +1,131 @@
+"""What a wave of a search cell's edges groups (:mod:`.batched_cell`; :mod:`.batched_edges` says what a wave
+batches): the kind of each candidate, and the conv weights, BN groups and op-weight entries each computation of
+:class:`~.edge_wave.EdgeWave` reads, with the names their banks take (:mod:`.edge_banks`)."""
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+
+from ..ops import DilConv, FactorizedReduce, SepConv
+from .batched_convs import depthwise_runs, kernel_mask, merged_geometry
+from .batched_edges import ONE, candidate_kind
+from .fused_mixing import first_leaf, foldable_batch_norm, shareable_activation
+from .generic_edges import GenericColumn, alike
+
+
+class WaveGroups:
+    """The groups of the wave of edges ``edges`` (cell edge indices, ordered (node, source)) leaving the states
+    ``sources``: :attr:`weight_groups` (group name: the modules whose weights it concatenates), :attr:`norm_groups`
+    (group name: the BNs it runs as one), :attr:`vector_entries` and :attr:`scalar_entries` (the op weights each
+    computation scales by, as (edge, candidate) pairs), and each depthwise group's geometry and kernel mask.
+
+    ``for_cpu`` (:attr:`split`): the CPU's grouping, each conv candidate and each pool its own part, no kernel
+    padded, a conv whose stride equals its dilation undilated on the subsampled input."""
+
+    def __init__(self, sources: Sequence[int], edges: Sequence[int], mixed_ops: Sequence[nn.Module], prefix: str,
+                 for_cpu: bool = False):
+        self.sources, self.edges, self.prefix, self.split = list(sources), list(edges), prefix, for_cpu
+        self.banks: Optional[nn.Module] = None
+        ops = [mixed_ops[k] for k in edges]
+        self.candidates = [[op.ops[o] for op in ops] for o in range(len(ops[0].ops))]
+        key = next((shareable_activation(c[0]) for c in self.candidates
+                    if isinstance(c[0], (DilConv, SepConv, FactorizedReduce)) and shareable_activation(c[0])), None)
+        self.kinds = []
+        for column in self.candidates:
+            found = {candidate_kind(op, key) for op in column}
+            self.kinds.append(found.pop() if len(found) == 1 and alike(column) else 'generic')
+        of = lambda kind: [o for o, k in enumerate(self.kinds) if k == kind]  # noqa: E731
+        self.sep, self.dil, self.pools, self.identities = of('sep'), of('dil'), of('pool'), of('identity')
+        self.factorized = of('factorized')
+        # generic candidates alike on every edge run as one; any other sends the cell per edge (usable())
+        self.unbatchable = [o for o in of('generic') if not alike(self.candidates[o])]
+        self.generic = {o: GenericColumn(o, self.candidates[o], key) for o in of('generic')
+                        if o not in self.unbatchable}
+        self.chains = self.sep + self.dil
+        activated = self.chains + self.factorized + [o for o, g in self.generic.items() if g.skip_first]
+        self.act = first_leaf(self.candidates[activated[0]][0]) if activated else None
+        per_edge = lambda o: [(k, o) for k in self.edges]  # noqa: E731
+        # BN scales: stage 1 of every chain (1 for a separable conv's middle BN), stage 2, the pools, reduce skips
+        if self.split:  # each chain's stages in turn
+            self.vector_entries = [entries for o in self.chains
+                                   for entries in [[(k, ONE if o in self.sep else o) for k in self.edges]]
+                                   + ([per_edge(o)] if o in self.sep else [])]
+        else:
+            self.vector_entries = [[(k, ONE if o in self.sep else o) for o in self.chains for k in self.edges]]
+            self.vector_entries += [[e for o in self.sep for e in per_edge(o)]] if self.sep else []
+        if self.split:  # each pool its own part
+            self.vector_entries += [per_edge(o) for o in self.pools]
+        else:
+            self.vector_entries += [[e for o in self.pools for e in per_edge(o)]] if self.pools else []
+        self.vector_entries += [per_edge(o) for o in self.factorized]
+        # one identity: a 1x1 depthwise conv of the repeated sources with its weights; several: their sum, per edge
+        self.vector_entries += [per_edge(o) for o in self.identities] if len(self.identities) == 1 else []
+        self.vector_entries += [per_edge(o) for o, g in self.generic.items() if g.folded]
+        self.vector_entries = [entries for entries in self.vector_entries if entries]
+        self.scalar_entries = ([[(k, o) for k in self.edges for o in self.identities]]
+                               if len(self.identities) > 1 else [])
+        self.scalar_entries += [per_edge(o) for o, g in self.generic.items() if not g.folded]
+        # the depthwise convs of each stage that run as one (stage 2 only: in stage 1 they share their input)
+        merged = depthwise_runs([self._halves(o, 2)[0][1] for o in self.sep]) if not self.split else []
+        self.runs = {1: [[o] for o in self.chains],
+                     2: [[self.sep[i] for i in run] for run in merged] if not self.split else [[o] for o in self.sep]}
+        self.weight_groups = dict(self._weight_groups())
+        self.group_attrs = {group: attr for g in self.generic.values() for group, (attr, _) in g.weight_groups.items()}
+        self.norm_groups = dict(self._norm_groups())
+        self.geometry, self.masks = {}, {}  # per depthwise group: (stride, padding, dilation), kernel size; the mask
+        for stage, runs in self.runs.items():
+            for run in runs:
+                name = self._dw(stage, run)
+                self.geometry[name], size = merged_geometry([self._halves(o, stage)[0][1] for o in run], self.split)
+                self.masks[name] = kernel_mask([(m.weight.shape[0], m.kernel_size)
+                                                for m in self.weight_groups[name]], size)
+        self._mask_cache: Dict[Tuple[str, torch.device, torch.dtype], torch.Tensor] = {}
+
+    def _halves(self, o: int, stage: int) -> List[nn.Module]:
+        """Each edge's DilConv of candidate ``o`` at ``stage`` (a SepConv's half, or the DilConv itself)."""
+        return [op[stage - 1] if self.kinds[o] == 'sep' else op for op in self.candidates[o]]
+
+    @staticmethod
+    def _dw(stage: int, run: List[int]) -> str:
+        """The group name of the depthwise convs of candidates ``run`` at ``stage``, e.g. ``dw2_4_5``."""
+        return f'dw{stage}_' + '_'.join(map(str, run))
+
+    def _parts(self, stage: int) -> List[List[int]]:
+        """The chains of each part of ``stage``: one part, or (:attr:`split`) one per chain."""
+        chains = self.chains if stage == 1 else self.sep
+        return [[o] for o in chains] if self.split else [chains] if chains else []
+
+    def _named(self, kind: str, stage: int, chains: List[int]) -> str:
+        """The group name of the pointwise convs (``kind`` 'pw') or BNs ('bn') of ``chains`` at ``stage``."""
+        return f'{kind}{stage}_{chains[0]}' if self.split else f'{kind}{stage}'
+
+    def _weight_groups(self) -> List[Tuple[str, List[nn.Module]]]:
+        """(group name, the modules whose weights it concatenates, in order) of every batched conv."""
+        groups = []
+        for stage in (1, 2):
+            groups += [(self._dw(stage, run), [h[1] for o in run for h in self._halves(o, stage)])
+                       for run in self.runs[stage]]
+            groups += [(self._named('pw', stage, chains), [h[2] for o in chains for h in self._halves(o, stage)])
+                       for chains in self._parts(stage)]
+        for o in self.factorized:
+            groups += [(f'fr1_{o}', [op.conv1 for op in self.candidates[o]]),
+                       (f'fr2_{o}', [op.conv2 for op in self.candidates[o]])]
+        groups += [(group, modules) for g in self.generic.values() for group, (_, modules) in g.weight_groups.items()]
+        return groups
+
+    def _norm_groups(self) -> List[Tuple[str, List[nn.BatchNorm2d]]]:
+        """(group name, the BNs it runs as one, in channel order) of every batched BN."""
+        groups = [(self._named('bn', stage, chains), [h[3] for o in chains for h in self._halves(o, stage)])
+                  for stage in (1, 2) for chains in self._parts(stage)]
+        pools = [[o] for o in self.pools] if self.split else [self.pools]
+        groups += [(self._pool_group(chosen), [foldable_batch_norm(op) for o in chosen for op in self.candidates[o]])
+                   for chosen in pools]
+        groups += [(f'frbn_{o}', [op.bn for op in self.candidates[o]]) for o in self.factorized]
+        groups += [group for g in self.generic.values() for group in g.norm_groups.items()]
+        return [(name, bns) for name, bns in groups if bns]
+
+    def batch_norms(self) -> List[nn.BatchNorm2d]:
+        return [bn for bns in self.norm_groups.values() for bn in bns]
+
+    def _pool_group(self, pools: List[int]) -> str:
+        return f'pool_{pools[0]}' if self.split else 'pool'
