@@ -48,7 +48,9 @@ def reference_run(initial: dict, unroll: bool) -> dict:
     return model.state_dict()
 
 
-@pytest.mark.parametrize('unroll', [False, True], ids=['first_order', 'second_order'])
+# two processes each: the first-order run (the same all-reduce, fewer passes) carries the slow marker, `make test-slow`
+@pytest.mark.parametrize('unroll', [pytest.param(False, marks=pytest.mark.slow), True],
+                         ids=['first_order', 'second_order'])
 def test_two_ranks_apply_the_mean_update(tmp_path, unroll):
     result = run_python(['-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port=29541',
                          osp.join(REPO, 'tests/data/dist_train_step_worker.py'), str(tmp_path), str(int(unroll)),

@@ -115,10 +115,12 @@ def test_batched_evaluation_equals_per_edge(stored):
 
 
 @pytest.mark.parametrize('frozen', [False, True], ids=['tracked', 'frozen_stats'])
-@pytest.mark.parametrize('kwargs', [dict(), dict(primitives=DARTS_PRIMITIVES, nodes=4, layers=4),
-                                    dict(primitives=DARTS_PRIMITIVES, nodes=3, auxiliary_skip=True)],
-                         ids=['smooth', 'paper_4_nodes', 'two_identities'])
-@pytest.mark.parametrize('stored', ['banks', 'per_edge'], ids=['banks', 'cpu_plan'])
+@pytest.mark.parametrize('kwargs,stored', [
+    (dict(), 'banks'), (dict(primitives=DARTS_PRIMITIVES, nodes=3, auxiliary_skip=True), 'banks'),
+    (dict(), 'per_edge'), (dict(primitives=DARTS_PRIMITIVES, nodes=4, layers=4), 'per_edge'),
+    (dict(primitives=DARTS_PRIMITIVES, nodes=3, auxiliary_skip=True), 'per_edge')],
+                         ids=['banks-smooth', 'banks-two_identities', 'cpu_plan-smooth', 'cpu_plan-paper_4_nodes',
+                              'cpu_plan-two_identities'])
 def test_batched_cells_keep_channels_last_inputs_so(kwargs, frozen, stored):
     """On a channels-last input (the CPU's layout) every wave computes channels-last (where the CPU's convs run
     fastest), with the same numbers: the reduce skip, the pools, one or two identities (DARTS-'s auxiliary skip)."""
@@ -154,8 +156,9 @@ def test_batched_double_backward_equals_per_edge(stored):
         torch.testing.assert_close(b, a, rtol=1e-9, atol=1e-12)
 
 
-@pytest.mark.parametrize('stored', ['banks', 'per_edge'], ids=['banks', 'cpu_plan'])
-@pytest.mark.parametrize('hvp', ['finite_difference', 'exact'])
+@pytest.mark.parametrize('hvp,stored', [('finite_difference', 'banks'), ('exact', 'banks'),
+                                        ('finite_difference', 'per_edge')],  # the CPU plan's double backward: below
+                         ids=['finite_difference-banks', 'exact-banks', 'finite_difference-cpu_plan'])
 def test_batched_second_order_search_equals_per_edge(hvp, stored):
     """Three second-order search steps (virtual step, ±ε or double backward, weight step) end in the same
     weights, α, optimizer state and running statistics: as on a GPU (banks, contiguous, Eq. 8 as one twin pass)
