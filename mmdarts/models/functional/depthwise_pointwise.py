@@ -112,7 +112,7 @@ class NormReluDepthwisePointwise(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, z, depthwise_weight, pointwise_weight, geometry, running_mean, running_var, momentum, eps):
-        y, _, invstd = torch.native_batch_norm(z, None, None, running_mean, running_var, True, momentum, eps)
+        y, invstd = _normalised(z, (running_mean, running_var, momentum, eps))
         ctx.save_for_backward(y, depthwise_weight, pointwise_weight)
         ctx.invstd, ctx.eps = invstd, eps
         return _forward(ctx, torch.relu(y), depthwise_weight, pointwise_weight, geometry)
@@ -130,6 +130,13 @@ class NormReluDepthwisePointwise(torch.autograd.Function):
         return grad_z, grad_depthwise, grad_pointwise, None, None, None, None, None
 
 
+def _normalised(z: torch.Tensor, norm: tuple) -> Tuple[torch.Tensor, torch.Tensor]:
+    """y = an affine-free training BN of ``z`` with ``norm`` = (running mean, running var, momentum, eps), its
+    running statistics updated where given, and its 1/std."""
+    y, _, invstd = torch.native_batch_norm(z, None, None, norm[0], norm[1], True, norm[2], norm[3])
+    return y, invstd
+
+
 def _normalised_backward(grad_r: torch.Tensor, y: torch.Tensor, invstd: torch.Tensor, eps: float) -> torch.Tensor:
     """∇z of relu(y), y = an affine-free training BN of z, for ``grad_r`` at relu(y), from y alone: ReLU's mask
     is y > 0, and BN's backward at its normalised output is the one with input y, mean 0, 1/std 1 and the true
@@ -138,8 +145,6 @@ def _normalised_backward(grad_r: torch.Tensor, y: torch.Tensor, invstd: torch.Te
     ones = torch.ones_like(invstd)
     return torch.ops.aten.native_batch_norm_backward(grad_y, y, invstd, None, None, torch.zeros_like(ones), ones, True,
                                                      eps, [True, False, False])[0]
-
-
 
 
 def _pieces(x: torch.Tensor, count: int, widths: Optional[Sequence[int]]) -> List[torch.Tensor]:
@@ -166,7 +171,7 @@ class DepthwisesPointwise(torch.autograd.Function):
         ctx.invstd = ctx.eps = None
         saved = x
         if norm is not None:
-            saved, _, ctx.invstd = torch.native_batch_norm(x, None, None, *norm[:2], True, *norm[2:])
+            saved, ctx.invstd = _normalised(x, norm)
             ctx.eps = norm[3]
             x = torch.relu(saved)
         elif relu:
@@ -225,7 +230,7 @@ def depthwises_pointwise(x: torch.Tensor, depthwise: Sequence[torch.Tensor], poi
     their own ops)."""
     if is_twice_differentiable() and (relu or norm is not None):
         if norm is not None:
-            x = torch.native_batch_norm(x, None, None, *norm[:2], True, *norm[2:])[0]
+            x = _normalised(x, norm)[0]
         x, relu, norm = torch.relu(x), False, None
     return autocast_like(DepthwisesPointwise.apply, (x, *depthwise, pointwise), geometries, widths, groups, relu,
                          norm)

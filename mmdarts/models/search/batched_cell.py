@@ -80,18 +80,16 @@ class BatchedCell:
         scalars = table[scalar].split([len(p) for p in self._scalar]) if self._scalar else []
         return vectors, scalars
 
-    def __call__(self, states: List[torch.Tensor], weights: torch.Tensor, copies: int = 1,
-                 mixed_input: Optional[Callable] = None, complete: Optional[Callable] = None) -> torch.Tensor:
+    def __call__(self, states: List[torch.Tensor], weights: torch.Tensor, copies: int, mixed_input: Callable,
+                 complete: Callable) -> torch.Tensor:
         """``states``: the two preprocessed inputs (the list grows by the nodes). ``copies`` > 1: a twin pass
         (:mod:`.twin_pass`), the inputs and the output holding the copies' channels one after the other (the
-        output's ordered (copy, node, channel)). PC-DARTS (:mod:`.partial_channels`, without copies):
-        ``mixed_input(state)`` is what the mixed ops read of a state, ``complete(node, sum, states)`` the node
-        made of its mixed ops' sum."""
+        output's ordered (copy, node, channel)). ``mixed_input(state)``: what the mixed ops read of a state;
+        ``complete(node, sum, states)``: the node made of its mixed ops' sum (both the identity but for PC-DARTS,
+        :mod:`.partial_channels`, which runs without copies)."""
         vectors, scalars = self._gathered(weights, copies)
         vectors, scalars = iter(vectors), iter(scalars)
-        inputs, complete_nodes = list(states), []
-        if mixed_input is not None:
-            inputs = [mixed_input(s) for s in states]
+        inputs, complete_nodes = [mixed_input(s) for s in states], []
         node_dim = 1 if copies == 1 else 2  # a wave's output: (N, nodes, C, H, W) or (N, copies, nodes, C, H, W)
         nodes = None  # the sums of the nodes not yet complete
         activated: Dict[tuple, torch.Tensor] = {}
@@ -101,12 +99,11 @@ class BatchedCell:
             if not completes:
                 continue
             done, nodes = first_node(nodes, node_dim)
-            if complete is not None:
-                done = complete(len(complete_nodes), done, states)
+            done = complete(len(complete_nodes), done, states)
             complete_nodes.append(done)
             if len(complete_nodes) < self.num_nodes:  # a source of the waves to come, (N, copies·C, H, W)
                 states.append(done if copies == 1 else done.reshape(done.shape[0], -1, *done.shape[-2:]))
-                inputs.append(states[-1] if mixed_input is None else mixed_input(states[-1]))
+                inputs.append(mixed_input(states[-1]))
         if copies == 1:
             return concat(complete_nodes, 1)
         return torch.stack(complete_nodes, 2).view(complete_nodes[0].shape[0], -1, *complete_nodes[0].shape[-2:])

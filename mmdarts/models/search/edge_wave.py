@@ -18,7 +18,7 @@ from .batched_edges import (
     pixels_channels,
     repeated_per_edge,
 )
-from .fused_mixing import recomputed_pool_batch_norm
+from .fused_mixing import pool_recomputable, recomputed_pool_batch_norm
 from .wave_groups import WaveGroups
 
 
@@ -162,8 +162,7 @@ class EdgeWave(WaveGroups):
         with a gradient wanted, the pool recomputed in the backward, not stored (as per edge,
         :func:`~.fused_mixing.recomputed_pool_batch_norm`)."""
         pool, bns = self.candidates[o][0][0], self.norm_groups[self._pool_group([o])]
-        if (len(bns) == 1 and self.banks is None and bns[0].training and torch.is_grad_enabled()
-                and not torch.jit.is_tracing() and (x.requires_grad or scale.requires_grad)):
+        if len(bns) == 1 and self.banks is None and pool_recomputable(bns[0], x, scale):
             return recomputed_pool_batch_norm(pool, bns[0], x, scale)
         return self._norm(repeated_per_edge(pool(x), len(self.edges), 1), self._pool_group([o]), scale)
 
@@ -178,10 +177,10 @@ class EdgeWave(WaveGroups):
 
     def _middle_norm(self, o: int) -> Optional[tuple]:
         """(running mean, running var, momentum, eps) of separable conv ``o``'s middle BN, this batch counted,
-        where that BN and the ReLU after it can run inside stage 2's function (:attr:`split`, one edge, training, a
-        ReLU between the stages), else None."""
+        where that BN and the ReLU after it can run inside stage 2's function (a wave of :attr:`split` with one
+        edge, training, a ReLU between the stages), else None."""
         bns = self.norm_groups[self._named('bn', 1, [o])]
-        if (not self.split or len(bns) != 1 or self.banks is not None or not bns[0].training
+        if (len(bns) != 1 or self.banks is not None or not bns[0].training
                 or type(self.candidates[o][0][1][0]) is not nn.ReLU):
             return None
         tracked = bns[0].track_running_stats

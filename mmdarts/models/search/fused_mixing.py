@@ -97,6 +97,13 @@ def recomputed_pool_batch_norm(pool: nn.Module, bn: nn.BatchNorm2d, x: torch.Ten
                                          bn.running_var if tracked else None, momentum, bn.eps)
 
 
+def pool_recomputable(bn: nn.BatchNorm2d, x: torch.Tensor, scale: torch.Tensor) -> bool:
+    """Whether ``scale * bn(pool(x))`` runs as :func:`recomputed_pool_batch_norm`: ``bn`` training and a gradient
+    wanted, outside tracing (tracers see torch's ops)."""
+    return (bn.training and torch.is_grad_enabled() and not torch.jit.is_tracing()
+            and (x.requires_grad or scale.requires_grad))
+
+
 def scaled_batch_norm(bn: nn.BatchNorm2d, x: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     """``scale * bn(x)`` for an affine-free ``bn``, as one batch norm whose affine scale is ``scale``: the same
     statistics, running-statistics update and output as ``nn.BatchNorm2d.forward`` followed by the product."""
@@ -123,8 +130,7 @@ def fused_candidate(op: nn.Module, x: torch.Tensor, weight: torch.Tensor, activa
     h = activated if skip_first else x
     bn = foldable_batch_norm(op)
     prefix = recomputable_prefix(op) if bn is not None and not skip_first else None
-    if prefix is not None and bn.training and torch.is_grad_enabled() and not torch.jit.is_tracing() and (
-            h.requires_grad or weight.requires_grad):
+    if prefix is not None and pool_recomputable(bn, h, weight):
         return recomputed_pool_batch_norm(prefix, bn, h, weight)
     if bn is not None:
         return scaled_batch_norm(bn, run_parts(op, h, skip_first, True), weight)
