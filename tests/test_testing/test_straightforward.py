@@ -33,7 +33,7 @@ def test_one_baseline_step_moves_alpha_and_weights_as_mmdarts_does(unroll):
     names = {type(node).__name__ for node in graph}
     assert 'ConstantPadNdBackward0' in names  # the reduce skip's padded copy, as the paper's code makes it
     mmdarts_graph = {type(n).__name__ for n in autograd_nodes(model.loss_and_log(train)[0].grad_fn)}
-    assert 'DepthwisePointwiseBackward' in mmdarts_graph  # what plain_ops turns off
+    assert 'DepthwisesPointwiseBackward' in mmdarts_graph  # what plain_ops turns off
 
     arch_grads, _ = model.arch_gradients(train, val, wrappers['architecture'].optimizer)
     for alpha, grad in zip(model.mutator.parameters(), arch_grads):

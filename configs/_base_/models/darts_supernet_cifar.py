@@ -16,8 +16,8 @@ model = dict(
                 'none', 'max_pool_3x3', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3', 'sep_conv_5x5',
                 'dil_conv_3x3', 'dil_conv_5x5'
             ],
-            # 'auto': the edges leaving the same states computed together on GPUs (fewer, larger kernels; more
-            # memory), per edge on the CPU; 'per_edge' or 'batched' to choose (docs/benchmarks.md)
+            # how the edges' weights are stored: 'auto' batched where CUDA is available (the GPU's waves read them
+            # as one tensor per group), else per edge; 'per_edge' or 'batched' to choose (docs/benchmarks.md)
             edge_layout='auto'),
         neck=dict(type='GlobalAveragePooling'),
         head=dict(

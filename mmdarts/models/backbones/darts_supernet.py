@@ -41,9 +41,9 @@ class DartsSupernet(BaseModule):
         out_indices (Sequence[int]): cells whose outputs are returned. Defaults to the last.
         partial_channels (int): PC-DARTS's K: only 1/K of each state's channels go through the mixed ops, the rest
             bypass them, followed by a channel shuffle. Defaults to 1 (DARTS).
-        edge_layout (str): ``'auto'``, ``'batched'`` or ``'per_edge'``: how the cells compute and store their mixed
-            edges (:class:`~mmdarts.models.search.SearchCell`; the same numbers either way, either storage loads the
-            other's state dict). Defaults to ``'auto'`` (batched on GPUs, per edge on CPU).
+        edge_layout (str): ``'auto'``, ``'batched'`` or ``'per_edge'``: how the cells store their mixed edges'
+            weights (:class:`~mmdarts.models.search.SearchCell`; the same numbers either way, either storage loads
+            the other's state dict). Defaults to ``'auto'`` (batched where CUDA is available, else per edge).
         auxiliary_skip (bool): DARTS- (Chu et al., ICLR 2021): every mixed op adds β·skip(x) to its sum, ``skip``
             the ``skip_connect`` candidate (the identity, a FactorizedReduce of its own on stride-2 edges), β the
             buffer ``auxiliary_skip_weight``, which :class:`~mmdarts.models.Darts` decays linearly from 1 at the

@@ -8,7 +8,7 @@ from typing import Dict, Optional
 import torch
 import torch.nn as nn
 
-from ..functional.modes import is_plain, memory_layout
+from ..functional.modes import is_plain
 from .dilated_conv import DilatedConv2d
 from .recomputed_conv import depthwise_pointwise, norm_relu_depthwise_pointwise
 
@@ -94,14 +94,9 @@ class DilConv(nn.Sequential):
             nn.BatchNorm2d(out_channels, affine=affine))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_parts(x)
-
-    def forward_parts(self, x: torch.Tensor, skip_act: bool = False, skip_bn: bool = False) -> torch.Tensor:
-        """The forward, optionally without its activation (given an activated input) or its final BN. The two
-        convs store only their input for the backward (:func:`depthwise_pointwise`)."""
+        """The two convs store only their input for the backward (:func:`depthwise_pointwise`)."""
         act, depthwise, pointwise, bn = self
-        h = depthwise_pointwise(x if skip_act else act(x), depthwise, pointwise)
-        return h if skip_bn else bn(h)
+        return bn(depthwise_pointwise(act(x), depthwise, pointwise))
 
 
 class SepConv(nn.Sequential):
@@ -114,17 +109,11 @@ class SepConv(nn.Sequential):
             DilConv(in_channels, out_channels, kernel_size, 1, padding, 1, affine, act_cfg))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_parts(x)
-
-    def forward_parts(self, x: torch.Tensor, skip_act: bool = False, skip_bn: bool = False) -> torch.Tensor:
-        """The forward, optionally without its first activation (given an activated input) or its final BN.
-        Between the halves, BN - ReLU - depthwise - pointwise store only the BN's output
-        (:func:`norm_relu_depthwise_pointwise`)."""
-        first, second = self
-        z = first.forward_parts(x, skip_act, skip_bn=True)
-        act, depthwise, pointwise, bn = second
-        h = norm_relu_depthwise_pointwise(z, first[3], act, depthwise, pointwise)
-        return h if skip_bn else bn(h)
+        """Each half's two convs store only their input for the backward, and between the halves BN - ReLU -
+        depthwise - pointwise store only the BN's output (:func:`norm_relu_depthwise_pointwise`)."""
+        (act1, depthwise1, pointwise1, bn1), (act2, depthwise2, pointwise2, bn2) = self
+        z = depthwise_pointwise(act1(x), depthwise1, pointwise1)
+        return bn2(norm_relu_depthwise_pointwise(z, bn1, act2, depthwise2, pointwise2))
 
 
 class FactorizedReduce(nn.Module):
@@ -142,9 +131,9 @@ class FactorizedReduce(nn.Module):
 
     def forward(self, x: torch.Tensor, copies: int = 1) -> torch.Tensor:
         """``copies`` > 1: ``x`` and the weights hold that many copies side by side (a twin pass)."""
-        if copies == 1:
-            return self.forward_parts(x)
         x = self.act(x)
+        if copies == 1:
+            return self.bn(self.reduced(x))
         halves = [grouped_by_copy(x, self.conv1, copies), grouped_by_copy(self.offset_grid(x), self.conv2, copies)]
         n, _, h, w = halves[0].shape  # each copy's channels: its conv1's, then its conv2's
         return self.bn(torch.stack([t.view(n, copies, -1, h, w) for t in halves], 2).view(n, -1, h, w))
@@ -166,16 +155,15 @@ class FactorizedReduce(nn.Module):
         2.13's oneDNN writes past its buffers on AVX2 CPUs (heap corruption: a crash or a hang; README "Stack
         notes")."""
         conv = self.conv1
-        if x.device.type == 'cpu' and conv.in_channels < 8 and memory_layout(x) == torch.channels_last:
+        # strides torch reads as channels-last, a 1-channel tensor's included (dense both ways)
+        if x.device.type == 'cpu' and conv.in_channels < 8 and x.is_contiguous(memory_format=torch.channels_last):
             return nn.functional.conv2d(x[:, :, ::2, ::2], conv.weight, conv.bias)
         return conv(x)
 
-    def forward_parts(self, x: torch.Tensor, skip_act: bool = False, skip_bn: bool = False) -> torch.Tensor:
-        """The forward, optionally without its first activation (given an activated input) or its final BN."""
-        x = x if skip_act else self.act(x)
+    def reduced(self, x: torch.Tensor) -> torch.Tensor:
+        """The two convs of the activated ``x``, concatenated: the forward before its BN."""
         if is_plain():  # the paper's: conv2 with stride 2 on a zero-padded shifted copy
             second = nn.functional.conv2d(nn.functional.pad(x[:, :, 1:, 1:], (0, 1, 0, 1)), self.conv2.weight, None, 2)
         else:
             second = self.conv2(self.offset_grid(x))
-        out = torch.cat([self.even_grid_conv(x), second], dim=1)
-        return out if skip_bn else self.bn(out)
+        return torch.cat([self.even_grid_conv(x), second], dim=1)

@@ -18,15 +18,17 @@ class BatchedCell:
     weights every wave needs (BN scales repeated over channels, the identities' weights) are gathered from the
     weight table in two indexing calls for the whole cell."""
 
-    def __init__(self, mixed_ops: Sequence[nn.Module], num_nodes: int, channels: int, for_cpu: bool = False):
-        self.num_nodes, self.channels = num_nodes, channels
-        groups = edge_waves(num_nodes, single=for_cpu)
-        self.waves = [EdgeWave(sources, edges, mixed_ops, f'w{t}_', for_cpu)
+    def __init__(self, mixed_ops: Sequence[nn.Module], num_nodes: int, channels: int, per_edge: bool = False):
+        self.num_nodes, self.channels, self.per_edge = num_nodes, channels, per_edge
+        groups = edge_waves(num_nodes, single=per_edge)
+        self.waves = [EdgeWave(sources, edges, mixed_ops, f'w{t}_', per_edge)
                       for t, (sources, edges) in enumerate(groups)]
         # whether each wave is the last to reach the first node it reaches (that node is then complete)
         first_nodes = [cell_edges(num_nodes)[edges[0]][0] for _, edges in groups]
         self._completes = [node not in first_nodes[t + 1:] for t, node in enumerate(first_nodes)]
         self.batch_norms = [bn for wave in self.waves for bn in wave.batch_norms()]
+        # a SyncBatchNorm synchronises its statistics in its own forward, which the waves do not run
+        self.synced = any(isinstance(m, nn.SyncBatchNorm) for op in mixed_ops for m in op.modules())
         num_ops = len(mixed_ops[0].ops)
         one = len(mixed_ops) * num_ops  # the constant 1 appended to the flattened weights
 
@@ -55,8 +57,9 @@ class BatchedCell:
 
     def usable(self) -> bool:
         """Whether every candidate has a batched form (:attr:`EdgeWave.unbatchable`: generic modules not alike on
-        every edge) and the batched BNs can each run as one: the same eps, mode and a fixed momentum in the cell."""
-        if any(wave.unbatchable for wave in self.waves):
+        every edge), no BN is a SyncBatchNorm, and the batched BNs can each run as one: the same eps, mode and a
+        fixed momentum in the cell."""
+        if self.synced or any(wave.unbatchable for wave in self.waves):
             return False
         first = self.batch_norms[0] if self.batch_norms else None
         return all(bn.momentum is not None and bn.momentum == first.momentum and bn.eps == first.eps

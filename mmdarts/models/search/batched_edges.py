@@ -6,7 +6,7 @@ the edges leaving it. Within a wave each kind of candidate runs once for all its
 - conv candidates (:class:`DilConv`, :class:`SepConv`): the shared activation of the sources once, repeated per
   edge; each depthwise conv as one grouped conv over all edges; the pointwise convs of every (candidate, edge) pair
   as one grouped 1x1 conv; their BNs as one BN over the concatenated channels, whose affine scale is 1 for a
-  separable conv's middle BN and the op weight for a final BN (w·BN(x) folded, as in :mod:`.fused_mixing`);
+  separable conv's middle BN and the op weight for a final BN (w·BN(x) folded, as in :mod:`.candidate_parts`);
 - pools: each pool once over the sources, repeated per edge, their BNs as one (scaled by the op weights);
 - :class:`FactorizedReduce` (the reduce skip): its two 1x1 convs as two grouped convs over the sources, its BN as one;
 - the identity: the sources times the op weights, in one product.
@@ -15,7 +15,7 @@ Any other candidate is a generic module, run once for all the wave's edges (:mod
 grouped by edge, its final BN scaled by the op weights). Then one sum over candidates and sources gives each node's
 share of the wave. Weights are concatenated at every forward (so ``functional_call``'s virtual weights go
 through); BN running statistics are gathered and written back, only where they are tracked. The result equals the
-per-edge :class:`~mmdarts.models.search.MixedOp` path's (tests: float64, every gradient and statistic).
+literal sum of :class:`~mmdarts.models.search.MixedOp` (tests: float64, every gradient and statistic).
 """
 from typing import List, Optional, Sequence, Tuple
 
@@ -28,7 +28,7 @@ from ..functional.gradients import InputSavingReLU, concat
 from ..functional.modes import memory_layout
 from ..ops import DilConv, FactorizedReduce, SepConv, Zero
 from ..ops.recomputed_conv import add_batch_counts
-from .fused_mixing import foldable_batch_norm, recomputable_prefix, shareable_activation
+from .candidate_parts import foldable_batch_norm, recomputable_prefix, shareable_activation
 
 ONE = -1  # a scale entry that is the constant 1 (a separable conv's middle BN), not an op weight
 

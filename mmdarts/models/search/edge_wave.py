@@ -18,7 +18,7 @@ from .batched_edges import (
     pixels_channels,
     repeated_per_edge,
 )
-from .fused_mixing import pool_recomputable, recomputed_pool_batch_norm
+from .candidate_parts import pool_recomputable, recomputed_pool_batch_norm
 from .wave_groups import WaveGroups
 
 
@@ -62,8 +62,8 @@ class EdgeWave(WaveGroups):
             stats = tuple(getattr(self.banks, f'{self.prefix}{group}_{part}') for part in ('mean', 'var', 'count'))
         out = batched_batch_norm(z, self.norm_groups[group], scale, stats)
         # its gradient comes as a slice of the wave's concatenation: dense again (BN's CPU backward is many times
-        # slower on a channels-last slice)
-        return dense_gradient(out) if channels_last(z) else out
+        # slower on a channels-last slice); a part of the CPU plan gets it dense from its edge's sum
+        return dense_gradient(out) if channels_last(z) and not self.split else out
 
     def __call__(self, xs: Sequence[torch.Tensor], vectors, scalars, copies: int = 1,
                  activated: Optional[Dict[tuple, torch.Tensor]] = None) -> torch.Tensor:
@@ -120,7 +120,7 @@ class EdgeWave(WaveGroups):
             scale, repeated = next(vectors), repeated_per_edge(x, nodes, copies)
             if autocast_dtype(x) is None and not self.split:
                 parts.append(F.conv2d(repeated, scale.view(-1, 1, 1, 1), None, 1, 0, 1, scale.shape[0]))
-            else:  # a product, as per edge (the CPU's; under autocast the conv would run in half precision)
+            else:  # a product (the CPU plan's; under autocast the conv would run in half precision)
                 parts.append(repeated * scale.view(-1, 1, 1))
         elif self.identities:
             n, _, h, w = x.shape
@@ -144,7 +144,9 @@ class EdgeWave(WaveGroups):
             zero = self.candidates[0][0](xs[0][:, :channels])
             return zero.new_zeros(zero.shape[0], *([copies] if copies > 1 else []), nodes, *zero.shape[1:])
         if self.split and len(self.edges) == 1:  # one edge (the CPU plan): its parts added, in their layout
-            return sum(parts[1:], parts[0]).unsqueeze(1)
+            # its gradient comes as a slice of the cell's concatenation: dense again, once for all its BNs (BN's CPU
+            # backward is many times slower on a slice)
+            return dense_gradient(sum(parts[1:], parts[0])).unsqueeze(1)
         if copies == 1 and channels_last(x):
             # each part summed on its own (a concatenation of channels-last tensors gathers every pixel's channels);
             # each node dense channels-last: (nodes, N, H, W, C) in memory
@@ -159,8 +161,8 @@ class EdgeWave(WaveGroups):
 
     def _pool(self, o: int, x: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
         """Pool candidate ``o`` of the wave's one edge (:attr:`split`), its BN scaled by ``scale``; in training
-        with a gradient wanted, the pool recomputed in the backward, not stored (as per edge,
-        :func:`~.fused_mixing.recomputed_pool_batch_norm`)."""
+        with a gradient wanted, the pool recomputed in the backward, not stored
+        (:func:`~.candidate_parts.recomputed_pool_batch_norm`)."""
         pool, bns = self.candidates[o][0][0], self.norm_groups[self._pool_group([o])]
         if len(bns) == 1 and self.banks is None and pool_recomputable(bns[0], x, scale):
             return recomputed_pool_batch_norm(pool, bns[0], x, scale)

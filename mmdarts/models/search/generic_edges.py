@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch.func import functional_call, vmap
 
 from ..ops import PLAIN_BATCH_NORMS, DilatedConv2d
-from .fused_mixing import shareable_activation
+from .candidate_parts import shareable_activation
 
 # modules that act on each channel alone, without weights: they run on all entries' channels as they are
 CHANNELWISE = (nn.Identity, nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Hardswish, nn.Hardsigmoid,

@@ -8,7 +8,7 @@ outputs, so a node is computed from two sums, concatenated and shuffled once:
     Σ_j β_j·shuffle(cat(ō_j(x_j[:C/K]), r_j)) = shuffle(cat(Σ_j ō'_j(x_j[:C/K]), Σ_j β_j·r_j)),
 
 where ō'_j is the mixed op with op weights β_j·w_j (:func:`edge_scaled_weights`). Every way of computing the mixed
-edges (:class:`~mmdarts.models.search.SearchCell`'s per-edge and batched ones) therefore sums plain mixed ops over
+edges (:class:`~mmdarts.models.search.SearchCell`'s waves and its literal sum) therefore sums plain mixed ops over
 the states' first C/K channels; :meth:`PartialChannels.complete` makes each node whole.
 """
 from typing import List, Optional, Sequence, Tuple

@@ -9,7 +9,7 @@ import torch.nn as nn
 from ..ops import DilConv, FactorizedReduce, SepConv
 from .batched_convs import depthwise_runs, kernel_mask, merged_geometry
 from .batched_edges import ONE, candidate_kind
-from .fused_mixing import first_leaf, foldable_batch_norm, shareable_activation
+from .candidate_parts import first_leaf, foldable_batch_norm, shareable_activation
 from .generic_edges import GenericColumn, alike
 
 
@@ -19,12 +19,13 @@ class WaveGroups:
     (group name: the BNs it runs as one), :attr:`vector_entries` and :attr:`scalar_entries` (the op weights each
     computation scales by, as (edge, candidate) pairs), and each depthwise group's geometry and kernel mask.
 
-    ``for_cpu`` (:attr:`split`): the CPU's grouping, each conv candidate and each pool its own part, no kernel
-    padded, a conv whose stride equals its dilation undilated on the subsampled input."""
+    ``per_edge`` (:attr:`split`): the grouping of a wave of one edge (a cell stored per edge), each conv candidate
+    and each pool its own part, no kernel padded, a conv whose stride equals its dilation undilated on the
+    subsampled input: the kernels the CPU runs fastest, and the fewest stored activations."""
 
     def __init__(self, sources: Sequence[int], edges: Sequence[int], mixed_ops: Sequence[nn.Module], prefix: str,
-                 for_cpu: bool = False):
-        self.sources, self.edges, self.prefix, self.split = list(sources), list(edges), prefix, for_cpu
+                 per_edge: bool = False):
+        self.sources, self.edges, self.prefix, self.split = list(sources), list(edges), prefix, per_edge
         self.banks: Optional[nn.Module] = None
         ops = [mixed_ops[k] for k in edges]
         self.candidates = [[op.ops[o] for op in ops] for o in range(len(ops[0].ops))]
@@ -37,7 +38,7 @@ class WaveGroups:
         of = lambda kind: [o for o, k in enumerate(self.kinds) if k == kind]  # noqa: E731
         self.sep, self.dil, self.pools, self.identities = of('sep'), of('dil'), of('pool'), of('identity')
         self.factorized = of('factorized')
-        # generic candidates alike on every edge run as one; any other sends the cell per edge (usable())
+        # generic candidates alike on every edge run as one; any other sends the cell to the literal sum (usable())
         self.unbatchable = [o for o in of('generic') if not alike(self.candidates[o])]
         self.generic = {o: GenericColumn(o, self.candidates[o], key) for o in of('generic')
                         if o not in self.unbatchable}

@@ -25,7 +25,8 @@ MODES = [(True, 'finite_difference'), (True, 'exact'), (False, 'finite_differenc
 MODE_IDS = ['second_order', 'exact_hvp', 'first_order']
 
 
-@pytest.mark.parametrize('unroll,hvp', MODES, ids=MODE_IDS)
+@pytest.mark.parametrize('unroll,hvp', [pytest.param(*MODES[1], marks=pytest.mark.slow) if mode == MODES[1] else mode
+                                        for mode in MODES], ids=MODE_IDS)  # exact HVP: batched below, here slow
 def test_rerun_capture_equals_eager_search(unroll, hvp):
     capturer = PassCapturer(warmup=1, backend=OpReplayPass)
     eager, captured = twin_searches(unroll, hvp, capturer=capturer)
@@ -50,14 +51,15 @@ def test_a_smaller_last_batch_keeps_the_full_size_graph():
     """An epoch's last batch is smaller: it warms up (and later gets) its own graph; the full-size one stays."""
     capturer = PassCapturer(warmup=1, backend=OpReplayPass)
     sizes = [6, 6, 6, 4, 6, 6, 4, 6, 4]
-    eager, captured = twin_searches(True, 'finite_difference', capturer=capturer, steps=len(sizes), sizes=sizes)
+    eager, captured = twin_searches(True, 'finite_difference', capturer=capturer, steps=len(sizes), sizes=sizes,
+                                    edge_layout='batched')  # as on a GPU
     assert_same_state(eager, captured)
     assert capturer.captures == 4  # each pass at both sizes, none captured twice
     assert all(len(entries) == 2 for entries in capturer._passes.values())
 
 
 def variant_darts(mutator: dict, backbone: dict = {}, regularizers=()) -> Darts:
-    architecture = tiny_architecture()
+    architecture = tiny_architecture(edge_layout='batched')  # as on a GPU
     architecture['backbone'].update(backbone)
     model = Darts(architecture=architecture, mutator=dict(type='DiffMutator', **mutator), unroll=True,
                   arch_regularizers=list(regularizers))
@@ -95,7 +97,8 @@ def test_resumed_optimizer_state_is_captured_again():
                 optimizer.load_state_dict(state)
 
     capturer = PassCapturer(warmup=1, backend=OpReplayPass)
-    eager, captured = twin_searches(True, 'finite_difference', capturer=capturer, steps=6, event=resume)
+    eager, captured = twin_searches(True, 'finite_difference', capturer=capturer, steps=6, event=resume,
+                                    edge_layout='batched')  # as on a GPU
     assert_same_state(eager, captured)
     assert capturer.captures == 3  # the α pass once more
 
@@ -110,7 +113,8 @@ def test_skipped_non_finite_steps_match_eager():
             data['arch']['inputs'][0, 0, 0, 0] = float('nan')
 
     capturer = PassCapturer(warmup=1, backend=OpReplayPass)
-    eager, captured = twin_searches(True, 'finite_difference', capturer=capturer, steps=7, event=poison)
+    eager, captured = twin_searches(True, 'finite_difference', capturer=capturer, steps=7, event=poison,
+                                    edge_layout='batched')  # as on a GPU
     assert_same_state(eager, captured)
     assert all(torch.isfinite(p).all() for p in captured.parameters())
 

@@ -26,12 +26,13 @@ def logged_lines(model, steps=2):
 
 def test_a_cpu_step_says_its_cells_run_per_edge_and_why_eq_8_takes_two_passes():
     (line, ) = logged_lines(tiny_darts(unroll=True))  # two steps, one line
-    assert line == ("Darts search step: device: cpu, channels_last images (memory_format); cells: 3 cells per edge "
-                    "(edge_layout='auto' on cpu); α step: second order; Eq. 8: two passes (a channels-last input "
+    assert line == ('Darts search step: device: cpu, channels_last images (memory_format); cells: 3 cells per edge '
+                    '(each edge a wave); α step: second order; Eq. 8: two passes (a channels-last input '
                     '(memory_format)); passes: eager (not on a CUDA device)')
     model = tiny_darts(unroll=True)
     model.memory_format = 'contiguous'
-    assert 'Eq. 8: two passes (cell 0: it runs its edges per edge)' in logged_lines(model, steps=1)[0]
+    assert ('Eq. 8: two passes (cell 0: its edges are stored per edge (built where CUDA was not available: '
+            "edge_layout='batched'))") in logged_lines(model, steps=1)[0]
 
 
 def test_batched_cells_run_eq_8_as_one_twin_pass_and_a_change_is_logged_with_its_reason():
@@ -56,7 +57,7 @@ def test_a_candidate_without_a_batched_form_is_named_and_keeps_the_twin_pass():
     assert 'Eq. 8: one twin pass' in line
 
 
-def test_a_candidate_that_differs_between_edges_sends_its_cell_per_edge_and_says_why():
+def test_a_candidate_that_differs_between_edges_sends_its_cell_to_the_literal_sum_and_says_why():
     model = tiny_darts(unroll=True, edge_layout='batched', primitives=('none', 'test_plan_conv_1x3_3x1'))
     model.memory_format = 'contiguous'
     cell = model.architecture.backbone.cells[0]
@@ -64,8 +65,9 @@ def test_a_candidate_that_differs_between_edges_sends_its_cell_per_edge_and_says
     cell.mixed_ops[1].ops[1][0].dilation = (1, 2)
     cell._plans.clear()
     (line, ) = logged_lines(model, steps=1)
-    assert "cell 0 per edge (candidates ['test_plan_conv_1x3_3x1'] differ between the edges of a wave)" in line
-    assert 'Eq. 8: two passes (cell 0: it runs its edges per edge)' in line
+    assert ("cell 0 the literal sum per edge (candidates ['test_plan_conv_1x3_3x1'] differ between the edges of a "
+            'wave)') in line
+    assert 'Eq. 8: two passes (cell 0: it computes its edges as the literal sum)' in line
 
 
 def test_a_search_that_resists_collapse_says_how():

@@ -39,8 +39,8 @@ def pc_darts_by_hand(cell, s0, s1, weights, edge_weights, partial):
 @pytest.mark.parametrize('layout', ['per_edge', 'batched'])
 @pytest.mark.parametrize('reduction', [False, True], ids=['normal', 'reduce'])
 def test_partial_channel_cells_equal_pc_darts_by_hand(layout, reduction):
-    """Both ways of computing the edges (the batched waves too) give PC-DARTS's cell, float64: the output, the
-    gradients of the op weights, edge weights, inputs and every weight, and the BN statistics."""
+    """Both plans of the waves (the CPU's on edges stored per edge, the banked one) give PC-DARTS's cell, float64:
+    the output, the gradients of the op weights, edge weights, inputs and every weight, and the BN statistics."""
     torch.manual_seed(0)
     primitives = ['none', 'skip_connect', 'max_pool_3x3', 'sep_conv_3x3', 'dil_conv_3x3']
     cell = SearchCell(3, 16, 16, 8, reduction, False, primitives, partial=4, edge_layout=layout).double().train()
@@ -49,7 +49,7 @@ def test_partial_channel_cells_equal_pc_darts_by_hand(layout, reduction):
     weights = torch.randn(len(cell.edges), len(primitives), dtype=torch.float64).softmax(-1).requires_grad_()
     edge_weights = torch.rand(len(cell.edges), dtype=torch.float64, requires_grad=True)
     out = cell(s0, s1, weights, edge_weights)
-    assert (cell.batched_plan(s0.device) is not None) == (layout == 'batched')
+    assert cell.batched_plan(s0.device).per_edge == (layout == 'per_edge')
     with edge_views(by_hand):
         expected = pc_darts_by_hand(by_hand, s0, s1, weights, edge_weights, 4)
     torch.testing.assert_close(out, expected, rtol=1e-12, atol=1e-12)

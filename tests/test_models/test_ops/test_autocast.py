@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from helpers import batch, tiny_darts
 
 from mmdarts.models.ops import build_candidate_op
-from mmdarts.models.search.fused_mixing import fused_candidate
+from mmdarts.models.search.candidate_parts import recomputed_pool_batch_norm
 
 BF16 = dict(device_type='cpu', dtype=torch.bfloat16)
 
@@ -61,13 +61,13 @@ def test_pool_candidates_under_bf16_autocast_equal_the_plain_ops(pool):
     op = nn.Sequential(build_candidate_op(pool, 8, 1, False, dict(type='ReLU')), nn.BatchNorm2d(8, affine=False))
     reference = copy.deepcopy(op)
     x = torch.randn(4, 8, 10, 10).requires_grad_(True)
-    weight = torch.tensor(0.3, requires_grad=True)
+    weight = torch.full((8, ), 0.3, requires_grad=True)  # the op weight, one per channel
     def state():  # a bfloat16 cell state, as the conv before it gives under autocast
         return F.conv2d(x, torch.eye(8).reshape(8, 8, 1, 1))
 
     with torch.autocast(**BF16):
-        out = fused_candidate(op, state(), weight, None)
-        out_ref = weight * reference(state())
+        out = recomputed_pool_batch_norm(op[0], op[1], state(), weight)
+        out_ref = (weight.view(-1, 1, 1) * reference(state())).to(torch.bfloat16)  # a 0-dim weight keeps bf16
     assert out.dtype == torch.bfloat16
     close(out, out_ref, 'output')
     upstream = torch.randn(out.shape).to(out.dtype)

@@ -25,7 +25,7 @@ def test_factorized_reduce_equals_the_papers_reduce_skip(channels, channels_last
     if channels_last:
         x = x.to(memory_format=torch.channels_last)
     x.requires_grad_()
-    out = op.forward_parts(x, skip_bn=True)
+    out = op.reduced(op.act(x))
     expected = paper_factorized_reduce(x, op)
     torch.testing.assert_close(out, expected, rtol=1e-12, atol=1e-12)
     grads = torch.autograd.grad(out.square().sum(), [x, op.conv1.weight, op.conv2.weight])
@@ -46,10 +46,10 @@ def test_factorized_reduce_of_few_channels_last_channels_survives_its_weight_gra
                 torch.manual_seed(channels)
                 op = FactorizedReduce(channels, 2, affine=False)
                 x = torch.randn(8, channels, size, size).to(memory_format=torch.channels_last)
-                grad = torch.autograd.grad(op.forward_parts(x, skip_bn=True).sum(), op.conv1.weight)[0]
+                grad = torch.autograd.grad(op.reduced(x).sum(), op.conv1.weight)[0]
                 reference = FactorizedReduce(channels, 2, affine=False).double()
                 reference.load_state_dict(op.state_dict())
-                out = reference.forward_parts(x.double().contiguous(), skip_bn=True)
+                out = reference.reduced(x.double().contiguous())
                 expected = torch.autograd.grad(out.sum(), reference.conv1.weight)[0]
                 assert torch.allclose(grad.double(), expected, rtol=1e-4, atol=1e-4), (channels, size)
                 for _ in range(20):

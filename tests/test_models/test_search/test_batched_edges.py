@@ -197,7 +197,7 @@ def test_batched_cells_make_fewer_operator_calls():
     assert counts[1] < 0.5 * counts[0], counts
 
 
-def test_where_the_cells_run_per_edge():
+def test_where_the_cells_run_the_literal_sum():
     per_edge, batched = twins()
     cell = batched.architecture.backbone.cells[0]
     x = torch.randn(2, 8, 8, 8, dtype=torch.float64)
@@ -205,10 +205,10 @@ def test_where_the_cells_run_per_edge():
     cell.eval()  # evaluation too: each edge's own running statistics normalise its (repeated) pools
     assert cell.batched_plan(x.device) is not None
     cell.train()
-    cell.mixed_ops[0].ops[1][1].momentum = None  # a cumulative average reads its own count: per edge
+    cell.mixed_ops[0].ops[1][1].momentum = None  # a cumulative average reads its own count: the literal sum
     assert cell.batched_plan(x.device) is None
     auto = SearchCell(2, 8, 8, 4, False, False, DARTS_PRIMITIVES).train()
-    assert auto.edge_layout == 'auto' and auto.batched_plan(x.device) is None  # CPU: per edge
+    assert auto.edge_layout == 'auto' and auto.batched_plan(x.device).per_edge  # CPU: stored per edge
     with pytest.raises(ValueError, match="edge_layout must be one of .*got 'grouped'"):
         SearchCell(2, 8, 8, 4, False, False, DARTS_PRIMITIVES, edge_layout='grouped')
 

@@ -1,4 +1,5 @@
-"""The fast mixed op against the paper's literal sum: same outputs, gradients and BN statistics."""
+"""What the waves read of the candidates, and the CPU's search pass against the paper's literal sum: same outputs,
+gradients and BN statistics."""
 import copy
 
 import pytest
@@ -10,13 +11,17 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from mmdarts.models.functional.gradients import dense_gradient
 from mmdarts.models.ops import build_candidate_op
 from mmdarts.models.search import MixedOp
-from mmdarts.models.search.fused_mixing import foldable_batch_norm, shareable_activation
+from mmdarts.models.search.candidate_parts import (
+    foldable_batch_norm,
+    recomputed_pool_batch_norm,
+    shareable_activation,
+)
 from mmdarts.testing.straightforward import use_literal_sum
 
 
 @pytest.mark.parametrize('layout', [torch.contiguous_format, torch.channels_last], ids=['nchw', 'channels_last'])
 @pytest.mark.parametrize('act', ['ReLU', 'Softplus'])
-def test_fused_supernet_equals_literal_sum(act, layout):
+def test_search_pass_equals_literal_sum(act, layout):
     fused = tiny_darts(dtype=torch.float64, act=act, channels=4, layers=3, nodes=3)
     literal = copy.deepcopy(fused)
     use_literal_sum(literal)
@@ -51,32 +56,24 @@ def test_what_is_shared_and_folded():
     assert foldable_batch_norm(synced) is None  # SyncBN keeps its own forward
 
 
-def test_edges_from_one_state_share_one_activation():
-    op = MixedOp(4, 1, ['sep_conv_3x3', 'dil_conv_3x3', 'skip_connect'], dict(type='ReLU'))
-    cache = {}
-    x = torch.randn(2, 4, 6, 6)
-    op(x, torch.ones(3), cache)
-    assert list(cache) == ['ReLU()'] and torch.equal(cache['ReLU()'], torch.relu(x))
-
-
 def test_pool_candidates_store_only_their_input_for_the_backward():
     """The pools' outputs (and a max pool's int64 indices) are recomputed in the backward, not stored."""
-    op = MixedOp(4, 1, ['max_pool_3x3', 'avg_pool_3x3'], None).train()
     x = torch.randn(2, 4, 6, 6, requires_grad=True)
-    weights = torch.rand(2, requires_grad=True)
-    saved = []
-    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
-        out = op(x, weights)
-    large = [t for t in saved if t.numel() >= x.numel()]
-    assert large and all(t.data_ptr() == x.data_ptr() and t.dtype == x.dtype for t in large)
-    literal = MixedOp(4, 1, ['max_pool_3x3', 'avg_pool_3x3'], None, reference=True).train()
-    expected = literal(x, weights)
-    torch.testing.assert_close(out, expected)
-    g = torch.randn_like(out)
-    for a, b in zip(torch.autograd.grad(out, (x, weights), g), torch.autograd.grad(expected, (x, weights), g)):
-        torch.testing.assert_close(a, b)
-    for a, b in zip(op.buffers(), literal.buffers()):
-        torch.testing.assert_close(a, b)
+    for name in ('max_pool_3x3', 'avg_pool_3x3'):
+        pool, literal = (MixedOp(4, 1, [name], None).ops[0].train() for _ in range(2))
+        weight = torch.full((4, ), 0.3, requires_grad=True)  # the op weight, one per channel
+        saved = []
+        with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
+            out = recomputed_pool_batch_norm(pool[0], pool[1], x, weight)
+        large = [t for t in saved if t.numel() >= x.numel()]
+        assert large and all(t.data_ptr() == x.data_ptr() and t.dtype == x.dtype for t in large)
+        expected = weight.view(-1, 1, 1) * literal(x)
+        torch.testing.assert_close(out, expected)
+        g = torch.randn_like(out)
+        for a, b in zip(torch.autograd.grad(out, (x, weight), g), torch.autograd.grad(expected, (x, weight), g)):
+            torch.testing.assert_close(a, b)
+        for a, b in zip(pool.buffers(), literal.buffers()):
+            torch.testing.assert_close(a, b)
 
 
 def test_dense_gradient_is_the_identity_with_a_dense_gradient():
@@ -93,7 +90,7 @@ def test_dense_gradient_is_the_identity_with_a_dense_gradient():
 @pytest.mark.parametrize('layout', [torch.contiguous_format, torch.channels_last], ids=['nchw', 'channels_last'])
 def test_batch_norms_of_a_search_pass_get_dense_gradients(layout):
     """The cell's concatenation hands its last node strided gradient slices; BN's CPU backward is many times
-    slower on those (docs/benchmarks.md), so no BN backward of the fused mix may receive one."""
+    slower on those (docs/benchmarks.md), so no BN backward of the CPU's search pass may receive one."""
     model = tiny_darts(channels=4, layers=3, nodes=3)
     b = batch()
     b['inputs'] = b['inputs'].contiguous(memory_format=layout)
@@ -113,8 +110,8 @@ def test_batch_norms_of_a_search_pass_get_dense_gradients(layout):
 
 
 def test_op_weights_reach_the_candidates_in_a_few_calls_per_cell():
-    """A cell turns its (edges, ops) weights into per-channel BN scales at once and hands each edge a row: no
-    indexing call per candidate, and the BN counters are added in one call per forward."""
+    """A cell gathers its waves' per-channel BN scales from its (edges, ops) weights at once: no indexing call per
+    candidate, and the BN counters are added in one call per forward."""
     from mmdarts.testing import count_aten_calls
     model = tiny_darts(channels=4, layers=3, nodes=3, edge_layout='per_edge')
     b = batch()

@@ -1,0 +1,77 @@
+"""What the waves read of a candidate op's structure (candidates are sequences: ``nn.Sequential``, nested, or
+:class:`FactorizedReduce`), and the pools' fast form.
+
+- A leading parameter-free activation (:func:`shareable_activation`) is the same for every candidate and edge that
+  reads a state: the waves compute it once per state.
+- A final affine-free BN (:func:`foldable_batch_norm`), weighted by w, is w·BN(x) = BN with an affine scale of w:
+  folding w into it saves a multiplication and the stored copy of BN's output that the multiplication needs for
+  its backward.
+- A pool followed by that BN (:func:`recomputable_prefix`) needs to keep only its input for the backward (the cell
+  state, kept anyway): the pool's output and a max pool's int64 indices are recomputed in the backward
+  (:func:`recomputed_pool_batch_norm`), a fifth of a search pass's stored activations.
+"""
+from typing import Optional
+
+import torch
+import torch.nn as nn
+
+from ..functional.pool_batch_norm import RecomputedPoolBatchNorm
+from ..ops import PLAIN_BATCH_NORMS, FactorizedReduce, batch_norm_momentum
+
+
+def first_leaf(module: nn.Module) -> nn.Module:
+    while True:
+        if isinstance(module, FactorizedReduce):
+            return module.act
+        if isinstance(module, nn.Sequential) and len(module):
+            module = module[0]
+        else:
+            return module
+
+
+def last_leaf(module: nn.Module) -> nn.Module:
+    while True:
+        if isinstance(module, FactorizedReduce):
+            return module.bn
+        if isinstance(module, nn.Sequential) and len(module):
+            module = module[-1]
+        else:
+            return module
+
+
+def shareable_activation(op: nn.Module) -> Optional[str]:
+    """A key naming the op's leading activation if it is parameter-free (so any op's copy computes the same)."""
+    leaf = first_leaf(op)
+    if leaf is op or type(leaf).__module__ != 'torch.nn.modules.activation' or any(True for _ in leaf.parameters()):
+        return None
+    return repr(leaf)
+
+
+def foldable_batch_norm(op: nn.Module) -> Optional[nn.BatchNorm2d]:
+    """The op's final BN if the mixing weight can be folded into it (a plain, affine-free BatchNorm2d)."""
+    leaf = last_leaf(op)
+    return leaf if leaf is not op and type(leaf) in PLAIN_BATCH_NORMS and not leaf.affine else None
+
+
+def recomputed_pool_batch_norm(pool: nn.Module, bn: nn.BatchNorm2d, x: torch.Tensor, scale: torch.Tensor
+                               ) -> torch.Tensor:
+    """``scale * bn(pool(x))`` for a training-mode, affine-free ``bn`` and ``scale`` a contiguous vector of one
+    value per channel, storing only x for the backward."""
+    momentum = batch_norm_momentum(bn)
+    tracked = bn.track_running_stats
+    return RecomputedPoolBatchNorm.apply(x, scale, pool, bn.running_mean if tracked else None,
+                                         bn.running_var if tracked else None, momentum, bn.eps)
+
+
+def pool_recomputable(bn: nn.BatchNorm2d, x: torch.Tensor, scale: torch.Tensor) -> bool:
+    """Whether ``scale * bn(pool(x))`` runs as :func:`recomputed_pool_batch_norm`: ``bn`` training and a gradient
+    wanted, outside tracing (tracers see torch's ops)."""
+    return (bn.training and torch.is_grad_enabled() and not torch.jit.is_tracing()
+            and (x.requires_grad or scale.requires_grad))
+
+
+def recomputable_prefix(op: nn.Module) -> Optional[nn.Module]:
+    """The pool of a pool-then-BN candidate (the part before its final BN, recomputed in the backward), else None."""
+    if not (isinstance(op, nn.Sequential) and len(op) == 2):
+        return None
+    return op[0] if isinstance(op[0], (nn.MaxPool2d, nn.AvgPool2d)) else None
