@@ -1,13 +1,13 @@
-"""Depthwise-then-pointwise convs that store less for the backward than torch's ops do: one edge's
-(:class:`DepthwisePointwise`, :class:`NormReluDepthwisePointwise`) and a wave's (:class:`DepthwisesPointwise`).
+"""``pointwise(cat_k depthwise_k(x_k))``, optionally after a ReLU or a BN and a ReLU, storing less for the backward
+than torch's ops do (:class:`DepthwisesPointwise`): the depthwise convs of a wave's stage and their grouped
+pointwise conv, or of one :class:`~mmdarts.models.ops.DilConv` (six per edge of the DARTS search space).
 
-The pointwise conv's weight gradient needs the depthwise output h; storing it costs one activation per
-:class:`~mmdarts.models.ops.DilConv` (six per edge of the DARTS search space). :class:`DepthwisePointwise` stores
-only the input and recomputes h in the backward, only when the pointwise weight gradient is asked for (the
-α-only passes never recompute it); twice differentiable. :class:`NormReluDepthwisePointwise` (the middle of a
-separable conv) also takes the BN and ReLU before it and stores only the BN's output; differentiable once, so
-passes that need a double backward run inside :func:`twice_differentiable`. Same values and gradients as
-torch's ops, under autocast too: a Function's backward runs outside autocast, so the wrappers hand it inputs and
+The pointwise conv's weight gradient needs the depthwise output h; storing it costs one activation per conv pair.
+The function stores only the input and recomputes h in the backward, only when the pointwise weight gradient is
+asked for (the α-only passes never recompute it); twice differentiable. With the BN and ReLU before it (the middle
+of a separable conv) it stores only the BN's output; differentiable once, so passes that need a double backward
+run inside :func:`twice_differentiable`, where the BN and ReLU run as their own ops. Same values and gradients as
+torch's ops, under autocast too: a Function's backward runs outside autocast, so the wrapper hands it inputs and
 weights already cast as autocast would cast a conv's (:func:`autocast_like`); the casts' own backward returns each
 weight's gradient in the weight's dtype.
 """
@@ -16,20 +16,12 @@ from typing import List, Optional, Sequence, Tuple
 import torch
 import torch.nn.functional as F
 
-from .conv_geometry import Geometry, conv_with_geometry, stride_one_input_gradient, subsampled
+from .conv_geometry import Geometry, stride_one_input_gradient, subsampled
 from .gradients import sum_of_all
 from .modes import autocast_like, is_twice_differentiable, memory_layout
 
 # (step of the input's subsampling or None, stride, padding, dilation) of each depthwise conv of a wave
 WaveGeometry = Tuple[Optional[Tuple[int, int]], Tuple[int, int], Tuple[int, int], Tuple[int, int]]
-
-
-def _depthwise(x: torch.Tensor, weight: torch.Tensor, geometry: Geometry) -> torch.Tensor:
-    return conv_with_geometry(x, weight, None, geometry)
-
-
-def _pointwise(h: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    return torch.ops.aten.convolution(h, weight, None, [1, 1], [0, 0], [1, 1], False, [0, 0], 1)
 
 
 def _depthwise_gradients(grad: torch.Tensor, source: torch.Tensor, weight: torch.Tensor, geometry: Geometry,
@@ -50,28 +42,6 @@ def _depthwise_gradients(grad: torch.Tensor, source: torch.Tensor, weight: torch
     return grad_source, grad_weight
 
 
-def _backward(ctx, grad: torch.Tensor, x: torch.Tensor, need_x: bool, depthwise_weight: torch.Tensor,
-              pointwise_weight: torch.Tensor) -> Tuple[Optional[torch.Tensor], ...]:
-    """∇x, ∇depthwise weight, ∇pointwise weight of pointwise(depthwise(x)), recomputing depthwise(x) only for the
-    pointwise weight gradient, and ∇x of a stride-1 depthwise conv as a conv (:func:`stride_one_input_gradient`);
-    made of differentiable ops."""
-    _, need_depthwise, need_pointwise = ctx.needs_input_grad[:3]
-    step = ctx.geometry[0]
-    if need_pointwise:
-        h = _depthwise(x, depthwise_weight, ctx.geometry)  # the recomputation
-    else:  # only its shape and layout are read
-        h = torch.empty(ctx.h_shape, dtype=x.dtype, device=x.device, memory_format=ctx.h_format)
-    grad_h, grad_pointwise, _ = torch.ops.aten.convolution_backward(
-        grad, h, pointwise_weight, None, [1, 1], [0, 0], [1, 1], False, [0, 0], 1,
-        [need_x or need_depthwise, need_pointwise, False])
-    grad_x = grad_depthwise = None
-    if need_x or need_depthwise:
-        grad_source, grad_depthwise = _depthwise_gradients(grad_h, subsampled(x, step), depthwise_weight,
-                                                           ctx.geometry, need_x, need_depthwise)
-        grad_x = _unsubsampled(grad_source, x, step)
-    return grad_x, grad_depthwise, grad_pointwise
-
-
 def _unsubsampled(grad: Optional[torch.Tensor], x: torch.Tensor, step: Optional[Tuple[int, int]]
                   ) -> Optional[torch.Tensor]:
     """The gradient of ``x`` from ``grad``, that of its subsampled view ``x[..., ::step, ::step]`` (zero
@@ -81,53 +51,6 @@ def _unsubsampled(grad: Optional[torch.Tensor], x: torch.Tensor, step: Optional[
     full = torch.zeros_like(x)
     full[:, :, ::step[0], ::step[1]] = grad
     return full
-
-
-def _forward(ctx, x: torch.Tensor, depthwise_weight: torch.Tensor, pointwise_weight: torch.Tensor,
-             geometry: Geometry) -> torch.Tensor:
-    h = _depthwise(x, depthwise_weight, geometry)
-    ctx.geometry, ctx.h_shape, ctx.h_format = geometry, h.shape, memory_layout(h)
-    return _pointwise(h, pointwise_weight)
-
-
-class DepthwisePointwise(torch.autograd.Function):
-    """pointwise(depthwise(x)) that stores x, the two weights and nothing else."""
-
-    @staticmethod
-    def forward(ctx, x, depthwise_weight, pointwise_weight, geometry):
-        ctx.save_for_backward(x, depthwise_weight, pointwise_weight)
-        return _forward(ctx, x, depthwise_weight, pointwise_weight, geometry)
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, depthwise_weight, pointwise_weight = ctx.saved_tensors
-        return _backward(ctx, grad, x, ctx.needs_input_grad[0], depthwise_weight, pointwise_weight) + (None, )
-
-
-class NormReluDepthwisePointwise(torch.autograd.Function):
-    """pointwise(depthwise(relu(bn(z)))) for a training-mode, affine-free bn (the middle of a separable conv) that
-    stores only y = bn(z): relu(y) and ReLU's mask come from y, and so does BN's backward (y is the normalised z).
-    One stored activation instead of two (z for the BN, relu(y) for the convs). Once differentiable: inside
-    :func:`twice_differentiable` (``hvp='exact'``) the plain ops run instead."""
-
-    @staticmethod
-    def forward(ctx, z, depthwise_weight, pointwise_weight, geometry, running_mean, running_var, momentum, eps):
-        y, invstd = _normalised(z, (running_mean, running_var, momentum, eps))
-        ctx.save_for_backward(y, depthwise_weight, pointwise_weight)
-        ctx.invstd, ctx.eps = invstd, eps
-        return _forward(ctx, torch.relu(y), depthwise_weight, pointwise_weight, geometry)
-
-    @staticmethod
-    def backward(ctx, grad):
-        if torch.is_grad_enabled():
-            raise RuntimeError('NormReluDepthwisePointwise is differentiable once; run passes that need a double '
-                               'backward inside mmdarts.models.functional.modes.twice_differentiable()')
-        y, depthwise_weight, pointwise_weight = ctx.saved_tensors
-        need_z = ctx.needs_input_grad[0]
-        grad_r, grad_depthwise, grad_pointwise = _backward(ctx, grad, torch.relu(y), need_z, depthwise_weight,
-                                                           pointwise_weight)
-        grad_z = _normalised_backward(grad_r, y, ctx.invstd, ctx.eps) if need_z else None
-        return grad_z, grad_depthwise, grad_pointwise, None, None, None, None, None
 
 
 def _normalised(z: torch.Tensor, norm: tuple) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -185,6 +108,9 @@ class DepthwisesPointwise(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad):
+        if ctx.invstd is not None and torch.is_grad_enabled():
+            raise RuntimeError('DepthwisesPointwise with a BN before it is differentiable once; run passes that need '
+                               'a double backward inside mmdarts.models.functional.modes.twice_differentiable()')
         x, *weights = ctx.saved_tensors
         y, x = x, (torch.relu(x) if ctx.invstd is not None else x)  # with norm: the BN's output, its ReLU
         depthwise, pointwise = weights[:-1], weights[-1]

@@ -9,10 +9,10 @@ from typing import Iterator, List, Optional
 import torch
 import torch.nn as nn
 
-from ..functional.depthwise_pointwise import DepthwisePointwise, NormReluDepthwisePointwise
-from ..functional.modes import autocast_like, is_batched, is_plain, is_twice_differentiable
+from ..functional.depthwise_pointwise import WaveGeometry, depthwises_pointwise
+from ..functional.modes import is_batched, is_plain
 from .banked_batch_norm import PLAIN_BATCH_NORMS
-from .dilated_conv import DilatedConv2d, Geometry
+from .dilated_conv import DilatedConv2d
 
 _DEFERRED_COUNTERS: ContextVar[Optional[List[torch.Tensor]]] = ContextVar('mmdarts_bn_counters', default=None)
 
@@ -55,8 +55,9 @@ def batched_batch_norm_counters() -> Iterator[None]:
             torch._foreach_add_(counters, 1)
 
 
-def _geometry(x: torch.Tensor, depthwise: DilatedConv2d, pointwise: nn.Conv2d) -> Optional[Geometry]:
-    """The depthwise conv's computed geometry if the pair can run as one function storing less, else None."""
+def _geometry(x: torch.Tensor, depthwise: DilatedConv2d, pointwise: nn.Conv2d) -> Optional[WaveGeometry]:
+    """The depthwise conv's computed (step, stride, padding, dilation) if the pair can run as one function storing
+    less, else None."""
     # traced: counters see the aten convs; batched (under vmap): no batching rule for a custom Function
     wanted = torch.is_grad_enabled() and not torch.jit.is_tracing() and not is_batched(x) and not is_plain() and (
         x.requires_grad or depthwise.weight.requires_grad or pointwise.weight.requires_grad)
@@ -64,29 +65,30 @@ def _geometry(x: torch.Tensor, depthwise: DilatedConv2d, pointwise: nn.Conv2d) -
         return None
     plain = (depthwise.bias is not None or pointwise.bias is not None or pointwise.kernel_size != (1, 1)
              or pointwise.stride != (1, 1) or pointwise.padding != (0, 0) or pointwise.dilation != (1, 1)
-             or pointwise.groups != 1 or pointwise.padding_mode != 'zeros')
-    return None if plain else depthwise.computed_geometry(x)
+             or pointwise.groups != 1 or pointwise.padding_mode != 'zeros'
+             or depthwise.groups != depthwise.in_channels or depthwise.out_channels != depthwise.in_channels)
+    geometry = None if plain else depthwise.computed_geometry(x)
+    return None if geometry is None else geometry[:4]
 
 
 def depthwise_pointwise(x: torch.Tensor, depthwise: DilatedConv2d, pointwise: nn.Conv2d) -> torch.Tensor:
     """``pointwise(depthwise(x))`` for bias-free convs, the pointwise one 1x1 with stride 1, storing only x for
-    the backward (through :class:`DepthwisePointwise`) when a gradient is needed."""
+    the backward (through :func:`depthwises_pointwise`, here of one depthwise conv) when a gradient is needed."""
     geometry = _geometry(x, depthwise, pointwise)
     if geometry is None:
         return pointwise(depthwise(x))
-    return autocast_like(DepthwisePointwise.apply, (x, depthwise.weight, pointwise.weight), geometry)
+    return depthwises_pointwise(x, [depthwise.weight], pointwise.weight, [geometry], None, 1)
 
 
 def norm_relu_depthwise_pointwise(z: torch.Tensor, bn: nn.Module, act: nn.Module, depthwise: DilatedConv2d,
                                   pointwise: nn.Conv2d) -> torch.Tensor:
-    """``pointwise(depthwise(act(bn(z))))``, storing only bn(z) (:class:`NormReluDepthwisePointwise`) where bn
-    is a training-mode affine-free ``nn.BatchNorm2d`` and act an ``nn.ReLU``, outside
-    :func:`twice_differentiable`; otherwise :func:`depthwise_pointwise` after the two modules."""
+    """``pointwise(depthwise(act(bn(z))))``, storing only bn(z) (:func:`depthwises_pointwise` with its ``norm``)
+    where bn is a training-mode affine-free ``nn.BatchNorm2d`` and act an ``nn.ReLU``; otherwise
+    :func:`depthwise_pointwise` after the two modules."""
     geometry = _geometry(z, depthwise, pointwise)
-    if (geometry is None or is_twice_differentiable() or type(bn) not in PLAIN_BATCH_NORMS or bn.affine
-            or not bn.training or type(act) is not nn.ReLU):
+    if (geometry is None or type(bn) not in PLAIN_BATCH_NORMS or bn.affine or not bn.training
+            or type(act) is not nn.ReLU):
         return depthwise_pointwise(act(bn(z)), depthwise, pointwise)
     tracked = bn.track_running_stats
-    return autocast_like(NormReluDepthwisePointwise.apply, (z, depthwise.weight, pointwise.weight), geometry,
-                         bn.running_mean if tracked else None, bn.running_var if tracked else None,
-                         batch_norm_momentum(bn), bn.eps)
+    norm = (bn.running_mean if tracked else None, bn.running_var if tracked else None, batch_norm_momentum(bn), bn.eps)
+    return depthwises_pointwise(z, [depthwise.weight], pointwise.weight, [geometry], None, 1, norm=norm)

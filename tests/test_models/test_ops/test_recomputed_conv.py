@@ -1,4 +1,5 @@
-"""DepthwisePointwise against torch's own convs: values, first and second derivatives, and what it stores."""
+"""A DilConv's convs as one function (``DepthwisesPointwise`` of one depthwise conv) against torch's own convs:
+values, first and second derivatives, and what it stores."""
 import pytest
 import torch
 import torch.nn as nn
@@ -82,13 +83,13 @@ def test_stores_only_its_input_and_recomputes_only_for_the_pointwise_weight_grad
     calls.clear()
     for conv in (depthwise, pointwise):  # as in the α-only passes: weights that need no gradient
         conv.weight.requires_grad_(False)
+    x = x.detach().contiguous(memory_format=torch.channels_last).requires_grad_(True)  # the CPU's layout
     out = depthwise_pointwise(x, depthwise, pointwise)
     with Count():
         torch.autograd.grad(out, x, torch.ones_like(out))
-    # no recomputation; ∇x: the pointwise conv's backward, then the depthwise one's as a conv with the flipped kernel
+    # no recomputation; ∇x: the pointwise conv's transpose, then the depthwise one's as a conv with the flipped kernel
     assert ('convolution.default', True) not in calls
-    assert [name for name, _ in calls if name.startswith('convolution')] == ['convolution_backward.default',
-                                                                          'convolution.default']
+    assert [name for name, _ in calls if name.startswith('convolution')] == ['convolution.default'] * 2
 
 
 @pytest.mark.parametrize('tracked', [True, False], ids=['tracking', 'frozen'])
@@ -130,4 +131,4 @@ def test_separable_conv_middle_is_plain_where_a_double_backward_is_wanted():
     assert grad.requires_grad
     affine = nn.BatchNorm2d(3).double()  # an affine BN (retraining) is not inverted from its output
     out = norm_relu_depthwise_pointwise(z, affine, nn.ReLU(), depthwise, pointwise)
-    assert type(out.grad_fn).__name__ == 'DepthwisePointwiseBackward'
+    assert type(out.grad_fn).__name__ == 'DepthwisesPointwiseBackward'
