@@ -27,7 +27,7 @@ class StepPlan:
         device = f'{inputs.device.type}, {model.layout_on(inputs.device)} images (memory_format)'
         if self.notes.get('device') != device:
             self.note('device', device)
-            self.note('cells', model.supernet.describe(inputs.device))
+            self.note('cells', model.supernet.describe())
         if epoch < model.arch_warmup_epochs:
             self.note('α step', f'from epoch {model.arch_warmup_epochs + 1} on (arch_warmup_epochs)')
         else:

@@ -165,11 +165,11 @@ class DartsSupernet(BaseModule):
                 and on_batch_statistics(stem[1])):
             return 'its stem is not a plain conv and a BN on batch statistics'
         return next((f'cell {i}: {why}' for i, cell in enumerate(self.cells)
-                     for why in [cell.copies_unavailable(x.device)] if why), None)
+                     for why in [cell.copies_unavailable()] if why), None)
 
-    def describe(self, device: torch.device) -> str:
-        """How the cells compute their edges on ``device``, in words (the search step's log)."""
-        ways = [cell.describe(device) for cell in self.cells]
+    def describe(self) -> str:
+        """How the cells compute their edges, in words (the search step's log)."""
+        ways = [cell.describe() for cell in self.cells]
         if len(set(ways)) == 1:
             return f'{len(ways)} cells {ways[0]}'
         return ', '.join(f'cell {i} {way}' for i, way in enumerate(ways))

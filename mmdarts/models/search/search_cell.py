@@ -115,20 +115,20 @@ class SearchCell(nn.Module):
         def complete(node: int, mixed: torch.Tensor, states: List[torch.Tensor]) -> torch.Tensor:
             return self.partial.complete(node, mixed, states, edge_weights)
 
-        batched = self.batched_plan(states[0].device)
+        batched = self.batched_plan()
         if batched is not None:
             return batched(states, weights, copies, self.partial.mixed_input, complete)
         if copies > 1:
             raise ValueError(f'SearchCell: weight copies side by side run only where the cell is batched '
-                             f'({self.copies_unavailable(states[0].device)})')
+                             f'({self.copies_unavailable()})')
         with edge_views(self):
             return self._literal_forward(states, weights, complete)
 
-    def copies_unavailable(self, device: torch.device) -> Optional[str]:
-        """Why :meth:`forward` cannot compute weight copies side by side on ``device``, or None where it can: its
+    def copies_unavailable(self) -> Optional[str]:
+        """Why :meth:`forward` cannot compute weight copies side by side, or None where it can: its
         edges batched and stored so, each a batched candidate, the preprocessing grouped by copy, every BN on
         batch statistics (inside the α step's ``frozen_running_stats``)."""
-        plan = self.batched_plan(device)
+        plan = self.batched_plan()
         if plan is None:
             return 'it computes its edges as the literal sum'
         if self.banks is None:
@@ -145,9 +145,9 @@ class SearchCell(nn.Module):
         form of their own) or ``'unbatchable'`` (generic modules not alike on every edge)."""
         return sorted({self.op_names[o] for wave in plan.waves for o in getattr(wave, what)})
 
-    def describe(self, device: torch.device) -> str:
-        """How this cell computes its edges on ``device``, in words (the search step's log)."""
-        plan = self.batched_plan(device)
+    def describe(self) -> str:
+        """How this cell computes its edges, in words (the search step's log)."""
+        plan = self.batched_plan()
         if plan is None:
             return f'the literal sum per edge ({self._literal_reason()})'
         generic = self._candidates_of(plan, 'generic')
@@ -178,9 +178,10 @@ class SearchCell(nn.Module):
             inputs.append(self.partial.mixed_input(states[-1]))
         return torch.cat(states[2:], dim=1)
 
-    def batched_plan(self, device: torch.device) -> Optional[BatchedCell]:
-        """The batched computation of this cell's edges on ``device``, or None where they run as the literal sum
-        (the reference, or a cell the waves cannot compute)."""
+    def batched_plan(self) -> Optional[BatchedCell]:
+        """The computation of this cell's edges in waves (the per-edge plan where the cell stores its edges per
+        edge, else the batched one), or None where they run as the literal sum (the reference, or a cell the waves
+        cannot compute)."""
         if any(op.reference for op in self.mixed_ops):
             return None
         per_edge = self.banks is None  # banks hold the groups of the one plan they were made by

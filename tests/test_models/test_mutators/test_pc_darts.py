@@ -49,7 +49,7 @@ def test_partial_channel_cells_equal_pc_darts_by_hand(layout, reduction):
     weights = torch.randn(len(cell.edges), len(primitives), dtype=torch.float64).softmax(-1).requires_grad_()
     edge_weights = torch.rand(len(cell.edges), dtype=torch.float64, requires_grad=True)
     out = cell(s0, s1, weights, edge_weights)
-    assert cell.batched_plan(s0.device).per_edge == (layout == 'per_edge')
+    assert cell.batched_plan().per_edge == (layout == 'per_edge')
     with edge_views(by_hand):
         expected = pc_darts_by_hand(by_hand, s0, s1, weights, edge_weights, 4)
     torch.testing.assert_close(out, expected, rtol=1e-12, atol=1e-12)
@@ -131,7 +131,7 @@ def test_batched_pc_darts_search_equals_per_edge():
         data = dict(train=batch(dtype=torch.float64, seed=2 * step), arch=batch(dtype=torch.float64, seed=2 * step + 1))
         for model, wrapper in zip(models, wrappers):
             model.train_step(data, wrapper)
-    assert all(cell.batched_plan(torch.device('cpu')) is not None for cell in models[1].architecture.backbone.cells)
+    assert all(cell.batched_plan() is not None for cell in models[1].architecture.backbone.cells)
     expected, got = in_layout_of(models[1], models[0].state_dict()), models[1].state_dict()
     assert expected.keys() == got.keys()
     for name, a in expected.items():

@@ -200,15 +200,14 @@ def test_batched_cells_make_fewer_operator_calls():
 def test_where_the_cells_run_the_literal_sum():
     per_edge, batched = twins()
     cell = batched.architecture.backbone.cells[0]
-    x = torch.randn(2, 8, 8, 8, dtype=torch.float64)
-    assert cell.batched_plan(x.device) is not None
+    assert cell.batched_plan() is not None
     cell.eval()  # evaluation too: each edge's own running statistics normalise its (repeated) pools
-    assert cell.batched_plan(x.device) is not None
+    assert cell.batched_plan() is not None
     cell.train()
     cell.mixed_ops[0].ops[1][1].momentum = None  # a cumulative average reads its own count: the literal sum
-    assert cell.batched_plan(x.device) is None
+    assert cell.batched_plan() is None
     auto = SearchCell(2, 8, 8, 4, False, False, DARTS_PRIMITIVES).train()
-    assert auto.edge_layout == 'auto' and auto.batched_plan(x.device).per_edge  # CPU: stored per edge
+    assert auto.edge_layout == 'auto' and auto.batched_plan().per_edge  # CPU: stored per edge
     with pytest.raises(ValueError, match="edge_layout must be one of .*got 'grouped'"):
         SearchCell(2, 8, 8, 4, False, False, DARTS_PRIMITIVES, edge_layout='grouped')
 
@@ -300,6 +299,15 @@ def test_converting_the_bns_of_a_banked_cell_is_refused_at_its_forward():
     converted = nn.SyncBatchNorm.convert_sync_batchnorm(batched)
     with pytest.raises(RuntimeError, match="replaced .* edge_layout='per_edge'"):
         converted.loss_and_log(batch(dtype=torch.float64))
+
+
+def test_cells_stored_per_edge_run_sync_batch_norms_in_their_own_forward():
+    """SyncBatchNorm synchronises its statistics in its forward, which the waves do not run: the literal sum does
+    (its forward needs a GPU process group; here the choice is checked)."""
+    per_edge, _ = twins()
+    cell = nn.SyncBatchNorm.convert_sync_batchnorm(per_edge).architecture.backbone.cells[0]
+    assert cell.batched_plan() is None
+    assert cell.describe() == 'the literal sum per edge (SyncBatchNorm: each BN synchronises in its own forward)'
 
 
 def test_banked_cells_run_per_edge_where_needed():
