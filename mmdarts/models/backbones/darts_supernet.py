@@ -151,14 +151,12 @@ class DartsSupernet(BaseModule):
 
     def copies_unavailable(self, x: torch.Tensor) -> Optional[str]:
         """Why :meth:`forward` cannot run weight copies side by side on ``x``, or None where it can: a contiguous
-        input, no partial channels, a plain stem, BNs on batch statistics (inside the α step's
+        input, a plain stem, BNs on batch statistics (inside the α step's
         ``frozen_running_stats``), every cell able to (:meth:`~mmdarts.models.search.SearchCell.copies_unavailable`),
         and this forward, not a subclass's."""
         stem = self.stem
         if type(self).forward is not DartsSupernet.forward:
             return f'{type(self).__name__} overrides the forward'
-        if self.partial_channels != 1:
-            return 'PC-DARTS (partial_channels)'
         if not x.is_contiguous():
             return 'a channels-last input (memory_format)'
         if not (len(stem) == 2 and type(stem[0]) is nn.Conv2d and type(stem[1]) is nn.BatchNorm2d

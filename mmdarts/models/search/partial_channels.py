@@ -24,9 +24,16 @@ def edge_scaled_weights(weights: torch.Tensor, edge_weights: Optional[torch.Tens
 
 
 def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
-    """Interleaves ``groups`` channel groups (ShuffleNet), as PC-DARTS does after a partial mix."""
+    """Interleaves ``groups`` channel groups (ShuffleNet), as PC-DARTS does after a partial mix: of the channels
+    of ``x``, ``(N, C, H, W)``, or of each copy's, ``(N, copies, C, H, W)``."""
+    *lead, c, h, w = x.shape
+    return x.view(*lead, groups, c // groups, h, w).transpose(-4, -3).reshape(x.shape)
+
+
+def _per_copy(x: torch.Tensor, copies: int) -> torch.Tensor:
+    """A state ``(N, copies·C, H, W)`` as ``(N, copies, C, H, W)`` (a view)."""
     n, c, h, w = x.shape
-    return x.view(n, groups, c // groups, h, w).transpose(1, 2).reshape(n, c, h, w)
+    return x.view(n, copies, c // copies, h, w)
 
 
 class PartialChannels:
@@ -38,23 +45,38 @@ class PartialChannels:
         self.reduction = reduction
         self.edges_of = [[(k, j) for k, (node, j) in enumerate(edges) if node == i] for i in range(edges[-1][0] + 1)]
 
-    def mixed_input(self, x: torch.Tensor) -> torch.Tensor:
-        """The channels of the state ``x`` that go through the mixed ops."""
-        return x if self.partial == 1 else x[:, :x.shape[1] // self.partial]
+    def mixed_input(self, x: torch.Tensor, copies: int = 1) -> torch.Tensor:
+        """The channels of the state ``x`` that go through the mixed ops (of each copy's channels, ``x`` holding
+        ``copies`` side by side)."""
+        return x if self.partial == 1 else self._part(x, copies, mixed=True)
 
-    def _bypass(self, x: torch.Tensor, state: int) -> torch.Tensor:
-        rest = x[:, x.shape[1] // self.partial:]
+    def _part(self, x: torch.Tensor, copies: int, mixed: bool) -> torch.Tensor:
+        """Of each copy's channels of ``x``, the first 1/K (``mixed``) or the rest, ``(N, copies·C', H, W)``."""
+        if copies == 1:
+            split = x.shape[1] // self.partial
+            return x[:, :split] if mixed else x[:, split:]
+        per_copy = _per_copy(x, copies)
+        split = per_copy.shape[2] // self.partial
+        part = per_copy[:, :, :split] if mixed else per_copy[:, :, split:]
+        return part.reshape(x.shape[0], -1, *x.shape[-2:])
+
+    def _bypass(self, x: torch.Tensor, state: int, copies: int) -> torch.Tensor:
+        rest = self._part(x, copies, mixed=False)
         return F.max_pool2d(rest, 2, 2) if self.reduction and state < 2 else rest
 
     def complete(self, node: int, mixed: torch.Tensor, states: List[torch.Tensor],
-                 edge_weights: Optional[torch.Tensor]) -> torch.Tensor:
+                 edge_weights: Optional[torch.Tensor], copies: int = 1) -> torch.Tensor:
         """Node ``node`` from the sum of its mixed ops over the states' first channels (``mixed``) and the
-        ``states`` before it: the bypassed channels summed (scaled by the edge weights), concatenated, shuffled."""
+        ``states`` before it: the bypassed channels summed (scaled by the edge weights), concatenated, shuffled.
+        ``copies`` > 1: ``mixed`` and the returned node are ``(N, copies, C, H, W)``, the states
+        ``(N, copies·C, H, W)``."""
         if self.partial == 1:
             return mixed
         rest = None
         for k, j in self.edges_of[node]:
-            r = self._bypass(states[j], j)
+            r = self._bypass(states[j], j, copies)
             r = r if edge_weights is None else edge_weights[k] * r
             rest = r if rest is None else rest + r
-        return channel_shuffle(torch.cat([mixed, rest], 1), self.partial)
+        if copies == 1:
+            return channel_shuffle(torch.cat([mixed, rest], 1), self.partial)
+        return channel_shuffle(torch.cat([mixed, _per_copy(rest, copies)], 2), self.partial)

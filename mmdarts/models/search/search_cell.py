@@ -112,12 +112,15 @@ class SearchCell(nn.Module):
         states: List[torch.Tensor] = [self.preprocess0(s0, copies), self.preprocess1(s1, copies)]
         weights = edge_scaled_weights(weights, edge_weights)
 
+        def mixed_input(state: torch.Tensor) -> torch.Tensor:
+            return self.partial.mixed_input(state, copies)
+
         def complete(node: int, mixed: torch.Tensor, states: List[torch.Tensor]) -> torch.Tensor:
-            return self.partial.complete(node, mixed, states, edge_weights)
+            return self.partial.complete(node, mixed, states, edge_weights, copies)
 
         batched = self.batched_plan()
         if batched is not None:
-            return batched(states, weights, copies, self.partial.mixed_input, complete)
+            return batched(states, weights, copies, mixed_input, complete)
         if copies > 1:
             raise ValueError(f'SearchCell: weight copies side by side run only where the cell is batched '
                              f'({self.copies_unavailable()})')

@@ -6,9 +6,10 @@ import weakref
 
 import pytest
 import torch
-from helpers import SMOOTH_PRIMITIVES, batch, optim_wrappers, raw_batch, sgd, tiny_darts
+from helpers import SMOOTH_PRIMITIVES, batch, optim_wrappers, raw_batch, sgd, tiny_architecture, tiny_darts
 from search_helpers import assert_twin_pass_equals_two_passes, batched_model, perturbed
 
+from mmdarts.models import Darts
 from mmdarts.models.algorithms import (
     float32_is_ieee,
     frozen_running_stats,
@@ -37,6 +38,21 @@ def conv_with_bias(channels, stride, affine, act_cfg):
 def test_twin_losses_and_their_alpha_gradient_equal_two_passes(primitives, nodes, layers):
     assert_twin_pass_equals_two_passes(batched_model(primitives=primitives, nodes=nodes, layers=layers),
                                        batch(dtype=torch.float64))
+
+
+@pytest.mark.parametrize('edge_normalization', [False, True], ids=['partial', 'edge_weights'])
+def test_pc_darts_runs_inside_the_twin_pass(edge_normalization):
+    """Partial channels (each copy's first 1/K through the mixed ops, the rest bypassed and shuffled back, pooled
+    on reduction edges) and PC-DARTS's edge weights, copy by copy: the twin pass equals the two passes."""
+    architecture = tiny_architecture(edge_layout='batched', nodes=3)
+    architecture['backbone'].update(partial_channels=2)
+    model = Darts(architecture=architecture, mutator=dict(type='DiffMutator', edge_normalization=edge_normalization))
+    with torch.no_grad():
+        for alpha in model.mutator.parameters():
+            alpha.normal_(0, 0.5)
+    model = model.to(torch.float64).train()
+    model.memory_format = 'contiguous'
+    assert_twin_pass_equals_two_passes(model, batch(dtype=torch.float64))
 
 
 def second_order_gradients(model, data):
