@@ -14,12 +14,13 @@ from .recomputed_conv import (
     batch_norm_momentum,
     batched_batch_norm_counters,
     depthwise_pointwise,
+    norm_arguments,
     norm_relu_depthwise_pointwise,
 )
 
 __all__ = [
     'DARTS_PRIMITIVES', 'build_candidate_op', 'check_primitives', 'ActConvBN', 'DilConv', 'FactorizedReduce',
     'SepConv', 'Zero', 'build_activation', 'on_batch_statistics', 'DilatedConv2d', 'subsampled_geometry',
-    'depthwise_pointwise', 'norm_relu_depthwise_pointwise', 'batch_norm_momentum', 'batched_batch_norm_counters',
-    'BankedBatchNorm2d', 'PLAIN_BATCH_NORMS'
+    'depthwise_pointwise', 'norm_arguments', 'norm_relu_depthwise_pointwise', 'batch_norm_momentum',
+    'batched_batch_norm_counters', 'BankedBatchNorm2d', 'PLAIN_BATCH_NORMS'
 ]

@@ -40,6 +40,13 @@ def batch_norm_momentum(bn: nn.BatchNorm2d) -> float:
     return momentum
 
 
+def norm_arguments(bn: nn.BatchNorm2d) -> tuple:
+    """(running mean, running var, momentum, eps) of a training-mode BN's forward: its running statistics where it
+    tracks them (else None), this batch counted (:func:`batch_norm_momentum`)."""
+    tracked = bn.track_running_stats
+    return (bn.running_mean if tracked else None, bn.running_var if tracked else None, batch_norm_momentum(bn), bn.eps)
+
+
 @contextmanager
 def batched_batch_norm_counters() -> Iterator[None]:
     """Inside, the ``num_batches_tracked`` increments of the BNs that go through :func:`batch_norm_momentum` are
@@ -89,6 +96,4 @@ def norm_relu_depthwise_pointwise(z: torch.Tensor, bn: nn.Module, act: nn.Module
     if (geometry is None or type(bn) not in PLAIN_BATCH_NORMS or bn.affine or not bn.training
             or type(act) is not nn.ReLU):
         return depthwise_pointwise(act(bn(z)), depthwise, pointwise)
-    tracked = bn.track_running_stats
-    norm = (bn.running_mean if tracked else None, bn.running_var if tracked else None, batch_norm_momentum(bn), bn.eps)
-    return depthwises_pointwise(z, [depthwise.weight], pointwise.weight, [geometry], None, 1, norm=norm)
+    return depthwises_pointwise(z, [depthwise.weight], pointwise.weight, [geometry], None, 1, norm=norm_arguments(bn))

@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 
 from ..functional.pool_batch_norm import RecomputedPoolBatchNorm
-from ..ops import PLAIN_BATCH_NORMS, FactorizedReduce, batch_norm_momentum
+from ..ops import PLAIN_BATCH_NORMS, FactorizedReduce, norm_arguments
 
 
 def first_leaf(module: nn.Module) -> nn.Module:
@@ -57,10 +57,7 @@ def recomputed_pool_batch_norm(pool: nn.Module, bn: nn.BatchNorm2d, x: torch.Ten
                                ) -> torch.Tensor:
     """``scale * bn(pool(x))`` for a training-mode, affine-free ``bn`` and ``scale`` a contiguous vector of one
     value per channel, storing only x for the backward."""
-    momentum = batch_norm_momentum(bn)
-    tracked = bn.track_running_stats
-    return RecomputedPoolBatchNorm.apply(x, scale, pool, bn.running_mean if tracked else None,
-                                         bn.running_var if tracked else None, momentum, bn.eps)
+    return RecomputedPoolBatchNorm.apply(x, scale, pool, *norm_arguments(bn))
 
 
 def pool_recomputable(bn: nn.BatchNorm2d, x: torch.Tensor, scale: torch.Tensor) -> bool:

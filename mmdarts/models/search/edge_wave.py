@@ -9,12 +9,12 @@ import torch.nn.functional as F
 from ..functional.depthwise_pointwise import depthwises_pointwise
 from ..functional.gradients import concat, dense_gradient, sum_of_all
 from ..functional.modes import autocast_dtype
+from ..ops import norm_arguments
 from .batched_convs import pad_kernel
 from .batched_edges import (
     activation,
     batched_batch_norm,
     channels_last,
-    count_batches,
     pixels_channels,
     repeated_per_edge,
 )
@@ -185,9 +185,7 @@ class EdgeWave(WaveGroups):
         if (len(bns) != 1 or self.banks is not None or not bns[0].training
                 or type(self.candidates[o][0][1][0]) is not nn.ReLU):
             return None
-        tracked = bns[0].track_running_stats
-        return (bns[0].running_mean if tracked else None, bns[0].running_var if tracked else None,
-                count_batches(bns), bns[0].eps)
+        return norm_arguments(bns[0])
 
     def _stage(self, hx: torch.Tensor, chains: List[int], stage: int, width: int, scale: torch.Tensor,
                copies: int = 1, relu: bool = False, normed: bool = True, norm: Optional[tuple] = None
