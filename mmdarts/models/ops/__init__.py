@@ -7,6 +7,7 @@ from .darts_ops import (
     SepConv,
     Zero,
     build_activation,
+    even_grid_conv,
     on_batch_statistics,
 )
 from .dilated_conv import DilatedConv2d, subsampled_geometry
@@ -20,7 +21,7 @@ from .recomputed_conv import (
 
 __all__ = [
     'DARTS_PRIMITIVES', 'build_candidate_op', 'check_primitives', 'ActConvBN', 'DilConv', 'FactorizedReduce',
-    'SepConv', 'Zero', 'build_activation', 'on_batch_statistics', 'DilatedConv2d', 'subsampled_geometry',
-    'depthwise_pointwise', 'norm_arguments', 'norm_relu_depthwise_pointwise', 'batch_norm_momentum',
-    'batched_batch_norm_counters', 'BankedBatchNorm2d', 'PLAIN_BATCH_NORMS'
+    'SepConv', 'Zero', 'build_activation', 'even_grid_conv', 'on_batch_statistics', 'DilatedConv2d',
+    'subsampled_geometry', 'depthwise_pointwise', 'norm_arguments', 'norm_relu_depthwise_pointwise',
+    'batch_norm_momentum', 'batched_batch_norm_counters', 'BankedBatchNorm2d', 'PLAIN_BATCH_NORMS'
 ]

@@ -116,6 +116,17 @@ class SepConv(nn.Sequential):
         return bn2(norm_relu_depthwise_pointwise(z, bn1, act2, depthwise2, pointwise2))
 
 
+def even_grid_conv(x: torch.Tensor, weight: torch.Tensor, groups: int = 1) -> torch.Tensor:
+    """The reduce skip's stride-2 1x1 conv of ``x`` (bias-free, grouped in ``groups``). A channels-last CPU input of
+    fewer than 8 channels per group is read as the view ``x[:, :, ::2, ::2]`` by a stride-1 conv instead (the same
+    sums): for that conv's weight gradient torch 2.13's oneDNN writes past its buffers on AVX2 CPUs (heap
+    corruption: a crash or a hang; README "Stack notes")."""
+    # strides torch reads as channels-last, a 1-channel tensor's included (dense both ways)
+    if x.device.type == 'cpu' and weight.shape[1] < 8 and x.is_contiguous(memory_format=torch.channels_last):
+        return nn.functional.conv2d(x[:, :, ::2, ::2], weight, None, 1, 0, 1, groups)
+    return nn.functional.conv2d(x, weight, None, 2, 0, 1, groups)
+
+
 class FactorizedReduce(nn.Module):
     """Halves the spatial size with two stride-2 1x1 convs on offset grids, concatenated (the reduce skip)."""
 
@@ -149,21 +160,10 @@ class FactorizedReduce(nn.Module):
         grid = x[:, :, 1::2, 1::2]
         return nn.functional.pad(grid, (0, odd_w, 0, odd_h)) if odd_h or odd_w else grid
 
-    def even_grid_conv(self, x: torch.Tensor) -> torch.Tensor:
-        """``conv1``, the stride-2 1x1 conv. A channels-last CPU input of fewer than 8 channels is read as the view
-        ``x[:, :, ::2, ::2]`` by a stride-1 conv instead (the same sums): for that conv's weight gradient torch
-        2.13's oneDNN writes past its buffers on AVX2 CPUs (heap corruption: a crash or a hang; README "Stack
-        notes")."""
-        conv = self.conv1
-        # strides torch reads as channels-last, a 1-channel tensor's included (dense both ways)
-        if x.device.type == 'cpu' and conv.in_channels < 8 and x.is_contiguous(memory_format=torch.channels_last):
-            return nn.functional.conv2d(x[:, :, ::2, ::2], conv.weight, conv.bias)
-        return conv(x)
-
     def reduced(self, x: torch.Tensor) -> torch.Tensor:
         """The two convs of the activated ``x``, concatenated: the forward before its BN."""
         if is_plain():  # the paper's: conv2 with stride 2 on a zero-padded shifted copy
             second = nn.functional.conv2d(nn.functional.pad(x[:, :, 1:, 1:], (0, 1, 0, 1)), self.conv2.weight, None, 2)
         else:
             second = self.conv2(self.offset_grid(x))
-        return torch.cat([self.even_grid_conv(x), second], dim=1)
+        return torch.cat([even_grid_conv(x, self.conv1.weight), second], dim=1)

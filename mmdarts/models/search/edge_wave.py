@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from ..functional.depthwise_pointwise import depthwises_pointwise
 from ..functional.gradients import concat, dense_gradient, sum_of_all
 from ..functional.modes import autocast_dtype
-from ..ops import norm_arguments
+from ..ops import even_grid_conv, norm_arguments
 from .batched_convs import pad_kernel
 from .batched_edges import (
     activation,
@@ -207,7 +207,7 @@ class EdgeWave(WaveGroups):
                     ) -> torch.Tensor:
         """The reduce skips of every edge: their convs as grouped convs over the edges' activated sources."""
         n, groups = hx.shape[0], copies * len(self.edges)
-        first = F.conv2d(hx, self._weight(f'fr1_{o}', copies), None, 2, 0, 1, groups)
+        first = even_grid_conv(hx, self._weight(f'fr1_{o}', copies), groups)
         second = F.conv2d(self.candidates[o][0].offset_grid(hx), self._weight(f'fr2_{o}', copies), None, 1, 0, 1,
                           groups)
         h, w = first.shape[-2:]

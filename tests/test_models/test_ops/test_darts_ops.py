@@ -37,7 +37,8 @@ def test_factorized_reduce_equals_the_papers_reduce_skip(channels, channels_last
 def test_factorized_reduce_of_few_channels_last_channels_survives_its_weight_gradient():
     """On AVX2 CPUs torch 2.13's oneDNN corrupts the heap computing the weight gradient of a channels-last 1x1
     stride-2 conv of fewer than 8 input channels (a crash, or a search that hangs): run in a process of its own,
-    with the heap churned afterwards, and checked against float64."""
+    with the heap churned afterwards, and checked against float64; then the reduce skips of the per-edge plan's
+    waves, as a PC-DARTS cell of few channels per edge runs them (K = 4 left one: the search hung)."""
     script = textwrap.dedent('''
         import torch
         from mmdarts.models.ops import FactorizedReduce
@@ -55,6 +56,14 @@ def test_factorized_reduce_of_few_channels_last_channels_survives_its_weight_gra
                 for _ in range(20):
                     junk = [bytearray(1000) for _ in range(200)]
                     torch.randn(5000).sum()
+        from mmdarts.models.search import SearchCell
+        for channels in (2, 4, 6):  # a reduce skip's output channels are even
+            cell = SearchCell(2, channels, channels, channels, True, False, ['skip_connect'], edge_layout='per_edge')
+            s = torch.randn(8, channels, 16, 16).to(memory_format=torch.channels_last)
+            cell.train()(s, s, torch.ones(len(cell.edges), 1)).sum().backward()
+            for _ in range(20):
+                junk = [bytearray(1000) for _ in range(200)]
+                torch.randn(5000).sum()
         print('ok')
     ''')
     result = run_python(['-c', script], timeout=120, threads=1)
