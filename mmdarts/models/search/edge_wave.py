@@ -90,30 +90,23 @@ class EdgeWave(WaveGroups):
                 if activated is not None:
                     activated[key] = ax
             hx = repeated_per_edge(ax, nodes, copies)  # the activated sources of every edge
-        if self.split:  # each chain its own part through both stages
-            for o in self.chains:
-                norm = self._middle_norm(o) if o in self.sep else None
-                y = self._stage(hx, [o], 1, width, next(vectors), copies, normed=norm is None)
-                if norm is not None:  # the middle BN and ReLU inside stage 2's function, which keeps the BN's output
-                    parts.append(self._stage(y, [o], 2, width, next(vectors), copies, norm=norm))
-                else:
-                    parts.append(self._second_stage(y, [o], width, next(vectors), copies) if o in self.sep else y)
-        elif self.chains:
-            y = self._stage(hx, self.chains, 1, width, next(vectors), copies)
-            if self.sep:
+        for chains in self._parts(self.chains):  # stage 1 of the chains, then stage 2 of the separable ones
+            sep, dil = [o for o in chains if o in self.sep], [o for o in chains if o not in self.sep]
+            norm = self._middle_norm(chains[0]) if self.split and sep else None
+            y = self._stage(hx, chains, 1, width, next(vectors), copies, normed=norm is None)
+            if norm is not None:  # the middle BN and ReLU inside stage 2's function, which keeps the BN's output
+                parts.append(self._stage(y, chains, 2, width, next(vectors), copies, norm=norm))
+                continue
+            if sep:
                 # one split, not two slices (each a slice_backward and an add on the way back)
-                first, rest = y.split([len(self.sep) * width, len(self.dil) * width], 1) if self.dil else (y, None)
-                if self.dil and channels_last(y):  # a slice of channels: dense again for the CPU's convs
+                first, rest = y.split([len(sep) * width, len(dil) * width], 1) if dil else (y, None)
+                if dil and channels_last(y):  # a slice of channels: dense again for the CPU's convs
                     first = first.contiguous(memory_format=torch.channels_last)
-                parts.append(self._second_stage(first, self.sep, width, next(vectors), copies))
+                parts.append(self._second_stage(first, sep, width, next(vectors), copies))
                 y = rest  # the stage-2 outputs, then the dil convs': the order of the chains
             if y is not None:
                 parts.append(y)
-        if self.split:
-            parts += [self._pool(o, x, next(vectors)) for o in self.pools]
-        elif self.pools:
-            pooled = concat([repeated_per_edge(self.candidates[o][0][0](x), nodes, copies) for o in self.pools], 1)
-            parts.append(self._norm(pooled, 'pool', next(vectors)))
+        parts += [self._pool(pools, x, nodes, copies, next(vectors)) for pools in self._parts(self.pools)]
         for o in self.factorized:
             parts.append(self._factorized(o, hx, channels, next(vectors), copies))
         if len(self.identities) == 1:  # one call forward, one backward for x and the weights
@@ -159,14 +152,16 @@ class EdgeWave(WaveGroups):
             return out.reshape(out.shape[0], -1, nodes, sources, channels, *out.shape[-2:]).sum((1, 3))
         return out.reshape(out.shape[0], -1, copies, nodes, sources, channels, *out.shape[-2:]).sum((1, 4))
 
-    def _pool(self, o: int, x: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-        """Pool candidate ``o`` of the wave's one edge (:attr:`split`), its BN scaled by ``scale``; in training
-        with a gradient wanted, the pool recomputed in the backward, not stored
+    def _pool(self, pools: List[int], x: torch.Tensor, nodes: int, copies: int, scale: torch.Tensor
+              ) -> torch.Tensor:
+        """The pool candidates ``pools`` of the wave's edges, their BNs as one scaled by ``scale``; one pool's one
+        BN in training with a gradient wanted recomputes the pool in the backward instead of storing it
         (:func:`~.candidate_parts.recomputed_pool_batch_norm`)."""
-        pool, bns = self.candidates[o][0][0], self.norm_groups[self._pool_group([o])]
+        bns = self.norm_groups[self._pool_group(pools)]
         if len(bns) == 1 and self.banks is None and pool_recomputable(bns[0], x, scale):
-            return recomputed_pool_batch_norm(pool, bns[0], x, scale)
-        return self._norm(repeated_per_edge(pool(x), len(self.edges), 1), self._pool_group([o]), scale)
+            return recomputed_pool_batch_norm(self.candidates[pools[0]][0][0], bns[0], x, scale)
+        pooled = concat([repeated_per_edge(self.candidates[o][0][0](x), nodes, copies) for o in pools], 1)
+        return self._norm(pooled, self._pool_group(pools), scale)
 
     def _second_stage(self, first: torch.Tensor, sep: List[int], width: int, scale: torch.Tensor, copies: int
                       ) -> torch.Tensor:

@@ -46,18 +46,13 @@ class WaveGroups:
         activated = self.chains + self.factorized + [o for o, g in self.generic.items() if g.skip_first]
         self.act = first_leaf(self.candidates[activated[0]][0]) if activated else None
         per_edge = lambda o: [(k, o) for k in self.edges]  # noqa: E731
-        # BN scales: stage 1 of every chain (1 for a separable conv's middle BN), stage 2, the pools, reduce skips
-        if self.split:  # each chain's stages in turn
-            self.vector_entries = [entries for o in self.chains
-                                   for entries in [[(k, ONE if o in self.sep else o) for k in self.edges]]
-                                   + ([per_edge(o)] if o in self.sep else [])]
-        else:
-            self.vector_entries = [[(k, ONE if o in self.sep else o) for o in self.chains for k in self.edges]]
-            self.vector_entries += [[e for o in self.sep for e in per_edge(o)]] if self.sep else []
-        if self.split:  # each pool its own part
-            self.vector_entries += [per_edge(o) for o in self.pools]
-        else:
-            self.vector_entries += [[e for o in self.pools for e in per_edge(o)]] if self.pools else []
+        # BN scales: of each part of the chains, stage 1 (1 for a separable conv's middle BN) and stage 2 of its
+        # separable convs; the pools, the reduce skips
+        self.vector_entries = []
+        for chains in self._parts(self.chains):
+            self.vector_entries.append([(k, ONE if o in self.sep else o) for o in chains for k in self.edges])
+            self.vector_entries.append([e for o in chains if o in self.sep for e in per_edge(o)])
+        self.vector_entries += [[e for o in pools for e in per_edge(o)] for pools in self._parts(self.pools)]
         self.vector_entries += [per_edge(o) for o in self.factorized]
         # one identity: a 1x1 depthwise conv of the repeated sources with its weights; several: their sum, per edge
         self.vector_entries += [per_edge(o) for o in self.identities] if len(self.identities) == 1 else []
@@ -91,10 +86,9 @@ class WaveGroups:
         """The group name of the depthwise convs of candidates ``run`` at ``stage``, e.g. ``dw2_4_5``."""
         return f'dw{stage}_' + '_'.join(map(str, run))
 
-    def _parts(self, stage: int) -> List[List[int]]:
-        """The chains of each part of ``stage``: one part, or (:attr:`split`) one per chain."""
-        chains = self.chains if stage == 1 else self.sep
-        return [[o] for o in chains] if self.split else [chains] if chains else []
+    def _parts(self, candidates: List[int]) -> List[List[int]]:
+        """The candidates computed together: all of them as one part, or (:attr:`split`) each its own."""
+        return [[o] for o in candidates] if self.split else [candidates] if candidates else []
 
     def _named(self, kind: str, stage: int, chains: List[int]) -> str:
         """The group name of the pointwise convs (``kind`` 'pw') or BNs ('bn') of ``chains`` at ``stage``."""
@@ -107,7 +101,7 @@ class WaveGroups:
             groups += [(self._dw(stage, run), [h[1] for o in run for h in self._halves(o, stage)])
                        for run in self.runs[stage]]
             groups += [(self._named('pw', stage, chains), [h[2] for o in chains for h in self._halves(o, stage)])
-                       for chains in self._parts(stage)]
+                       for chains in self._parts(self.chains if stage == 1 else self.sep)]
         for o in self.factorized:
             groups += [(f'fr1_{o}', [op.conv1 for op in self.candidates[o]]),
                        (f'fr2_{o}', [op.conv2 for op in self.candidates[o]])]
@@ -117,10 +111,9 @@ class WaveGroups:
     def _norm_groups(self) -> List[Tuple[str, List[nn.BatchNorm2d]]]:
         """(group name, the BNs it runs as one, in channel order) of every batched BN."""
         groups = [(self._named('bn', stage, chains), [h[3] for o in chains for h in self._halves(o, stage)])
-                  for stage in (1, 2) for chains in self._parts(stage)]
-        pools = [[o] for o in self.pools] if self.split else [self.pools]
+                  for stage in (1, 2) for chains in self._parts(self.chains if stage == 1 else self.sep)]
         groups += [(self._pool_group(chosen), [foldable_batch_norm(op) for o in chosen for op in self.candidates[o]])
-                   for chosen in pools]
+                   for chosen in self._parts(self.pools)]
         groups += [(f'frbn_{o}', [op.bn for op in self.candidates[o]]) for o in self.factorized]
         groups += [group for g in self.generic.values() for group in g.norm_groups.items()]
         return [(name, bns) for name, bns in groups if bns]
