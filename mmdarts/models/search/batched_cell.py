@@ -89,7 +89,7 @@ class BatchedCell:
         (:mod:`.twin_pass`), the inputs and the output holding the copies' channels one after the other (the
         output's ordered (copy, node, channel)). ``mixed_input(state)``: what the mixed ops read of a state;
         ``complete(node, sum, states)``: the node made of its mixed ops' sum (both the identity but for PC-DARTS,
-        :mod:`.partial_channels`, which runs without copies)."""
+        :mod:`.partial_channels`, copy by copy)."""
         vectors, scalars = self._gathered(weights, copies)
         vectors, scalars = iter(vectors), iter(scalars)
         inputs, complete_nodes = [mixed_input(s) for s in states], []

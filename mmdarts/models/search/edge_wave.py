@@ -29,7 +29,7 @@ class EdgeWave(WaveGroups):
 
     Its conv weights and BN statistics are read from ``banks`` (:mod:`.edge_banks`: one tensor per group, named
     ``{prefix}{group}``) once the cell stores them so, else gathered from the edges' modules at every forward.
-    With :attr:`split` (the CPU's plan) each candidate runs as its own part: dense pointwise convs, BNs on their
+    With :attr:`split` (the per-edge plan) each candidate runs as its own part: dense pointwise convs, BNs on their
     own, nothing concatenated; on one edge, the pools recomputed in the backward and a separable conv's middle
     BN and ReLU inside its second stage's function."""
 
@@ -62,7 +62,7 @@ class EdgeWave(WaveGroups):
             stats = tuple(getattr(self.banks, f'{self.prefix}{group}_{part}') for part in ('mean', 'var', 'count'))
         out = batched_batch_norm(z, self.norm_groups[group], scale, stats)
         # its gradient comes as a slice of the wave's concatenation: dense again (BN's CPU backward is many times
-        # slower on a channels-last slice); a part of the CPU plan gets it dense from its edge's sum
+        # slower on a channels-last slice); a part of the per-edge plan gets it dense from its edge's sum
         return dense_gradient(out) if channels_last(z) and not self.split else out
 
     def __call__(self, xs: Sequence[torch.Tensor], vectors, scalars, copies: int = 1,
@@ -113,7 +113,7 @@ class EdgeWave(WaveGroups):
             scale, repeated = next(vectors), repeated_per_edge(x, nodes, copies)
             if autocast_dtype(x) is None and not self.split:
                 parts.append(F.conv2d(repeated, scale.view(-1, 1, 1, 1), None, 1, 0, 1, scale.shape[0]))
-            else:  # a product (the CPU plan's; under autocast the conv would run in half precision)
+            else:  # a product (the per-edge plan's; under autocast the conv would run in half precision)
                 parts.append(repeated * scale.view(-1, 1, 1))
         elif self.identities:
             n, _, h, w = x.shape
@@ -136,7 +136,7 @@ class EdgeWave(WaveGroups):
         if not parts:  # every candidate is 'none'
             zero = self.candidates[0][0](xs[0][:, :channels])
             return zero.new_zeros(zero.shape[0], *([copies] if copies > 1 else []), nodes, *zero.shape[1:])
-        if self.split and len(self.edges) == 1:  # one edge (the CPU plan): its parts added, in their layout
+        if self.split and len(self.edges) == 1:  # one edge (the per-edge plan): its parts added, in their layout
             # its gradient comes as a slice of the cell's concatenation: dense again, once for all its BNs (BN's CPU
             # backward is many times slower on a slice)
             return dense_gradient(sum(parts[1:], parts[0])).unsqueeze(1)
