@@ -158,11 +158,12 @@ class SearchCell(nn.Module):
         return waves + (f', {generic} as generic modules (grouped by edge)' if generic else '')
 
     def _literal_reason(self) -> str:
-        if any(op.reference for op in self.mixed_ops):
+        plan = self._tried_plan()
+        if plan is None:
             return 'the reference'
-        if self._plan().synced:
+        if plan.synced:
             return 'SyncBatchNorm: each BN synchronises in its own forward'
-        unbatchable = self._candidates_of(self._plan(), 'unbatchable')
+        unbatchable = self._candidates_of(plan, 'unbatchable')
         if unbatchable:
             return f'candidates {unbatchable} differ between the edges of a wave'
         return 'its BNs differ in eps, mode or momentum'
@@ -185,6 +186,11 @@ class SearchCell(nn.Module):
         """The computation of this cell's edges in waves (the per-edge plan where the cell stores its edges per
         edge, else the batched one), or None where they run as the literal sum (the reference, or a cell the waves
         cannot compute)."""
+        plan = self._tried_plan()
+        return plan if plan is not None and plan.usable() else None
+
+    def _tried_plan(self) -> Optional[BatchedCell]:
+        """The waves of :meth:`batched_plan`, usable or not; None for the reference."""
         if any(op.reference for op in self.mixed_ops):
             return None
         per_edge = self.banks is None  # banks hold the groups of the one plan they were made by
@@ -196,7 +202,7 @@ class SearchCell(nn.Module):
                                    "supernet with edge_layout='per_edge' to convert them")
             self._plans.clear()  # stored per edge: a plan over the modules of now
             plan = self._plan(per_edge)
-        return plan if plan.usable() else None
+        return plan
 
     def _plan(self, per_edge: bool = False) -> BatchedCell:
         if per_edge not in self._plans:

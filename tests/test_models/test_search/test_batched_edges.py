@@ -212,6 +212,20 @@ def test_where_the_cells_run_the_literal_sum():
         SearchCell(2, 8, 8, 4, False, False, DARTS_PRIMITIVES, edge_layout='grouped')
 
 
+def test_the_literal_sum_names_the_reason_of_the_plan_the_cell_tried():
+    """A cell stored per edge tries the per-edge plan, where candidates unlike between edges are no obstacle (each
+    edge is its own wave): its reason is its BNs, not the batched plan's."""
+    primitives = ('none', 'avg_pool_3x3', 'test_batched_conv_bias')
+    cell = SearchCell(2, 8, 8, 4, False, False, primitives, edge_layout='per_edge').train()
+    cell.mixed_ops[1].ops[2].padding = (2, 2)  # one edge's conv unlike its batched wave's others
+    cell.mixed_ops[1].ops[2].dilation = (2, 2)
+    assert cell.batched_plan() is not None
+    assert cell._candidates_of(cell._plan(), 'unbatchable') == ['test_batched_conv_bias']
+    next(m for m in cell.mixed_ops[0].modules() if isinstance(m, nn.BatchNorm2d)).momentum = None
+    assert cell.batched_plan() is None
+    assert cell.describe() == 'the literal sum per edge (its BNs differ in eps, mode or momentum)'
+
+
 def test_waves_cover_every_edge_once_sources_first():
     for nodes in (1, 2, 4, 5):
         waves = edge_waves(nodes)
