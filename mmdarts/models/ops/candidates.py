@@ -4,7 +4,7 @@ A builder takes ``(channels, stride, affine, act_cfg)``. Pools are plain pools h
 follows ops whose name contains ``pool`` with a BN, as the paper's search code does (the retrained network does
 not). Register more with ``@CANDIDATE_OPS.register_module('my_op')`` and name them in a supernet's ``primitives``.
 """
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import torch.nn as nn
 
@@ -12,48 +12,21 @@ from mmdarts.registry import CANDIDATE_OPS
 
 from .darts_ops import DilConv, FactorizedReduce, SepConv, Zero
 
-DARTS_PRIMITIVES = ('none', 'max_pool_3x3', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3', 'sep_conv_5x5',
-                    'dil_conv_3x3', 'dil_conv_5x5')
-
-
-@CANDIDATE_OPS.register_module('none')
-def none(channels: int, stride: int, affine: bool, act_cfg: Optional[Dict]) -> nn.Module:
-    return Zero(stride)
-
-
-@CANDIDATE_OPS.register_module('max_pool_3x3')
-def max_pool_3x3(channels: int, stride: int, affine: bool, act_cfg: Optional[Dict]) -> nn.Module:
-    return nn.MaxPool2d(3, stride, padding=1)
-
-
-@CANDIDATE_OPS.register_module('avg_pool_3x3')
-def avg_pool_3x3(channels: int, stride: int, affine: bool, act_cfg: Optional[Dict]) -> nn.Module:
-    return nn.AvgPool2d(3, stride, padding=1, count_include_pad=False)
-
-
-@CANDIDATE_OPS.register_module('skip_connect')
-def skip_connect(channels: int, stride: int, affine: bool, act_cfg: Optional[Dict]) -> nn.Module:
-    return nn.Identity() if stride == 1 else FactorizedReduce(channels, channels, affine, act_cfg)
-
-
-@CANDIDATE_OPS.register_module('sep_conv_3x3')
-def sep_conv_3x3(channels: int, stride: int, affine: bool, act_cfg: Optional[Dict]) -> nn.Module:
-    return SepConv(channels, channels, 3, stride, 1, affine, act_cfg)
-
-
-@CANDIDATE_OPS.register_module('sep_conv_5x5')
-def sep_conv_5x5(channels: int, stride: int, affine: bool, act_cfg: Optional[Dict]) -> nn.Module:
-    return SepConv(channels, channels, 5, stride, 2, affine, act_cfg)
-
-
-@CANDIDATE_OPS.register_module('dil_conv_3x3')
-def dil_conv_3x3(channels: int, stride: int, affine: bool, act_cfg: Optional[Dict]) -> nn.Module:
-    return DilConv(channels, channels, 3, stride, 2, 2, affine, act_cfg)
-
-
-@CANDIDATE_OPS.register_module('dil_conv_5x5')
-def dil_conv_5x5(channels: int, stride: int, affine: bool, act_cfg: Optional[Dict]) -> nn.Module:
-    return DilConv(channels, channels, 5, stride, 4, 2, affine, act_cfg)
+# the paper's eight ops, in its order: name -> builder(channels, stride, affine, act_cfg)
+_DARTS_OPS: Dict[str, Callable[..., nn.Module]] = {
+    'none': lambda c, stride, affine, act: Zero(stride),
+    'max_pool_3x3': lambda c, stride, affine, act: nn.MaxPool2d(3, stride, padding=1),
+    'avg_pool_3x3': lambda c, stride, affine, act: nn.AvgPool2d(3, stride, padding=1, count_include_pad=False),
+    'skip_connect': lambda c, stride, affine, act: (nn.Identity() if stride == 1
+                                                    else FactorizedReduce(c, c, affine, act)),
+    'sep_conv_3x3': lambda c, stride, affine, act: SepConv(c, c, 3, stride, 1, affine, act),
+    'sep_conv_5x5': lambda c, stride, affine, act: SepConv(c, c, 5, stride, 2, affine, act),
+    'dil_conv_3x3': lambda c, stride, affine, act: DilConv(c, c, 3, stride, 2, 2, affine, act),
+    'dil_conv_5x5': lambda c, stride, affine, act: DilConv(c, c, 5, stride, 4, 2, affine, act),
+}
+for _name, _builder in _DARTS_OPS.items():
+    CANDIDATE_OPS.register_module(_name, module=_builder)
+DARTS_PRIMITIVES = tuple(_DARTS_OPS)
 
 
 def check_primitives(primitives: Sequence[str], where: str = 'primitives') -> List[str]:
