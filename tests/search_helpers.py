@@ -11,7 +11,7 @@ from mmdarts.models.algorithms import (
     frozen_running_stats,
     perturb,
     twin_losses,
-    twin_pass_available,
+    twin_pass_unavailable,
 )
 from mmdarts.models.search import SearchCell
 from mmdarts.models.search.edge_banks import convert_edge_state
@@ -84,7 +84,7 @@ def assert_twin_pass_equals_two_passes(model, data):
     names, plus, minus = perturbed(model)
     alphas = list(model.mutator.parameters())
     with frozen_running_stats(model.architecture):
-        assert twin_pass_available(model, data)
+        assert twin_pass_unavailable(model, data) is None
         twin = twin_losses(model, data, names, plus, minus)
         difference = torch.autograd.grad(twin[0] - twin[1], alphas)
         expected, grads = [], []

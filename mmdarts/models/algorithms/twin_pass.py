@@ -57,15 +57,10 @@ def twin_pass_unavailable(model, batch: Dict, names: Optional[Sequence[str]] = N
     return f'weights outside the backbone and head ({outside[:3]})' if outside else None
 
 
-def twin_pass_available(model, batch: Dict, names: Optional[Sequence[str]] = None) -> bool:
-    """Whether :func:`twin_losses` computes ``model``'s loss on ``batch`` now (:func:`twin_pass_unavailable`)."""
-    return twin_pass_unavailable(model, batch, names) is None
-
-
 def twin_losses(model, batch: Dict, names: Sequence[str], plus: Sequence[torch.Tensor],
                 minus: Sequence[torch.Tensor]) -> List[torch.Tensor]:
     """``[L_train(w⁺, α), L_train(w⁻, α)]`` of ``model`` (a :class:`~mmdarts.models.Darts` for which
-    :func:`twin_pass_available` holds) on ``batch``, in one twin pass; ``names`` the architecture's weight names
+    :func:`twin_pass_unavailable` is None) on ``batch``, in one twin pass; ``names`` the architecture's weight names
     (``model._weights()``), ``plus`` and ``minus`` the two copies' weights in that order."""
     arch = model.architecture
     prefix = len('backbone.')

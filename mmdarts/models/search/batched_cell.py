@@ -1,6 +1,6 @@
 """A search cell's mixed edges computed wave by wave (:class:`~.edge_wave.EdgeWave`; see :mod:`.batched_edges` for
 what a wave batches)."""
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -49,11 +49,6 @@ class BatchedCell:
     def in_place(self) -> bool:
         """Whether the modules the plan computes with are still the cell's (none replaced since)."""
         return all(parent._modules.get(name) is module for parent, name, module in self._anchors)
-
-    def use_banks(self, banks: Optional[nn.Module]) -> None:
-        """Reads the waves' weights and BN statistics from ``banks`` (:func:`~.edge_banks.bank_edges`)."""
-        for wave in self.waves:
-            wave.banks = banks
 
     def usable(self) -> bool:
         """Whether every candidate has a batched form (:attr:`EdgeWave.unbatchable`: generic modules not alike on

@@ -91,16 +91,6 @@ def activation(act: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return act(x)
 
 
-def count_batches(bns: Sequence[nn.BatchNorm2d], bank: Optional[torch.Tensor] = None) -> float:
-    """The momentum of a batched BN over ``bns`` (all alike), adding this batch to each one's count as its own
-    forward would (deferred into one call inside ``batched_batch_norm_counters``). ``bank``: their counts stored
-    together (:mod:`.edge_banks`), added as one tensor."""
-    first = bns[0]
-    if first.training and first.track_running_stats:
-        add_batch_counts([bank] if bank is not None else [bn.num_batches_tracked for bn in bns])
-    return first.momentum
-
-
 def batched_batch_norm(z: torch.Tensor, bns: Sequence[nn.BatchNorm2d], scale: Optional[torch.Tensor],
                        stats: Optional[Tuple[torch.Tensor, ...]] = None) -> torch.Tensor:
     """The affine-free BNs ``bns`` (each over its own consecutive channels of ``z``, all in the same mode) as one BN
@@ -108,7 +98,8 @@ def batched_batch_norm(z: torch.Tensor, bns: Sequence[nn.BatchNorm2d], scale: Op
     their (mean, var, count) stored together (:mod:`.edge_banks`), or gathered from the BNs into one tensor and
     written back. ``native_batch_norm`` itself: ``F.batch_norm`` adds an allocation call."""
     first = bns[0]
-    momentum = count_batches(bns, stats[2] if stats is not None else None)
+    if first.training and first.track_running_stats:  # this batch counted by each BN, as its own forward would
+        add_batch_counts([stats[2]] if stats is not None else [bn.num_batches_tracked for bn in bns])
     use_running = not first.training or first.track_running_stats
     if not use_running or (stats is None and first.running_mean is None):
         return torch.native_batch_norm(z, scale, None, None, None, True, 0.0, first.eps)[0]
@@ -119,7 +110,7 @@ def batched_batch_norm(z: torch.Tensor, bns: Sequence[nn.BatchNorm2d], scale: Op
         means, variances = [bn.running_mean for bn in bns], [bn.running_var for bn in bns]
         gathered = concat(means + variances)
         mean, var = gathered.split(z.shape[1])
-    out = torch.native_batch_norm(z, scale, None, mean, var, first.training, momentum, first.eps)[0]
+    out = torch.native_batch_norm(z, scale, None, mean, var, first.training, first.momentum, first.eps)[0]
     if gathered is not None and first.training:  # the update went to the gathered copy
         torch._foreach_copy_(means + variances, gathered.split(first.num_features))
     return out

@@ -19,38 +19,27 @@ from ..functional.pool_batch_norm import RecomputedPoolBatchNorm
 from ..ops import PLAIN_BATCH_NORMS, FactorizedReduce, norm_arguments
 
 
-def first_leaf(module: nn.Module) -> nn.Module:
-    while True:
+def leaf(module: nn.Module, last: bool = False) -> nn.Module:
+    """The first (or ``last``) module a candidate runs."""
+    while isinstance(module, FactorizedReduce) or (isinstance(module, nn.Sequential) and len(module)):
         if isinstance(module, FactorizedReduce):
-            return module.act
-        if isinstance(module, nn.Sequential) and len(module):
-            module = module[0]
-        else:
-            return module
-
-
-def last_leaf(module: nn.Module) -> nn.Module:
-    while True:
-        if isinstance(module, FactorizedReduce):
-            return module.bn
-        if isinstance(module, nn.Sequential) and len(module):
-            module = module[-1]
-        else:
-            return module
+            return module.bn if last else module.act
+        module = module[-1 if last else 0]
+    return module
 
 
 def shareable_activation(op: nn.Module) -> Optional[str]:
     """A key naming the op's leading activation if it is parameter-free (so any op's copy computes the same)."""
-    leaf = first_leaf(op)
-    if leaf is op or type(leaf).__module__ != 'torch.nn.modules.activation' or any(True for _ in leaf.parameters()):
+    first = leaf(op)
+    if first is op or type(first).__module__ != 'torch.nn.modules.activation' or any(True for _ in first.parameters()):
         return None
-    return repr(leaf)
+    return repr(first)
 
 
 def foldable_batch_norm(op: nn.Module) -> Optional[nn.BatchNorm2d]:
     """The op's final BN if the mixing weight can be folded into it (a plain, affine-free BatchNorm2d)."""
-    leaf = last_leaf(op)
-    return leaf if leaf is not op and type(leaf) in PLAIN_BATCH_NORMS and not leaf.affine else None
+    bn = leaf(op, last=True)
+    return bn if bn is not op and type(bn) in PLAIN_BATCH_NORMS and not bn.affine else None
 
 
 def recomputed_pool_batch_norm(pool: nn.Module, bn: nn.BatchNorm2d, x: torch.Tensor, scale: torch.Tensor

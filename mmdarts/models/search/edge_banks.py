@@ -96,7 +96,8 @@ def bank_edges(cell: nn.Module, plan: BatchedCell) -> Tuple[BankLayout, BatchedC
             m._banked_numel = getattr(m, '_banked_numel', 0) + getattr(m, attr).numel()  # inside edge_views
             m.register_parameter(attr, None)
     cell.banks = banks
-    banked_plan.use_banks(banks)
+    for wave in banked_plan.waves:  # reading their weights and BN statistics from the banks
+        wave.banks = banks
     return [(name, kind, [(banked.get(id(m), m), attr, row, rows) for m, attr, row, rows in placed])
             for name, kind, placed in layout], banked_plan
 

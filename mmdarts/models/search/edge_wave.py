@@ -65,8 +65,8 @@ class EdgeWave(WaveGroups):
         # slower on a channels-last slice); a part of the per-edge plan gets it dense from its edge's sum
         return dense_gradient(out) if channels_last(z) and not self.split else out
 
-    def __call__(self, xs: Sequence[torch.Tensor], vectors, scalars, copies: int = 1,
-                 activated: Optional[Dict[tuple, torch.Tensor]] = None) -> torch.Tensor:
+    def __call__(self, xs: Sequence[torch.Tensor], vectors, scalars, copies: int,
+                 activated: Dict[tuple, torch.Tensor]) -> torch.Tensor:
         """``copies`` > 1: a twin pass (:mod:`.twin_pass`), every state holding the copies' channels one after the
         other, ``(N, copies·C, H, W)``; returns ``(N, copies, nodes, C, H, W)``. ``activated``: the shared
         activations of the sources computed so far, by sources and activation (waves of the same sources share
@@ -84,12 +84,9 @@ class EdgeWave(WaveGroups):
         parts = []  # (N, copies·E·C, H, W) each, channels ordered (copy, edge, channel), the op weights applied
         if self.act is not None:
             key = (tuple(self.sources), repr(self.act))
-            ax = activated.get(key) if activated is not None else None
-            if ax is None:
-                ax = activation(self.act, x)
-                if activated is not None:
-                    activated[key] = ax
-            hx = repeated_per_edge(ax, nodes, copies)  # the activated sources of every edge
+            if key not in activated:
+                activated[key] = activation(self.act, x)
+            hx = repeated_per_edge(activated[key], nodes, copies)  # the activated sources of every edge
         for chains in self._parts(self.chains):  # stage 1 of the chains, then stage 2 of the separable ones
             sep, dil = [o for o in chains if o in self.sep], [o for o in chains if o not in self.sep]
             norm = self._middle_norm(chains[0]) if self.split and sep else None

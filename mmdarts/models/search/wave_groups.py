@@ -9,7 +9,7 @@ import torch.nn as nn
 from ..ops import DilConv, FactorizedReduce, SepConv
 from .batched_convs import depthwise_runs, kernel_mask, merged_geometry
 from .batched_edges import ONE, candidate_kind
-from .candidate_parts import first_leaf, foldable_batch_norm, shareable_activation
+from .candidate_parts import foldable_batch_norm, leaf, shareable_activation
 from .generic_edges import GenericColumn, alike
 
 
@@ -44,7 +44,7 @@ class WaveGroups:
                         if o not in self.unbatchable}
         self.chains = self.sep + self.dil
         activated = self.chains + self.factorized + [o for o, g in self.generic.items() if g.skip_first]
-        self.act = first_leaf(self.candidates[activated[0]][0]) if activated else None
+        self.act = leaf(self.candidates[activated[0]][0]) if activated else None
         per_edge = lambda o: [(k, o) for k in self.edges]  # noqa: E731
         # BN scales: of each part of the chains, stage 1 (1 for a separable conv's middle BN) and stage 2 of its
         # separable convs; the pools, the reduce skips

@@ -14,7 +14,7 @@ from mmdarts.models.algorithms import (
     float32_is_ieee,
     frozen_running_stats,
     second_order,
-    twin_pass_available,
+    twin_pass_unavailable,
 )
 from mmdarts.models.ops import DARTS_PRIMITIVES
 from mmdarts.registry import CANDIDATE_OPS
@@ -87,18 +87,18 @@ def test_second_order_alpha_gradient_with_the_twin_pass_equals_two_passes():
 def test_twin_pass_is_used_only_where_it_applies():
     model = batched_model(primitives=DARTS_PRIMITIVES, nodes=2, layers=3)
     data = batch(dtype=torch.float64)
-    assert not twin_pass_available(model, data)  # BNs that track running statistics: outside the α step
+    assert twin_pass_unavailable(model, data) is not None  # BNs that track running statistics: outside the α step
     with frozen_running_stats(model.architecture):
-        assert twin_pass_available(model, data)
+        assert twin_pass_unavailable(model, data) is None
         channels_last = dict(data, inputs=data['inputs'].contiguous(memory_format=torch.channels_last))
-        assert not twin_pass_available(model, channels_last)
+        assert twin_pass_unavailable(model, channels_last) is not None
         model.twin_pass = False
-        assert not twin_pass_available(model, data)
+        assert twin_pass_unavailable(model, data) is not None
     per_edge = tiny_darts(dtype=torch.float64, edge_layout='per_edge')
     prelu = batched_model(act='PReLU')  # an activation with a weight: one per copy would be needed
     for m in (per_edge, prelu):
         with frozen_running_stats(m.architecture):
-            assert not twin_pass_available(m, data)
+            assert twin_pass_unavailable(m, data) is not None
 
 
 @pytest.mark.parametrize('copy', [0, 1], ids=['plus', 'minus'])
