@@ -46,21 +46,28 @@ def edge_names(num_nodes: int) -> List[str]:
 
 
 def derive_cell(weights: torch.Tensor, primitives: Sequence[str], num_nodes: int,
-                exclude: Sequence[str] = ('none', ), edges_per_node: int = EDGES_PER_NODE) -> List[Edge]:
-    """The paper's discretisation (Sec. 2.4): for each intermediate node keep the ``edges_per_node`` incoming edges
-    whose strongest op (ops in ``exclude`` left out) weighs most, each with that op.
+                exclude: Sequence[str] = ('none', )) -> List[Edge]:
+    """The paper's discretisation (Sec. 2.4): for each intermediate node keep the two incoming edges whose
+    strongest op (``exclude`` left out) weighs most, each with that op.
 
     Args:
-        weights (Tensor): op weights of shape ``(num_edges, num_ops)``, e.g. softmax(α) (Eq. 2).
+        weights (Tensor): op weights of shape ``(num_edges, num_ops)``, rows in :func:`cell_edges` order.
         primitives (Sequence[str]): the op name of each column.
         num_nodes (int): intermediate nodes of the cell.
         exclude (Sequence[str]): ops never selected. Defaults to ``('none',)``.
-        edges_per_node (int): incoming edges kept per node. Defaults to 2.
 
     Returns:
-        list[tuple[str, int]]: ``(op, input_state)``, ``edges_per_node`` per node, inputs in ascending order.
+        list[tuple[str, int]]: ``(op, input_state)``, two per node, inputs in ascending order.
         Ties go to the earlier edge and the earlier op.
     """
+    return [(op, j) for ranked in _two_strongest(weights, primitives, num_nodes, exclude)
+            for _, j, op in sorted(ranked, key=lambda c: c[1])]
+
+
+def _two_strongest(weights: torch.Tensor, primitives: Sequence[str], num_nodes: int, exclude: Sequence[str]
+                   ) -> List[List[Tuple[float, int, str]]]:
+    """Per node, its two strongest incoming edges, strongest first (ties to the earlier edge and op):
+    ``(weight of the edge's strongest op, input_state, op)``."""
     edges = cell_edges(num_nodes)
     if tuple(weights.shape) != (len(edges), len(primitives)):
         raise ValueError(f'derive_cell: weights of shape {tuple(weights.shape)}, expected '
@@ -68,11 +75,10 @@ def derive_cell(weights: torch.Tensor, primitives: Sequence[str], num_nodes: int
     allowed = [k for k, p in enumerate(primitives) if p not in exclude]
     if not allowed:
         raise ValueError(f'derive_cell: every op of {list(primitives)} is excluded by {list(exclude)}')
-    if num_nodes < 1 or edges_per_node > NUM_CELL_INPUTS:
-        raise ValueError(f'derive_cell: needs num_nodes >= 1 and edges_per_node <= {NUM_CELL_INPUTS} '
-                         f'(the inputs of the first node); got num_nodes={num_nodes}, edges_per_node={edges_per_node}')
+    if num_nodes < 1:
+        raise ValueError(f'derive_cell: needs num_nodes >= 1, got {num_nodes}')
     table = weights.detach().double().cpu().tolist()
-    cell: List[Edge] = []
+    nodes: List[List[Tuple[float, int, str]]] = []
     start = 0
     for node in range(num_nodes):
         candidates = []  # (-weight, input_state, op_index): sorting it ranks strongest first, ties to earlier
@@ -81,9 +87,8 @@ def derive_cell(weights: torch.Tensor, primitives: Sequence[str], num_nodes: int
             best = max(allowed, key=lambda k: (row[k], -k))
             candidates.append((-row[best], j, best))
         start += node + NUM_CELL_INPUTS
-        kept = sorted(sorted(candidates)[:edges_per_node], key=lambda c: c[1])
-        cell.extend((primitives[k], j) for _, j, k in kept)
-    return cell
+        nodes.append([(-w, j, primitives[k]) for w, j, k in sorted(candidates)[:EDGES_PER_NODE]])
+    return nodes
 
 
 def derive_cell_threshold(weights: torch.Tensor, primitives: Sequence[str], num_nodes: int, threshold: float,
@@ -96,19 +101,11 @@ def derive_cell_threshold(weights: torch.Tensor, primitives: Sequence[str], num_
     Returns:
         (edges, in_degree): ``(op, input_state)`` node by node, and the number of edges of each node.
     """
-    two = derive_cell(weights, primitives, num_nodes, exclude)
-    table = weights.detach().double().cpu().tolist()
-    starts = [sum(node + 2 for node in range(i)) for i in range(num_nodes)]
-    index = {p: k for k, p in enumerate(primitives)}
     edges: List[Edge] = []
     degrees: List[int] = []
-    for node in range(num_nodes):
-        pair = two[2 * node:2 * node + 2]
-        strength = [table[starts[node] + j][index[op]] for op, j in pair]
-        kept = [edge for edge, w in zip(pair, strength) if w >= threshold]
-        if not kept:
-            kept = [pair[max(range(2), key=lambda i: (strength[i], -i))]]
-        edges.extend(kept)
+    for ranked in _two_strongest(weights, primitives, num_nodes, exclude):
+        kept = [c for c in sorted(ranked, key=lambda c: c[1]) if c[0] >= threshold] or ranked[:1]
+        edges.extend((op, j) for _, j, op in kept)
         degrees.append(len(kept))
     return edges, degrees
 
