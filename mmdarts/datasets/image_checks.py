@@ -52,18 +52,16 @@ def _read(item: Tuple[str, Callable]) -> Optional[str]:
     return None
 
 
-def unreadable_images(files: Dict[str, Callable], num_workers: int = 8,
-                      progress: bool = True) -> List[Tuple[str, str]]:
+def unreadable_images(files: Dict[str, Callable], num_workers: int = 8) -> List[Tuple[str, str]]:
     """``(path, reason)`` of each file its loader cannot read, decoding ``num_workers`` at a time (the decoders
     release the GIL), with a progress bar."""
-    bar = ProgressBar(len(files), file=sys.stdout) if progress and files else None
+    bar = ProgressBar(len(files), file=sys.stdout) if files else None
     failures = []
-    with ThreadPoolExecutor(max(1, num_workers)) as pool:
+    with ThreadPoolExecutor(num_workers) as pool:
         for path, reason in zip(files, pool.map(_read, files.items(), chunksize=64)):
             if reason is not None:
                 failures.append((path, reason))
-            if bar is not None:
-                bar.update()
+            bar.update()
     if bar is not None:
         sys.stdout.write('\n')
     return failures

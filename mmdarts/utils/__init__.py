@@ -2,7 +2,6 @@ from .checkpoint_files import (
                                AtomicLocalBackend,
                                check_checkpoint_fits,
                                choose_resume_checkpoint,
-                               find_resumable_checkpoint,
                                is_complete_checkpoint,
                                register_atomic_local_backend,
 )
@@ -12,7 +11,7 @@ from .dist import all_reduce_mean_, configure_cpu_distributed, init_cpu_distribu
 from .logging import format_weight_table
 
 __all__ = [
-    'AtomicLocalBackend', 'check_checkpoint_fits', 'choose_resume_checkpoint', 'find_resumable_checkpoint',
+    'AtomicLocalBackend', 'check_checkpoint_fits', 'choose_resume_checkpoint',
     'is_complete_checkpoint', 'register_atomic_local_backend',
     'ensure_torchvision_importable', 'register_checkpoint_loader', 'load_local_checkpoint', 'all_reduce_mean_',
     'init_cpu_distributed', 'configure_cpu_distributed', 'shutdown_distributed', 'format_weight_table',

@@ -98,11 +98,6 @@ def choose_resume_checkpoint(work_dir: str) -> Tuple[Optional[str], List[str]]:
     return None, skipped
 
 
-def find_resumable_checkpoint(work_dir: str) -> Optional[str]:
-    """The checkpoint ``--resume`` should continue from (:func:`choose_resume_checkpoint`), or None."""
-    return choose_resume_checkpoint(work_dir)[0]
-
-
 def check_checkpoint_fits(model: torch.nn.Module, path: str, hint: str = '') -> None:
     """The weights of checkpoint ``path`` must be those of ``model``: same names, same shapes.
 

@@ -1,42 +1,16 @@
-"""Distributed helpers: gradient averaging in buckets and a CPU (gloo) start for ``--launcher pytorch``."""
+"""Distributed helpers: gradient averaging and a CPU (gloo) start for ``--launcher pytorch``."""
 import os
-from typing import List, Sequence
+from typing import Optional, Sequence
 
 import torch
 import torch.distributed as torch_dist
-from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
+from mmengine.dist import all_reduce_params
 
 
-def _buckets(tensors: Sequence[torch.Tensor], bucket_bytes: int) -> List[List[torch.Tensor]]:
-    buckets: List[List[torch.Tensor]] = []
-    size = 0
-    for t in tensors:
-        fits = buckets and size + t.numel() * t.element_size() <= bucket_bytes
-        same = buckets and buckets[-1][0].dtype == t.dtype and buckets[-1][0].device == t.device
-        if not (fits and same):
-            buckets.append([])
-            size = 0
-        buckets[-1].append(t)
-        size += t.numel() * t.element_size()
-    return buckets
-
-
-def all_reduce_mean_(tensors: Sequence[torch.Tensor], bucket_mb: float = 25.) -> None:
-    """Replaces each tensor in place by its mean over the ranks, in flattened buckets of ``bucket_mb`` MiB.
-
-    A no-op outside a distributed run or with one rank.
-    """
-    if not (torch_dist.is_available() and torch_dist.is_initialized()):
-        return
-    world_size = torch_dist.get_world_size()
-    if world_size == 1:
-        return
-    for bucket in _buckets([t for t in tensors if t is not None], int(bucket_mb * 2**20)):
-        flat = _flatten_dense_tensors(bucket)
-        torch_dist.all_reduce(flat)
-        flat.div_(world_size)
-        for t, synced in zip(bucket, _unflatten_dense_tensors(flat, bucket)):
-            t.copy_(synced)
+def all_reduce_mean_(tensors: Sequence[Optional[torch.Tensor]], bucket_mb: int = 25) -> None:
+    """Replaces each tensor (None skipped) in place by its mean over the ranks, in flattened buckets of
+    ``bucket_mb`` MiB of one dtype each (mmengine's ``all_reduce_params``). A no-op outside a distributed run."""
+    all_reduce_params([t for t in tensors if t is not None], bucket_size_mb=bucket_mb, op='mean')
 
 
 def init_cpu_distributed(launcher: str) -> bool:

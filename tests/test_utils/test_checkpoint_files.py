@@ -9,7 +9,6 @@ from mmdarts.utils import (
     AtomicLocalBackend,
     check_checkpoint_fits,
     choose_resume_checkpoint,
-    find_resumable_checkpoint,
     is_complete_checkpoint,
 )
 
@@ -44,12 +43,12 @@ def test_resume_skips_truncated_checkpoints_and_empty_pointer(tmp_path):
     (tmp_path / 'epoch_3.pth').write_bytes(data[:len(data) // 2])  # killed while writing epoch 3
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_3.pth'))
     assert not is_complete_checkpoint(str(tmp_path / 'epoch_3.pth'))
-    assert find_resumable_checkpoint(str(tmp_path)) == str(tmp_path / 'epoch_2.pth')
+    assert choose_resume_checkpoint(str(tmp_path))[0] == str(tmp_path / 'epoch_2.pth')
     (tmp_path / 'last_checkpoint').write_text('')  # killed while writing the pointer
-    assert find_resumable_checkpoint(str(tmp_path)) == str(tmp_path / 'epoch_2.pth')
+    assert choose_resume_checkpoint(str(tmp_path))[0] == str(tmp_path / 'epoch_2.pth')
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_1.pth'))
-    assert find_resumable_checkpoint(str(tmp_path)) == str(tmp_path / 'epoch_1.pth')
-    assert find_resumable_checkpoint(str(tmp_path / 'none')) is None
+    assert choose_resume_checkpoint(str(tmp_path))[0] == str(tmp_path / 'epoch_1.pth')
+    assert choose_resume_checkpoint(str(tmp_path / 'none'))[0] is None
 
 
 def test_resume_names_what_it_passed_over_and_why(tmp_path):
