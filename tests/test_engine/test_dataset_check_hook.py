@@ -73,6 +73,19 @@ def test_an_empty_class_folder_of_a_training_loader_is_refused_naming_it(tmp_pat
     DatasetCheckHook().before_run(runner_with(tiny_darts(num_classes=5), image_folder_dataset(root), '_val_loop'))
 
 
+def test_a_part_allowed_to_lack_classes_passes_and_its_whole_dataset_is_checked(tmp_path):
+    """SubsetDataset(require_all_classes=False) is the user's choice of a part without some classes (its error
+    advises it): the hook checks the whole dataset's classes for samples, not the part's."""
+    root = write_digit_folders(str(tmp_path / 'train'), per_class=4)
+    half = dict(type='SubsetDataset', dataset=dict(type='CustomDataset', data_root=root, pipeline=[]), start=0.0,
+                end=0.5, mode='contiguous', require_all_classes=False)
+    DatasetCheckHook(check_images=False).before_run(runner_with(tiny_darts(num_classes=4), DATASETS.build(half)))
+    (tmp_path / 'train' / 'empty').mkdir()
+    runner = runner_with(tiny_darts(num_classes=5), DATASETS.build(half))
+    with pytest.raises(ValueError, match=r"train_dataloader.dataset.dataset \(CustomDataset\): class\(es\) 'empty' "):
+        DatasetCheckHook(check_images=False).before_run(runner)
+
+
 def test_an_unreadable_image_stops_the_run_before_it_trains_naming_the_file_and_the_switch(tmp_path):
     root = write_digit_folders(str(tmp_path / 'train'), per_class=6)
     runner = runner_with(tiny_darts(num_classes=4), SubsetDataset(image_folder_dataset(root), 0.0, 0.5))

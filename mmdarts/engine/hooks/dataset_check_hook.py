@@ -7,7 +7,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop
 from torch.utils.data import Dataset
 
-from mmdarts.datasets import check_every_class_has_samples, check_num_classes, dataset_labels
+from mmdarts.datasets import SubsetDataset, check_every_class_has_samples, check_num_classes, dataset_labels
 from mmdarts.datasets.image_checks import image_files, unreadable_images
 from mmdarts.registry import HOOKS
 
@@ -44,8 +44,9 @@ class DatasetCheckHook(Hook):
 
     - the head's ``num_classes`` against the classes of every loader's dataset (train, arch, val, test) and
       against ``data_preprocessor.num_classes``;
-    - every class of a training loader's dataset (train, arch) must have samples: an image folder with an empty
-      class folder lists the class (mmengine only warns), and a search would train on without it;
+    - every class of a training loader's dataset (train, arch; the whole dataset of a ``SubsetDataset`` part, whose
+      own classes its ``require_all_classes`` rules) must have samples: an image folder with an empty class folder
+      lists the class (mmengine only warns), and a search would train on without it;
     - every image file of every loader must be readable by the loading transform of its own pipeline (decoded, in
       ``num_workers`` threads, with a progress bar; 7-8 s for 50k CIFAR-sized PNGs on 2 cores), so a corrupt
       file stops the run at its start, naming the file, not when its batch loads hours in.
@@ -86,6 +87,8 @@ class DatasetCheckHook(Hook):
 
     @staticmethod
     def _check_classes_have_samples(dataset: Dataset, where: str) -> None:
+        if isinstance(dataset, SubsetDataset):  # the classes of a part are its own rule (require_all_classes)
+            dataset, where = dataset.dataset, f'{where}.dataset'
         try:
             labels = dataset_labels(dataset, where)
         except TypeError:
