@@ -1,18 +1,7 @@
-from .fake_cifar import write_fake_cifar10
+from .op_count import AtenCallCounter, count_aten_calls
+from .op_replay import OpReplayPass
+from .precision_reference import alpha_gradient_and_term, precision_report
+from .straightforward import StraightforwardDarts
 
-__all__ = ['write_fake_cifar10']
-from .straightforward import StraightforwardDarts  # noqa: E402
-
-__all__ += ['StraightforwardDarts']
-from .image_folder import write_digit_folders  # noqa: E402
-
-__all__ += ['write_digit_folders']
-from .precision_reference import alpha_gradient_and_term, precision_report  # noqa: E402
-
-__all__ += ['alpha_gradient_and_term', 'precision_report']
-from .op_count import AtenCallCounter, count_aten_calls  # noqa: E402
-
-__all__ += ['AtenCallCounter', 'count_aten_calls']
-from .op_replay import OpReplayPass  # noqa: E402
-
-__all__ += ['OpReplayPass']
+__all__ = ['AtenCallCounter', 'OpReplayPass', 'StraightforwardDarts', 'alpha_gradient_and_term', 'count_aten_calls',
+           'precision_report']

@@ -2,10 +2,10 @@ import os
 
 import numpy as np
 import pytest
+from data_writers import write_fake_cifar10
 from mmpretrain.datasets import CIFAR10
 
 from mmdarts.datasets import Digits, LocalCIFAR10, SubsetDataset
-from mmdarts.testing import write_fake_cifar10
 
 
 @pytest.fixture(scope='module')

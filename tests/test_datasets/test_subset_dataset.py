@@ -1,11 +1,11 @@
 """Search halves: disjoint, covering, and each drawn from every class (issue: halves of a class-ordered folder)."""
 import numpy as np
 import pytest
+from data_writers import write_digit_folders
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mmdarts.datasets import SubsetDataset, check_disjoint_parts, stratified_indices
-from mmdarts.testing import write_digit_folders
 
 
 class Labelled:

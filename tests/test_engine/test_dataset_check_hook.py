@@ -2,6 +2,7 @@
 from unittest.mock import MagicMock
 
 import pytest
+from data_writers import write_digit_folders
 from helpers import REPO, tiny_darts
 from mmengine.config import Config
 from mmengine.runner import BaseLoop
@@ -10,7 +11,6 @@ from torch.utils.data import DataLoader
 from mmdarts.datasets import SubsetDataset
 from mmdarts.engine import DatasetCheckHook
 from mmdarts.registry import DATASETS
-from mmdarts.testing import write_digit_folders
 
 
 class Loop(BaseLoop):

@@ -12,13 +12,13 @@ import sys
 
 import pytest
 import torch
+from data_writers import write_digit_folders
 from helpers import REPO
 from mmengine.config import Config
 
 from mmdarts.engine.hooks.genotype_export_hook import op_weight_spread
 from mmdarts.models.mutators.diff_mutator import mixed_op_weights
 from mmdarts.structures import Genotype
-from mmdarts.testing import write_digit_folders
 
 
 def readme_section(title: str) -> str:

@@ -11,12 +11,12 @@ import sysconfig
 import types
 
 import pytest
+from data_writers import write_fake_cifar10
 from helpers import REPO
 from test_custom_data import code_blocks, commands, readme_section
 
 import mmdarts_startup
 from mmdarts.structures import Genotype
-from mmdarts.testing import write_fake_cifar10
 
 BIN = osp.dirname(sys.executable)
 

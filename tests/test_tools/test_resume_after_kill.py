@@ -10,12 +10,12 @@ import sys
 
 import pytest
 import torch
+from data_writers import write_fake_cifar10
 from helpers import REPO, run_python
 from PIL import Image
 from test_train import tiny_options, train
 
 from mmdarts.structures import Genotype
-from mmdarts.testing import write_fake_cifar10
 from mmdarts.utils import is_complete_checkpoint
 
 pytestmark = pytest.mark.slow  # end-to-end runs of the tools: `make test-slow`

@@ -8,10 +8,10 @@ import sys
 
 import pytest
 import torch
+from data_writers import write_fake_cifar10
 from helpers import REPO, run_python
 
 from mmdarts.structures import Genotype
-from mmdarts.testing import write_fake_cifar10
 
 pytestmark = pytest.mark.slow  # end-to-end runs of the tools: `make test-slow`
 

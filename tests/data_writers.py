@@ -1,6 +1,8 @@
+"""Data the tests write in the real on-disk formats: a fake CIFAR-10 and an image folder of scikit-learn's digits."""
 import os
 import os.path as osp
 import pickle
+from typing import Sequence
 
 import numpy as np
 
@@ -33,4 +35,29 @@ def write_fake_cifar10(root: str, num_train: int = 100, num_test: int = 20, seed
     with open(osp.join(folder, 'batches.meta'), 'wb') as f:
         pickle.dump({'label_names': ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse',
                                      'ship', 'truck']}, f)
+    return root
+
+
+def write_digit_folders(root: str, classes: Sequence[int] = (0, 1, 2, 3), per_class: int = 60, size: int = 32,
+                        offset: int = 0) -> str:
+    """Writes scikit-learn's handwritten digits (shipped with the package) as an image folder, the layout of
+    mmpretrain's ``CustomDataset``: ``root/<digit>/<n>.png``, one folder per class, RGB ``size`` x ``size`` PNG.
+
+    Files are listed class by class, as a user's own folder is. ``offset`` skips that many images of each class
+    (e.g. a val folder of other images than the train one). Returns ``root``.
+    """
+    import cv2
+    from sklearn.datasets import load_digits
+    digits = load_digits()
+    for digit in classes:
+        images = digits.images[digits.target == digit][offset:offset + per_class]
+        if len(images) < per_class:
+            raise ValueError(f'write_digit_folders: digit {digit} has {len(images) + offset} images, '
+                             f'{offset + per_class} asked for')
+        folder = osp.join(root, str(digit))
+        os.makedirs(folder, exist_ok=True)
+        for i, image in enumerate(images):
+            grey = cv2.resize(np.round(image * (255. / 16.)).astype(np.uint8), (size, size),
+                              interpolation=cv2.INTER_LINEAR)
+            cv2.imwrite(osp.join(folder, f'{i:04d}.png'), np.repeat(grey[:, :, None], 3, axis=2))
     return root
