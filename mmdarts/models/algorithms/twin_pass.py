@@ -1,4 +1,4 @@
-"""Eq. 8's two passes, L_train at w⁺ and at w⁻, as one twin pass (issue 16).
+"""Eq. 8's two passes, L_train at w⁺ and at w⁻, as one twin pass.
 
 The two passes differ only in the weights: the same batch, the same α, BN on batch statistics (the α step freezes
 the running ones). A twin pass computes both in one forward of the supernet with two weight copies side by side
@@ -7,9 +7,8 @@ the other, ``(N, 2·C, H, W)``; the stem's conv, reading the shared image, compu
 later conv runs grouped by copy (the batched cells already group theirs by edge: the copies double the groups); BN
 is per channel, so one BN normalises both. The head then runs once per copy with that copy's weights, giving
 L(w⁺) and L(w⁻); one backward of their difference gives ∇α L(w⁺) − ∇α L(w⁻), the numerator of Eq. 8. The same
-numbers as two passes (tests, float64), in about the kernels of one: a second-order step of the paper's supernet
-makes 12,050 operator calls instead of 13,415 (``docs/benchmarks.md``), for twice the α-only pass's stored
-activations at once.
+numbers as two passes (tests, float64), in about the kernels of one (``docs/benchmarks.md``), for twice the
+α-only pass's stored activations at once.
 
 :func:`twin_pass_unavailable` says why a model does not qualify (the supernet's ``copies_unavailable``, an
 mmpretrain ``ImageClassifier`` without a neck or with ``GlobalAveragePooling``), and Eq. 8 then runs its two passes.

@@ -1,4 +1,4 @@
-"""The edges that leave the same states, computed together: fewer, larger kernels, the same numbers (issue 16).
+"""The edges that leave the same states, computed together: fewer, larger kernels, the same numbers.
 
 A search cell's edges run in waves: first every edge from the cell's two inputs, then, each time a node is complete,
 the edges leaving it. Within a wave each kind of candidate runs once for all its edges:

@@ -1,4 +1,4 @@
-"""The mixed ops' conv weights and BN statistics stored batched: one tensor per group of a wave (issue 16).
+"""The mixed ops' conv weights and BN statistics stored batched: one tensor per group of a wave.
 
 A batched wave (:mod:`.batched_cell`) runs each group of convs (a candidate's depthwise convs over every edge, the
 pointwise convs of every (candidate, edge) pair, ...) as one conv whose weight is the group's weights concatenated,
@@ -132,7 +132,7 @@ def candidate_size(op: nn.Module) -> int:
 
 def _join_separate_kernel_banks(state_dict: Dict[str, torch.Tensor], bank_key: str) -> None:
     """A merged depthwise bank (``...dw2_4_5``) from the separate banks of its candidates (``...dw2_4``,
-    ``...dw2_5``), as checkpoints stored them before the kernels of one stage were merged (issue 16)."""
+    ``...dw2_5``), as checkpoints stored them before the kernels of one stage were merged."""
     base, _, last = bank_key.rpartition('.')
     parts = last.split('_')  # w{t}, dw{stage}, candidate, candidate, ...
     if bank_key in state_dict or len(parts) < 4 or not parts[1].startswith('dw'):
