@@ -12,6 +12,7 @@ from mmdarts.models.mutators import edge_normalized_weights
 from mmdarts.models.search import SearchCell
 from mmdarts.models.search.edge_banks import edge_views
 from mmdarts.models.search.partial_channels import channel_shuffle
+from mmdarts.testing.straightforward import use_literal_sum
 
 
 def test_channel_shuffle_interleaves_groups():
@@ -110,29 +111,32 @@ def test_alpha_warmup_trains_weights_only():
         hub.update_info('epoch', 0)  # other tests read the current hub's epoch
 
 
-def test_batched_pc_darts_search_equals_per_edge():
+def test_pc_darts_search_on_waves_equals_the_literal_sum():
     """PC-DARTS second-order search steps (partial channels, edge normalisation; the first order's passes are among
-    them) with the batched waves end in the same weights, α, β, optimizer state and running statistics as per edge,
-    float64."""
+    them) on both plans of the waves (per edge; batched, with Eq. 8 as one twin pass) end in the same weights, α, β,
+    optimizer state and running statistics as on the literal sum, float64."""
     models = []
-    for layout in ('per_edge', 'batched'):
+    for layout in ('per_edge', 'per_edge', 'batched'):  # the first computes the literal sum
         architecture = tiny_architecture(nodes=3, edge_layout=layout)
         architecture['backbone']['partial_channels'] = 2
         model = Darts(architecture=architecture, mutator=dict(type='DiffMutator', edge_normalization=True),
                       unroll=True).to(torch.float64).train()
         model.data_preprocessor = Prepared()
         models.append(model)
+    use_literal_sum(models[0])
     with torch.no_grad():
         for p in models[0].mutator.parameters():
             p.normal_(0, 0.5)
-    models[1].load_state_dict(models[0].state_dict())
+    for model in models[1:]:
+        model.load_state_dict(models[0].state_dict())
     wrappers = [optim_wrappers(m) for m in models]
     for step in range(2):
         data = dict(train=batch(dtype=torch.float64, seed=2 * step), arch=batch(dtype=torch.float64, seed=2 * step + 1))
         for model, wrapper in zip(models, wrappers):
             model.train_step(data, wrapper)
-    assert all(cell.batched_plan() is not None for cell in models[1].architecture.backbone.cells)
-    expected, got = in_layout_of(models[1], models[0].state_dict()), models[1].state_dict()
-    assert expected.keys() == got.keys()
-    for name, a in expected.items():
-        torch.testing.assert_close(got[name], a, rtol=1e-9, atol=1e-12, msg=name)
+    for model, per_edge in zip(models[1:], (True, False)):
+        assert all(cell.batched_plan().per_edge == per_edge for cell in model.architecture.backbone.cells)
+        expected, got = in_layout_of(model, models[0].state_dict()), model.state_dict()
+        assert expected.keys() == got.keys()
+        for name, a in expected.items():
+            torch.testing.assert_close(got[name], a, rtol=1e-9, atol=1e-12, msg=name)
