@@ -116,5 +116,5 @@ def in_layout_of(model, tensors):
     tensors = dict(tensors)
     for name, cell in model.named_modules():
         if isinstance(cell, SearchCell):
-            convert_edge_state(cell, tensors, name + '.')
+            convert_edge_state(cell, tensors, f'{name}.' if name else '')
     return tensors

@@ -4,6 +4,7 @@ import torch.nn as nn
 from mmengine.model import is_model_wrapper
 from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
 
+from mmdarts.models.search import SearchCell
 from mmdarts.registry import OPTIM_WRAPPER_CONSTRUCTORS
 
 REQUIRED_KEYS = ('architecture', 'mutator')
@@ -66,10 +67,10 @@ class DartsOptimWrapperDict(OptimWrapperDict):
         try:
             super().load_state_dict(state_dict)
         except ValueError as error:
-            cells = [m for m in self._model.modules() if hasattr(m, '_bank_layout')]
+            cells = [m for m in self._model.modules() if isinstance(m, SearchCell)]
             if not cells or 'size' not in str(error):
                 raise
-            stored = 'batched' if any(cell._bank_layout for cell in cells) else 'per_edge'
+            stored = 'batched' if any(cell.banks is not None for cell in cells) else 'per_edge'
             other = 'per_edge' if stored == 'batched' else 'batched'
             raise ValueError(
                 f'resume: the checkpoint\'s optimizer state does not fit this model\'s weights ({error}); this '

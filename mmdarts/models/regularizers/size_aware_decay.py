@@ -5,8 +5,6 @@ import torch.nn as nn
 
 from mmdarts.registry import MODELS
 
-from ..search.edge_banks import candidate_size
-
 
 def size_aware_decay_loss(alphas: Dict[str, torch.Tensor], coefficients: Dict[str, torch.Tensor]) -> torch.Tensor:
     """½ Σ λ ⊙ α² over every cell type, edge and op: an L2 decay whose strength λ differs per op."""
@@ -22,7 +20,7 @@ def op_size_coefficients(supernet: nn.Module, base: float) -> Dict[str, torch.Te
             continue
         rows = []
         for mixed in cell.mixed_ops:
-            sizes = torch.tensor([float(candidate_size(op)) for op in mixed.ops])
+            sizes = torch.tensor([float(size) for size in mixed.sizes])
             rows.append(base + sizes / sizes.max().clamp_min(1.))
         coefficients[kind] = torch.stack(rows)
     return coefficients

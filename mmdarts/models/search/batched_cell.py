@@ -41,14 +41,14 @@ class BatchedCell:
         self._constants: Dict[Tuple[torch.device, torch.dtype], Tuple[torch.Tensor, ...]] = {}
         # where each wave's first BN and first conv sit: a module replaced there (SyncBN conversion) is noticed
         parents = {id(child): (module, name) for module in nn.ModuleList(mixed_ops).modules()
-                   for name, child in module._modules.items()}
+                   for name, child in module.named_children()}
         anchors = [bns[0] for wave in self.waves for bns in list(wave.norm_groups.values())[:1]]
         anchors += [group[0] for wave in self.waves for group in list(wave.weight_groups.values())[:1]]
         self._anchors = [(*parents[id(m)], m) for m in anchors if id(m) in parents]
 
     def in_place(self) -> bool:
         """Whether the modules the plan computes with are still the cell's (none replaced since)."""
-        return all(parent._modules.get(name) is module for parent, name, module in self._anchors)
+        return all(getattr(parent, name, None) is module for parent, name, module in self._anchors)
 
     def usable(self) -> bool:
         """Whether every candidate has a batched form (:attr:`EdgeWave.unbatchable`: generic modules not alike on

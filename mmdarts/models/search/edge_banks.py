@@ -7,13 +7,11 @@ gradients split back, one weight tensor to accumulate per edge; stored as one te
 parameter or buffer of ``cell.banks``), the conv reads the bank, a step has 1/4 as many weight tensors, and the BNs
 update their statistics in place. :func:`bank_edges` moves a cell's tensors into banks; the per-edge modules keep
 their structure: their BNs are replaced by :class:`~mmdarts.models.ops.BankedBatchNorm2d` (statistics read from
-the banks), their convs' banked weights registered as None, and where a forward runs the per-edge convs (the
-reference sum, a cell that cannot batch) :func:`edge_views` lends them views of the weight banks for its duration,
-as instance attributes over the None parameters (what ``functional_call`` does with a module's tensors).
-:func:`convert_edge_state` loads either layout's state dict into the other.
+the banks), their convs' banked weights registered as None, and where a forward runs the per-edge modules (the
+reference sum, a cell that cannot batch) it calls them through ``torch.func.functional_call`` with views of the
+weight banks (:func:`bank_views`). :func:`convert_edge_state` loads either layout's state dict into the other.
 """
-from contextlib import contextmanager
-from typing import Dict, Iterator, List, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -24,6 +22,8 @@ from .batched_convs import crop_kernel, pad_kernel
 
 # (bank name, kind: 'weight' | 'stat' | 'count', [(module, attribute, first row, rows)])
 BankLayout = List[Tuple[str, str, List[Tuple[nn.Module, str, int, int]]]]
+# per edge, its banked weights: (name in its MixedOp, bank name, first row, rows, kernel size of a conv or None)
+EdgeRows = List[List[Tuple[str, str, int, int, Optional[Tuple[int, int]]]]]
 
 _PARTS = (('mean', 'running_mean', 'stat'), ('var', 'running_var', 'stat'), ('count', 'num_batches_tracked', 'count'))
 
@@ -39,10 +39,14 @@ def _joined(kind: str, tensors: List[torch.Tensor]) -> torch.Tensor:
     return torch.cat(tensors)
 
 
-def _own_rows(bank: torch.Tensor, module: nn.Module, row: int, rows: int) -> torch.Tensor:
-    """``module``'s rows of ``bank`` (a view), a conv's kernel cut out of the padded one."""
+def _kernel(module: nn.Module) -> Optional[Tuple[int, int]]:
+    return module.kernel_size if isinstance(module, nn.Conv2d) else None
+
+
+def _own_rows(bank: torch.Tensor, kernel: Optional[Sequence[int]], row: int, rows: int) -> torch.Tensor:
+    """A module's rows of ``bank`` (a view), a conv's kernel (of size ``kernel``) cut out of the padded one."""
     piece = bank.narrow(0, row, rows)
-    return crop_kernel(piece, module.kernel_size) if isinstance(module, nn.Conv2d) and piece.dim() == 4 else piece
+    return crop_kernel(piece, kernel) if kernel is not None and piece.dim() == 4 else piece
 
 
 def bank_members(plan: BatchedCell) -> List[Tuple[str, str, List[Tuple[nn.Module, str]]]]:
@@ -60,12 +64,12 @@ def bank_members(plan: BatchedCell) -> List[Tuple[str, str, List[Tuple[nn.Module
     return banks
 
 
-def bank_edges(cell: nn.Module, plan: BatchedCell) -> Tuple[BankLayout, BatchedCell]:
+def bank_edges(cell: nn.Module, plan: BatchedCell) -> Tuple[BankLayout, EdgeRows, BatchedCell]:
     """Moves ``cell``'s grouped conv weights and BN statistics (``plan``'s groups) into ``cell.banks``, values
-    kept; the per-edge convs lose their weights (:func:`edge_views` lends them views), the BNs are replaced by
-    :class:`~mmdarts.models.ops.BankedBatchNorm2d` reading rows of the banks. Returns the layout and the plan
-    that computes with the banks (made over the banked BNs, before the convs lent their weights: a plan is made
-    from modules that still hold them)."""
+    kept; the per-edge convs lose their weights (:func:`bank_views` gives them views), the BNs are replaced by
+    :class:`~mmdarts.models.ops.BankedBatchNorm2d` reading rows of the banks. Returns the layout, each edge's rows
+    of the weight banks, and the plan that computes with the banks (made over the banked BNs, before the convs
+    lost their weights: a plan is made from modules that still hold them)."""
     banks, layout = nn.Module(), []
     bank_rows: Dict[int, Dict[str, tuple]] = {}  # per BN (by id): its rows of each statistic's bank
     for name, kind, members in bank_members(plan):
@@ -91,43 +95,24 @@ def bank_edges(cell: nn.Module, plan: BatchedCell) -> Tuple[BankLayout, BatchedC
                 banked[id(child)] = BankedBatchNorm2d(child, bank_rows[id(child)])
                 setattr(parent, child_name, banked[id(child)])
     banked_plan = BatchedCell(cell.mixed_ops, plan.num_nodes, plan.channels)
+    paths = {id(m): (k, path) for k, op in enumerate(cell.mixed_ops) for path, m in op.named_modules()}
+    edge_rows: EdgeRows = [[] for _ in cell.mixed_ops]
     for name, kind, placed in layout:
-        for m, attr, _, _ in placed if kind == 'weight' else ():  # no parameter of its own: a view is lent
-            m._banked_numel = getattr(m, '_banked_numel', 0) + getattr(m, attr).numel()  # inside edge_views
+        for m, attr, row, rows in placed if kind == 'weight' else ():  # no parameter of its own: a view is given
+            k, path = paths[id(m)]
+            edge_rows[k].append((f'{path}.{attr}', name, row, rows, _kernel(m)))
             m.register_parameter(attr, None)
     cell.banks = banks
     for wave in banked_plan.waves:  # reading their weights and BN statistics from the banks
         wave.banks = banks
     return [(name, kind, [(banked.get(id(m), m), attr, row, rows) for m, attr, row, rows in placed])
-            for name, kind, placed in layout], banked_plan
+            for name, kind, placed in layout], edge_rows, banked_plan
 
 
-@contextmanager
-def edge_views(cell: nn.Module) -> Iterator[None]:
-    """Inside, each per-edge module of a banked cell holds views of the banks (the ones of this moment, so
-    ``functional_call``'s weights too) as its weights and statistics; nothing where the cell is not banked."""
-    layout = getattr(cell, '_bank_layout', None)
-    if not layout:
-        yield
-        return
-    installed = []
-    for name, kind, placed in layout:
-        if kind != 'weight':  # BankedBatchNorm2d reads its statistics itself
-            continue
-        bank = getattr(cell.banks, name)
-        for m, attr, row, rows in placed:
-            m.__dict__[attr] = _own_rows(bank, m, row, rows)
-            installed.append((m, attr))
-    try:
-        yield
-    finally:
-        for m, attr in installed:
-            m.__dict__.pop(attr, None)
-
-
-def candidate_size(op: nn.Module) -> int:
-    """The number of weights of a candidate op, banked ones included."""
-    return sum(p.numel() for p in op.parameters()) + sum(getattr(m, '_banked_numel', 0) for m in op.modules())
+def bank_views(banks: nn.Module, rows: Sequence[tuple]) -> Dict[str, torch.Tensor]:
+    """One edge's banked weights (its ``rows``, :func:`bank_edges`) as views of ``banks``, the tensors of this
+    moment (``functional_call``'s too), by their names in its :class:`~.search_cell.MixedOp`."""
+    return {name: _own_rows(getattr(banks, bank), kernel, row, count) for name, bank, row, count, kernel in rows}
 
 
 def _join_separate_kernel_banks(state_dict: Dict[str, torch.Tensor], bank_key: str) -> None:
@@ -166,5 +151,5 @@ def convert_edge_state(cell: nn.Module, state_dict: Dict[str, torch.Tensor], pre
         elif not banked and bank_key in state_dict:
             value, row = state_dict.pop(bank_key), 0
             for key, (m, attr, rows) in zip(edge_keys, members):
-                state_dict[key] = (value[row] if kind == 'count' else _own_rows(value, m, row, rows)).clone()
+                state_dict[key] = (value[row] if kind == 'count' else _own_rows(value, _kernel(m), row, rows)).clone()
                 row += rows

@@ -3,12 +3,13 @@ from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
+from torch.func import functional_call
 
 from mmdarts.structures import cell_edges
 
 from ..ops import ActConvBN, FactorizedReduce, build_candidate_op, on_batch_statistics
 from .batched_cell import BatchedCell
-from .edge_banks import bank_edges, convert_edge_state, edge_views
+from .edge_banks import bank_edges, bank_views, convert_edge_state
 from .partial_channels import PartialChannels, edge_scaled_weights
 
 
@@ -24,9 +25,10 @@ class MixedOp(nn.Module):
     def __init__(self, channels: int, stride: int, primitives: Sequence[str], act_cfg: Optional[Dict],
                  reference: bool = False):
         super().__init__()
-        self.stride = stride
         self.reference = reference
         self.ops = nn.ModuleList(self._build(p, channels, stride, act_cfg) for p in primitives)
+        # each candidate's number of weights (SizeAwareDecay), counted before its cell may move them into banks
+        self.sizes = [sum(p.numel() for p in op.parameters()) for op in self.ops]
 
     @staticmethod
     def _build(name: str, channels: int, stride: int, act_cfg: Optional[Dict]) -> nn.Module:
@@ -97,7 +99,7 @@ class SearchCell(nn.Module):
             MixedOp(self.op_channels, 2 if reduction and j < 2 else 1, self.op_names, act_cfg) for _, j in self.edges)
         stored_batched = edge_layout == 'batched' or (edge_layout == 'auto' and torch.cuda.is_available())
         if stored_batched:
-            self._bank_layout, self._plans[False] = bank_edges(self, self._plan())
+            self._bank_layout, self._edge_rows, self._plans[False] = bank_edges(self, self._plan())
         self._register_load_state_dict_pre_hook(self._convert_state)
 
     def _convert_state(self, state_dict, prefix, *args) -> None:
@@ -124,8 +126,7 @@ class SearchCell(nn.Module):
         if copies > 1:
             raise ValueError(f'SearchCell: weight copies side by side run only where the cell is batched '
                              f'({self.copies_unavailable()})')
-        with edge_views(self):
-            return self._literal_forward(states, weights, complete)
+        return self._literal_forward(states, weights, complete)
 
     def copies_unavailable(self) -> Optional[str]:
         """Why :meth:`forward` cannot compute weight copies side by side, or None where it can: its
@@ -169,13 +170,18 @@ class SearchCell(nn.Module):
         return 'its BNs differ in eps, mode or momentum'
 
     def _literal_forward(self, states: List[torch.Tensor], weights: torch.Tensor, complete) -> torch.Tensor:
-        """The cell edge by edge, each mixed op its literal sum (:class:`MixedOp`)."""
+        """The cell edge by edge, each mixed op its literal sum (:class:`MixedOp`), on views of the banks where the
+        cell stores its weights there."""
         inputs = [self.partial.mixed_input(s) for s in states]
         k = 0
         for node in range(self.num_nodes):
             total = None
             for j in range(len(states)):
-                y = self.mixed_ops[k](inputs[j], weights[k])
+                if self.banks is None:
+                    y = self.mixed_ops[k](inputs[j], weights[k])
+                else:
+                    y = functional_call(self.mixed_ops[k], bank_views(self.banks, self._edge_rows[k]),
+                                        (inputs[j], weights[k]))
                 total = y if total is None else total + y
                 k += 1
             states.append(complete(node, total, states))

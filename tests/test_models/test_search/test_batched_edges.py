@@ -17,7 +17,7 @@ from mmdarts.models.ops import DARTS_PRIMITIVES
 from mmdarts.models.regularizers.size_aware_decay import op_size_coefficients
 from mmdarts.models.search import SearchCell
 from mmdarts.models.search.batched_edges import edge_waves
-from mmdarts.models.search.edge_banks import candidate_size, edge_views
+from mmdarts.models.search.edge_banks import bank_views
 from mmdarts.registry import CANDIDATE_OPS
 from mmdarts.structures import cell_edges
 from mmdarts.testing import count_aten_calls
@@ -257,17 +257,20 @@ def test_banks_hold_the_grouped_tensors_and_load_either_layout():
     back.load_state_dict(batched.state_dict())
     for (name, a), b in zip(per_edge.state_dict().items(), back.state_dict().values()):
         torch.testing.assert_close(b, a, rtol=0, atol=0, msg=name)
-    sizes = [[candidate_size(op) for op in mixed.ops] for mixed in cell.mixed_ops]
-    assert sizes == [[candidate_size(op) for op in mixed.ops] for mixed in per_edge.architecture.backbone.cells[0]
-                     .mixed_ops]
+    sizes = [mixed.sizes for mixed in cell.mixed_ops]
+    assert sizes == [mixed.sizes for mixed in per_edge.architecture.backbone.cells[0].mixed_ops]
+    assert sizes == [[sum(p.numel() for p in op.parameters()) for op in mixed.ops]
+                     for mixed in per_edge.architecture.backbone.cells[0].mixed_ops]
     assert sizes[0][DARTS_PRIMITIVES.index('sep_conv_3x3')] == 2 * (4 * 9 + 4 * 4)
     supernets = [m.architecture.backbone for m in (per_edge, batched)]
     for kind, coefficients in op_size_coefficients(supernets[1], 1.0).items():  # SizeAwareDecay's λ
         torch.testing.assert_close(coefficients, op_size_coefficients(supernets[0], 1.0)[kind])
-    assert cell.mixed_ops[0].ops[4][0][1].weight is None  # lent only during a per-edge forward
-    with edge_views(cell):
-        assert cell.mixed_ops[0].ops[4][0][1].weight.shape == (4, 1, 3, 3)
-        assert cell.mixed_ops[0].ops[4][1][1].weight.shape == (4, 1, 3, 3)  # cut out of the padded bank
+    assert cell.mixed_ops[0].ops[4][0][1].weight is None  # given as views of the banks to a per-edge forward
+    views = bank_views(cell.banks, cell._edge_rows[0])
+    assert views['ops.4.0.1.weight'].shape == views['ops.4.1.1.weight'].shape == (4, 1, 3, 3)  # cut out of 5x5
+    bank = cell.banks.w0_dw2_4_5  # edge 0's 3x3 kernels first, padded
+    assert torch.equal(views['ops.4.1.1.weight'], bank[:4, :, 1:4, 1:4])
+    assert views['ops.4.1.1.weight'].untyped_storage().data_ptr() == bank.untyped_storage().data_ptr()
 
 
 def test_checkpoints_with_separate_depthwise_banks_still_load():
