@@ -14,13 +14,6 @@ def subsampled(x: torch.Tensor, step: Optional[Tuple[int, int]]) -> torch.Tensor
     return x if step is None else x[:, :, ::step[0], ::step[1]]
 
 
-def conv_with_geometry(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor],
-                       geometry: Geometry) -> torch.Tensor:
-    """The conv of ``x`` as :meth:`DilatedConv2d.computed_geometry` describes it."""
-    step, stride, padding, dilation, groups = geometry
-    return F.conv2d(subsampled(x, step), weight, bias, stride, padding, dilation, groups)
-
-
 def stride_one_input_gradient(grad: torch.Tensor, weight: torch.Tensor, geometry: Geometry
                               ) -> Optional[torch.Tensor]:
     """∇ of a stride-1 conv's (subsampled) input for ``grad`` at its output, as the forward conv of ``grad`` with

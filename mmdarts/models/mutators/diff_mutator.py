@@ -21,11 +21,7 @@ def mixed_op_weights(alpha: torch.Tensor) -> torch.Tensor:
 def edge_normalized_weights(beta: torch.Tensor, num_nodes: int) -> torch.Tensor:
     """PC-DARTS's edge normalisation (Xu et al., ICLR 2020, Eq. 4): softmax of β over each node's incoming
     edges, rows in :func:`~mmdarts.structures.cell_edges` order."""
-    parts, start = [], 0
-    for node in range(num_nodes):
-        parts.append(torch.softmax(beta[start:start + node + 2], dim=-1))
-        start += node + 2
-    return torch.cat(parts)
+    return torch.cat([b.softmax(-1) for b in beta.split([node + 2 for node in range(num_nodes)])])
 
 
 def hard_gumbel_weights(alpha: torch.Tensor, tau: float, gumbel: torch.Tensor) -> torch.Tensor:

@@ -4,7 +4,7 @@ from typing import Optional
 import torch
 import torch.nn as nn
 
-from ..functional.conv_geometry import Geometry, conv_with_geometry, subsampled_geometry
+from ..functional.conv_geometry import Geometry, subsampled, subsampled_geometry
 from ..functional.modes import is_plain
 
 
@@ -29,4 +29,5 @@ class DilatedConv2d(nn.Conv2d):
         geometry = None if is_plain() else self.computed_geometry(input)
         if geometry is None:
             return super()._conv_forward(input, weight, bias)
-        return conv_with_geometry(input, weight, bias, geometry)
+        step, stride, padding, dilation, groups = geometry
+        return nn.functional.conv2d(subsampled(input, step), weight, bias, stride, padding, dilation, groups)

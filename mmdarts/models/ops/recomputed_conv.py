@@ -4,7 +4,7 @@ before them) as one function storing less for the backward
 the BNs' batch counts added in one call per forward."""
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Iterator, List, Optional
+from typing import Iterator, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -62,6 +62,18 @@ def batched_batch_norm_counters() -> Iterator[None]:
             torch._foreach_add_(counters, 1)
 
 
+def plain_depthwise(conv: nn.Module) -> bool:
+    """A bias-free depthwise conv with zero padding (not a string)."""
+    return (isinstance(conv, nn.Conv2d) and conv.bias is None and conv.padding_mode == 'zeros'
+            and not isinstance(conv.padding, str) and conv.groups == conv.in_channels == conv.out_channels)
+
+
+def plain_pointwise(conv: nn.Module, stride: Tuple[int, int] = (1, 1)) -> bool:
+    """A bias-free 1x1 ``nn.Conv2d`` of one group, no padding, with ``stride``."""
+    return (type(conv) is nn.Conv2d and conv.bias is None and conv.kernel_size == (1, 1) and conv.groups == 1
+            and tuple(conv.stride) == stride and conv.padding == (0, 0) and conv.dilation == (1, 1))
+
+
 def _geometry(x: torch.Tensor, depthwise: DilatedConv2d, pointwise: nn.Conv2d) -> Optional[WaveGeometry]:
     """The depthwise conv's computed (step, stride, padding, dilation) if the pair can run as one function storing
     less, else None."""
@@ -70,11 +82,7 @@ def _geometry(x: torch.Tensor, depthwise: DilatedConv2d, pointwise: nn.Conv2d) -
         x.requires_grad or depthwise.weight.requires_grad or pointwise.weight.requires_grad)
     if not wanted or not isinstance(depthwise, DilatedConv2d):
         return None
-    plain = (depthwise.bias is not None or pointwise.bias is not None or pointwise.kernel_size != (1, 1)
-             or pointwise.stride != (1, 1) or pointwise.padding != (0, 0) or pointwise.dilation != (1, 1)
-             or pointwise.groups != 1 or pointwise.padding_mode != 'zeros'
-             or depthwise.groups != depthwise.in_channels or depthwise.out_channels != depthwise.in_channels)
-    geometry = None if plain else depthwise.computed_geometry(x)
+    geometry = depthwise.computed_geometry(x) if plain_depthwise(depthwise) and plain_pointwise(pointwise) else None
     return None if geometry is None else geometry[:4]
 
 

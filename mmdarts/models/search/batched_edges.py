@@ -27,7 +27,7 @@ from mmdarts.structures import cell_edges
 from ..functional.gradients import InputSavingReLU, concat
 from ..functional.modes import memory_layout
 from ..ops import DilConv, FactorizedReduce, SepConv, Zero
-from ..ops.recomputed_conv import add_batch_counts
+from ..ops.recomputed_conv import add_batch_counts, plain_depthwise, plain_pointwise
 from .candidate_parts import foldable_batch_norm, recomputable_prefix, shareable_activation
 
 ONE = -1  # a scale entry that is the constant 1 (a separable conv's middle BN), not an op weight
@@ -48,19 +48,9 @@ def edge_waves(num_nodes: int, single: bool = False) -> List[Tuple[List[int], Li
     return waves
 
 
-def _plain_depthwise(conv: nn.Module) -> bool:
-    return (isinstance(conv, nn.Conv2d) and conv.bias is None and conv.padding_mode == 'zeros'
-            and not isinstance(conv.padding, str) and conv.groups == conv.in_channels == conv.out_channels)
-
-
-def _plain_pointwise(conv: nn.Module, stride: Tuple[int, int] = (1, 1)) -> bool:
-    return (type(conv) is nn.Conv2d and conv.bias is None and conv.kernel_size == (1, 1) and conv.groups == 1
-            and tuple(conv.stride) == stride and conv.padding == (0, 0) and conv.dilation == (1, 1))
-
-
 def _plain_dil_conv(op: nn.Module, key: str) -> bool:
-    return (type(op) is DilConv and shareable_activation(op) == key and _plain_depthwise(op[1])
-            and _plain_pointwise(op[2]) and foldable_batch_norm(op) is not None)
+    return (type(op) is DilConv and shareable_activation(op) == key and plain_depthwise(op[1])
+            and plain_pointwise(op[2]) and foldable_batch_norm(op) is not None)
 
 
 def candidate_kind(op: nn.Module, key: Optional[str]) -> str:
@@ -79,7 +69,7 @@ def candidate_kind(op: nn.Module, key: Optional[str]) -> str:
             and tuple(op[1][1].stride) == (1, 1)):
         return 'sep'
     if (key is not None and type(op) is FactorizedReduce and shareable_activation(op) == key
-            and _plain_pointwise(op.conv1, (2, 2)) and _plain_pointwise(op.conv2) and foldable_batch_norm(op)):
+            and plain_pointwise(op.conv1, (2, 2)) and plain_pointwise(op.conv2) and foldable_batch_norm(op)):
         return 'factorized'
     return 'generic'
 
