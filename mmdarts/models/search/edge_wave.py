@@ -10,7 +10,6 @@ from ..functional.depthwise_pointwise import depthwises_pointwise
 from ..functional.gradients import concat, dense_gradient, sum_of_all
 from ..functional.modes import autocast_dtype
 from ..ops import even_grid_conv, norm_arguments
-from .batched_convs import pad_kernel
 from .batched_edges import (
     activation,
     batched_batch_norm,
@@ -39,13 +38,9 @@ class EdgeWave(WaveGroups):
 
         ``copies`` > 1 (a twin pass, :mod:`.twin_pass`): the bank holds the copies' weights one after the other;
         a group of ``blocks`` candidates is returned ordered (candidate, copy, edge), as its input channels are."""
-        mask = self.masks.get(group)
-        if self.banks is None:
-            size = mask.shape[-2:] if mask is not None else None
-            attr = self.group_attrs.get(group, 'weight')
-            return concat([getattr(m, attr) if size is None else pad_kernel(m.weight, size)
-                           for m in self.weight_groups[group]])
-        weight = getattr(self.banks, self.prefix + group)
+        if self.banks is None:  # the per-edge plan: no kernel merged, nothing padded
+            return concat([getattr(m, self.group_attrs.get(group, 'weight')) for m in self.weight_groups[group]])
+        mask, weight = self.masks.get(group), getattr(self.banks, self.prefix + group)
         if mask is not None:
             key = (group, weight.device, weight.dtype, copies)
             if key not in self._mask_cache:  # the mask of every copy
@@ -89,7 +84,7 @@ class EdgeWave(WaveGroups):
             hx = repeated_per_edge(activated[key], nodes, copies)  # the activated sources of every edge
         for chains in self._parts(self.chains):  # stage 1 of the chains, then stage 2 of the separable ones
             sep, dil = [o for o in chains if o in self.sep], [o for o in chains if o not in self.sep]
-            norm = self._middle_norm(chains[0]) if self.split and sep else None
+            norm = self._middle_norm(chains[0]) if self.split and sep else None  # split: one edge, one candidate
             y = self._stage(hx, chains, 1, width, next(vectors), copies, normed=norm is None)
             if norm is not None:  # the middle BN and ReLU inside stage 2's function, which keeps the BN's output
                 parts.append(self._stage(y, chains, 2, width, next(vectors), copies, norm=norm))
@@ -155,7 +150,7 @@ class EdgeWave(WaveGroups):
         BN in training with a gradient wanted recomputes the pool in the backward instead of storing it
         (:func:`~.candidate_parts.recomputed_pool_batch_norm`)."""
         bns = self.norm_groups[self._pool_group(pools)]
-        if len(bns) == 1 and self.banks is None and pool_recomputable(bns[0], x, scale):
+        if self.split and pool_recomputable(bns[0], x, scale):
             return recomputed_pool_batch_norm(self.candidates[pools[0]][0][0], bns[0], x, scale)
         pooled = concat([repeated_per_edge(self.candidates[o][0][0](x), nodes, copies) for o in pools], 1)
         return self._norm(pooled, self._pool_group(pools), scale)
@@ -173,11 +168,8 @@ class EdgeWave(WaveGroups):
         """(running mean, running var, momentum, eps) of separable conv ``o``'s middle BN, this batch counted,
         where that BN and the ReLU after it can run inside stage 2's function (a wave of :attr:`split` with one
         edge, training, a ReLU between the stages), else None."""
-        bns = self.norm_groups[self._named('bn', 1, [o])]
-        if (len(bns) != 1 or self.banks is not None or not bns[0].training
-                or type(self.candidates[o][0][1][0]) is not nn.ReLU):
-            return None
-        return norm_arguments(bns[0])
+        bn = self.norm_groups[self._named('bn', 1, [o])][0]
+        return norm_arguments(bn) if bn.training and type(self.candidates[o][0][1][0]) is nn.ReLU else None
 
     def _stage(self, hx: torch.Tensor, chains: List[int], stage: int, width: int, scale: torch.Tensor,
                copies: int = 1, relu: bool = False, normed: bool = True, norm: Optional[tuple] = None
