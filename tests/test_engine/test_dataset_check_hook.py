@@ -80,6 +80,8 @@ def test_a_part_allowed_to_lack_classes_passes_and_its_whole_dataset_is_checked(
     half = dict(type='SubsetDataset', dataset=dict(type='CustomDataset', data_root=root, pipeline=[]), start=0.0,
                 end=0.5, mode='contiguous', require_all_classes=False)
     DatasetCheckHook(check_images=False).before_run(runner_with(tiny_darts(num_classes=4), DATASETS.build(half)))
+    quarter = dict(type='SubsetDataset', dataset=half, end=0.5, mode='contiguous', require_all_classes=False)
+    DatasetCheckHook(check_images=False).before_run(runner_with(tiny_darts(num_classes=4), DATASETS.build(quarter)))
     (tmp_path / 'train' / 'empty').mkdir()
     runner = runner_with(tiny_darts(num_classes=5), DATASETS.build(half))
     with pytest.raises(ValueError, match=r"train_dataloader.dataset.dataset \(CustomDataset\): class\(es\) 'empty' "):

@@ -87,7 +87,7 @@ class DatasetCheckHook(Hook):
 
     @staticmethod
     def _check_classes_have_samples(dataset: Dataset, where: str) -> None:
-        if isinstance(dataset, SubsetDataset):  # the classes of a part are its own rule (require_all_classes)
+        while isinstance(dataset, SubsetDataset):  # the classes of a part are its own rule (require_all_classes)
             dataset, where = dataset.dataset, f'{where}.dataset'
         try:
             labels = dataset_labels(dataset, where)
