@@ -60,6 +60,21 @@ def dense_gradient(x: torch.Tensor) -> torch.Tensor:
     return DenseGradient.apply(x) if x.requires_grad and torch.is_grad_enabled() else x
 
 
+def accumulated(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
+    """The sum of ``tensors`` (at least one, of one shape) added into one new tensor, in place after the first add:
+    a chain of adds allocates an intermediate sum per tensor, short-lived buffers that fragment the CPU's heap among
+    the pass's stored activations (docs/benchmarks.md). Twice differentiable (an in-place add saves nothing)."""
+    if len(tensors) == 1:
+        return tensors[0]
+    total = tensors[0] + tensors[1]
+    for t in tensors[2:]:
+        if torch.promote_types(total.dtype, t.dtype) == total.dtype:
+            total += t
+        else:  # a wider dtype (autocast): promoted as an add would
+            total = total + t
+    return total
+
+
 def sum_of_all(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
     """The sum of ``tensors`` (at least one, of one shape): one stack and one sum for more than two, not an add
     per tensor (and, on the way back, one gradient expanded, not one per add)."""

@@ -7,7 +7,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..functional.depthwise_pointwise import depthwises_pointwise
-from ..functional.gradients import concat, dense_gradient, sum_of_all
+from ..functional.gradients import accumulated, concat, dense_gradient, sum_of_all
 from ..functional.modes import autocast_dtype
 from ..ops import even_grid_conv, norm_arguments
 from .batched_edges import (
@@ -131,7 +131,7 @@ class EdgeWave(WaveGroups):
         if self.split and len(self.edges) == 1:  # one edge (the per-edge plan): its parts added, in their layout
             # its gradient comes as a slice of the cell's concatenation: dense again, once for all its BNs (BN's CPU
             # backward is many times slower on a slice)
-            return dense_gradient(sum(parts[1:], parts[0])).unsqueeze(1)
+            return dense_gradient(accumulated(parts)).unsqueeze(1)
         if copies == 1 and channels_last(x):
             # each part summed on its own (a concatenation of channels-last tensors gathers every pixel's channels);
             # each node dense channels-last: (nodes, N, H, W, C) in memory

@@ -115,7 +115,16 @@ def test_op_weights_reach_the_candidates_in_a_few_calls_per_cell():
     from mmdarts.testing import count_aten_calls
     model = tiny_darts(channels=4, layers=3, nodes=3, edge_layout='per_edge')
     b = batch()
-    _, calls = count_aten_calls(lambda: model.loss_and_log(b))
+    counter_adds = []
+
+    class CounterAdds(TorchDispatchMode):  # a BN's own count: an add_ on its integer num_batches_tracked
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func.overloadpacket.__name__ == 'add_' and not args[0].is_floating_point():
+                counter_adds.append(args[0])
+            return func(*args, **(kwargs or {}))
+
+    with CounterAdds():
+        _, calls = count_aten_calls(lambda: model.loss_and_log(b))
     assert calls['select'] == 0 and calls['_foreach_add_'] == 1
     tracked = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d) and m.track_running_stats]
-    assert calls['add_'] < len(tracked) / 4  # only the BNs of the stem and the cells' preprocessing add their own
+    assert len(counter_adds) < len(tracked) / 4  # only the BNs of the stem and the cells' preprocessing add their own
