@@ -6,10 +6,6 @@ import numpy as np
 from torch.utils.data import Dataset
 
 
-def dataset_name(dataset: Dataset) -> str:
-    return type(dataset).__name__
-
-
 def dataset_classes(dataset: Dataset) -> Optional[List[str]]:
     """The class names of ``dataset``'s metainfo (mmpretrain datasets carry them), or None."""
     classes = (getattr(dataset, 'metainfo', None) or {}).get('classes')
@@ -27,14 +23,14 @@ def dataset_labels(dataset: Dataset, where: str) -> np.ndarray:
     elif hasattr(dataset, 'get_data_info'):
         labels = [dataset.get_data_info(i).get('gt_label') for i in range(len(dataset))]
     else:
-        raise TypeError(f'{where}: {dataset_name(dataset)} gives no class labels (no get_gt_labels or '
+        raise TypeError(f'{where}: {type(dataset).__name__} gives no class labels (no get_gt_labels or '
                         "get_data_info); use mode='contiguous'")
     try:
         labels = np.asarray(labels, dtype=np.int64)
     except (TypeError, ValueError):
         labels = None
     if labels is None or labels.shape != (len(dataset), ):
-        raise TypeError(f'{where}: {dataset_name(dataset)} has samples without a single class label (gt_label); '
+        raise TypeError(f'{where}: {type(dataset).__name__} has samples without a single class label (gt_label); '
                         "a stratified part needs one per sample: use mode='contiguous'")
     return labels
 
@@ -56,19 +52,12 @@ def check_num_classes(num_classes: int, dataset: Dataset, field: str, where: str
     classes = dataset_classes(dataset)
     if classes is not None and len(classes) != num_classes:
         shown = classes if len(classes) <= 12 else classes[:12] + ['...']
-        raise ValueError(f'{field}={num_classes}, but {where} ({dataset_name(dataset)}) holds {len(classes)} classes '
+        raise ValueError(f'{field}={num_classes}, but {where} ({type(dataset).__name__}) holds {len(classes)} classes '
                          f'{shown}; set {field} (and data_preprocessor.num_classes) to {len(classes)}')
     labels = getattr(dataset, 'labels', None)
     if isinstance(labels, np.ndarray) and len(labels) and int(labels.max()) >= num_classes:
-        raise ValueError(f'{field}={num_classes}, but {where} ({dataset_name(dataset)}) has labels up to '
+        raise ValueError(f'{field}={num_classes}, but {where} ({type(dataset).__name__}) has labels up to '
                          f'{int(labels.max())}; {field} must be at least {int(labels.max()) + 1}')
-
-
-def class_folder(dataset: Dataset, name: str) -> Optional[str]:
-    """The folder of class ``name`` of an image-folder dataset (mmpretrain's ``CustomDataset``), or None."""
-    prefix = getattr(dataset, 'img_prefix', None)
-    folder = osp.join(prefix, name) if isinstance(prefix, str) else None
-    return folder if folder is not None and osp.isdir(folder) else None
 
 
 def check_every_class_has_samples(dataset: Dataset, labels: np.ndarray, where: str) -> None:
@@ -85,9 +74,10 @@ def check_every_class_has_samples(dataset: Dataset, labels: np.ndarray, where: s
     empty = [name for name in classes if not counts.get(name)]
     if not empty:
         return
-    folders = [class_folder(dataset, name) for name in empty]
-    shown = [f'{name!r} ({folder}: no image file it reads)' if folder else repr(name)
+    prefix = getattr(dataset, 'img_prefix', None)  # the image folder of mmpretrain's CustomDataset
+    folders = [osp.join(prefix, name) if isinstance(prefix, str) else '' for name in empty]
+    shown = [f'{name!r} ({folder}: no image file it reads)' if osp.isdir(folder) else repr(name)
              for name, folder in zip(empty, folders)]
-    raise ValueError(f'{where} ({dataset_name(dataset)}): class(es) {", ".join(shown)} hold no sample, of '
+    raise ValueError(f'{where} ({type(dataset).__name__}): class(es) {", ".join(shown)} hold no sample, of '
                      f'{len(classes)} classes {counts}; add images there, or remove the class folder and set the '
                      f'head\'s num_classes (and data_preprocessor.num_classes) to {len(classes) - len(empty)}')

@@ -1,5 +1,4 @@
 import os.path as osp
-from typing import List
 
 from mmpretrain.datasets import CIFAR10
 
@@ -27,15 +26,10 @@ class LocalCIFAR10(CIFAR10):
         kwargs['download'] = False
         super().__init__(data_root=data_root, **kwargs)
 
-    def _missing_files(self) -> List[str]:
-        root = self.data_prefix['root']
-        return [
-            osp.join(root, self.base_folder, name) for name, _ in self.train_list + self.test_list
-            if not osp.isfile(osp.join(root, self.base_folder, name))
-        ]
-
     def _check_integrity(self) -> bool:
-        missing = self._missing_files()
+        folder = osp.join(self.data_prefix['root'], self.base_folder)
+        missing = [osp.join(folder, name) for name, _ in self.train_list + self.test_list
+                   if not osp.isfile(osp.join(folder, name))]
         if missing:
             raise FileNotFoundError(f'{type(self).__name__}: data_root={self.data_prefix["root"]!r} lacks '
                                     f'{len(missing)} file(s) of the CIFAR on-disk format: {missing}')

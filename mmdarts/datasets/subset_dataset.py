@@ -7,7 +7,7 @@ from torch.utils.data import Dataset
 
 from mmdarts.registry import DATASETS
 
-from .class_checks import check_every_class_has_samples, class_counts, dataset_classes, dataset_labels, dataset_name
+from .class_checks import check_every_class_has_samples, class_counts, dataset_classes, dataset_labels
 
 MODES = ('stratified', 'contiguous')
 
@@ -70,23 +70,20 @@ class SubsetDataset(Dataset):
         self.start, self.end = start, end
         self.metainfo = getattr(self.dataset, 'metainfo', {})
         self.classes = dataset_classes(self.dataset)
-        where = f'SubsetDataset [{start}, {end}) of {dataset_name(self.dataset)}'
-        all_labels = None
+        where = f'SubsetDataset [{start}, {end}) of {type(self.dataset).__name__}'
+        all_labels = dataset_labels(self.dataset, where) if mode == 'stratified' or require_all_classes else None
         if mode == 'stratified':
-            all_labels = dataset_labels(self.dataset, where)
             self.indices = stratified_indices(all_labels, start, end, seed)
         else:
             self.indices = np.arange(first, last)
-            if require_all_classes:
-                all_labels = dataset_labels(self.dataset, where)
-        self.labels: Optional[np.ndarray] = None if all_labels is None else all_labels[self.indices]
-        if all_labels is not None:
-            check_every_class_has_samples(self.dataset, all_labels, where)
-        if require_all_classes and all_labels is not None:
-            self._check_all_classes(all_labels, where)
-        self.source = (dataset_name(self.dataset), length,
+        self.source = (type(self.dataset).__name__, length,
                        None if all_labels is None else hash(all_labels.tobytes()))
-        if self.labels is not None:
+        self.labels: Optional[np.ndarray] = None
+        if all_labels is not None:
+            self.labels = all_labels[self.indices]
+            check_every_class_has_samples(self.dataset, all_labels, where)
+            if require_all_classes:
+                self._check_all_classes(all_labels, where)
             counts = self.class_counts()
             shown = counts if len(counts) <= 20 else f'{min(counts.values())} to {max(counts.values())}'
             print_log(f'{where}: {len(self)} samples, {mode}, per class {shown}', logger='current')
