@@ -7,8 +7,6 @@ from typing import Callable, Dict, Iterator, List, Optional, Tuple
 from mmengine.utils import ProgressBar
 from torch.utils.data import Dataset
 
-LOADING_TRANSFORMS = ('LoadImageFromFile', )
-
 
 def base_datasets(dataset: Dataset) -> Iterator[Dataset]:
     """The datasets holding the samples under wrappers (``SubsetDataset``, mmengine's Concat/Repeat/ClassBalanced)."""
@@ -22,16 +20,12 @@ def base_datasets(dataset: Dataset) -> Iterator[Dataset]:
         yield dataset
 
 
-def image_loader(dataset: Dataset) -> Optional[Callable[[dict], Optional[dict]]]:
-    """The transform of ``dataset``'s pipeline that reads an image file (``LoadImageFromFile``), or None."""
-    transforms = getattr(getattr(dataset, 'pipeline', None), 'transforms', None) or []
-    return next((t for t in transforms if type(t).__name__ in LOADING_TRANSFORMS), None)
-
-
 def image_files(dataset: Dataset) -> Iterator[Tuple[str, Callable]]:
-    """``(path, loading transform)`` of every sample of ``dataset`` read from an image file by its pipeline."""
+    """``(path, loading transform)`` of every sample of ``dataset`` read from an image file by its pipeline (the
+    pipeline's ``LoadImageFromFile``)."""
     for base in base_datasets(dataset):
-        loader = image_loader(base)
+        transforms = getattr(getattr(base, 'pipeline', None), 'transforms', None) or []
+        loader = next((t for t in transforms if type(t).__name__ == 'LoadImageFromFile'), None)
         if loader is None or not hasattr(base, 'get_data_info'):
             continue
         for i in range(len(base)):
