@@ -81,14 +81,12 @@ def choose_resume_checkpoint(work_dir: str) -> Tuple[Optional[str], List[str]]:
     if osp.isfile(last):
         with open(last) as f:
             named = f.read().strip()
-        if named and not osp.isabs(named):
-            named = osp.join(work_dir, named)
-        if named and not _inside(named, work_dir):
-            moved = osp.join(work_dir, osp.basename(named))
-            skipped.append(f'{named}: named by last_checkpoint but outside the work dir (moved or copied?); '
-                           f'looked for {osp.basename(named)} in {work_dir} instead')
-            named = moved
         if named:
+            named = osp.join(work_dir, named)  # an absolute name (mmengine writes them) stays as it is
+            if not _inside(named, work_dir):
+                skipped.append(f'{named}: named by last_checkpoint but outside the work dir (moved or copied?); '
+                               f'looked for {osp.basename(named)} in {work_dir} instead')
+                named = osp.join(work_dir, osp.basename(named))
             candidates.append(named)
     for path in candidates + [p for p in _numbered(work_dir) if p not in candidates]:
         if is_complete_checkpoint(path):

@@ -19,9 +19,7 @@ def init_cpu_distributed(launcher: str) -> bool:
     mmengine's ``init_dist`` calls ``torch.cuda.set_device``, which a CPU torch lacks. A process group that exists
     before ``Runner.from_cfg`` makes mmengine skip its own start. Returns whether this started one.
     """
-    if launcher != 'pytorch' or torch.cuda.is_available():
-        return False
-    if torch_dist.is_initialized():
+    if launcher != 'pytorch' or torch.cuda.is_available() or torch_dist.is_initialized():
         return False
     missing = [k for k in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT') if k not in os.environ]
     if missing:
