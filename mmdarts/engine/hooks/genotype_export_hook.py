@@ -1,5 +1,5 @@
 import os.path as osp
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 import torch
 from mmengine.dist import is_main_process
@@ -8,7 +8,6 @@ from mmengine.model import is_model_wrapper
 
 from mmdarts.registry import HOOKS
 from mmdarts.structures import CELL_TYPES, edge_names
-from mmdarts.utils import format_weight_table
 from mmdarts.visualization import op_totals, write_search_pictures
 
 
@@ -18,6 +17,16 @@ def op_weight_spread(weights: Dict[str, torch.Tensor]) -> float:
     most decided edge weighs 10 % of the mean more than its weakest."""
     spreads = [(w.amax(dim=-1) - w.amin(dim=-1)) / w.mean(dim=-1).clamp_min(1e-12) for w in weights.values()]
     return float(torch.cat([s.reshape(-1) for s in spreads]).max()) if spreads else 0.
+
+
+def format_weight_table(weights: torch.Tensor, primitives: Sequence[str], row_names: Sequence[str]) -> str:
+    """Formats a ``(num_edges, num_ops)`` table of op weights (e.g. softmax(α)) as fixed-width text."""
+    width = max(len(p) for p in primitives) + 1
+    name_width = max(len(n) for n in row_names) + 1
+    lines = [' ' * name_width + ''.join(p.rjust(width) for p in primitives)]
+    for name, row in zip(row_names, weights.tolist()):
+        lines.append(name.ljust(name_width) + ''.join(f'{v:.3f}'.rjust(width) for v in row))
+    return '\n'.join(lines)
 
 
 @HOOKS.register_module()
