@@ -11,23 +11,17 @@ from mmdarts.utils.checkpoint_files import check_checkpoint_fits
 from mmdarts.utils.dist import configure_cpu_distributed, init_cpu_distributed, shutdown_distributed
 
 
-def add_dataset_check(runner) -> None:
-    """Registers :class:`~mmdarts.engine.hooks.DatasetCheckHook` (model and data agree on the classes) unless the
-    config has one."""
-    if not any(isinstance(hook, DatasetCheckHook) for hook in runner.hooks):
-        runner.register_hook(DatasetCheckHook(), priority='VERY_HIGH')
-
-
 def run_runner(cfg, launcher: str, method: str = 'train', checkpoint: Optional[str] = None) -> None:
     """Builds mmengine's Runner from ``cfg`` and runs ``train`` or ``test``: on a machine without CUDA, gloo starts
     first (:func:`init_cpu_distributed`, :func:`configure_cpu_distributed`); afterwards the runner (and DDP, which
     holds the process group) is released and the group shut down (:func:`shutdown_distributed`). The model and
-    data must agree on the classes (:func:`add_dataset_check`); a ``checkpoint`` to test must fit the model
-    (:func:`~mmdarts.utils.checkpoint_files.check_checkpoint_fits`)."""
+    data must agree on the classes (a ``DatasetCheckHook`` is added where the config has none); a ``checkpoint``
+    to test must fit the model (:func:`~mmdarts.utils.checkpoint_files.check_checkpoint_fits`)."""
     if init_cpu_distributed(launcher):
         configure_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
-    add_dataset_check(runner)
+    if not any(isinstance(hook, DatasetCheckHook) for hook in runner.hooks):
+        runner.register_hook(DatasetCheckHook(), priority='VERY_HIGH')
     if checkpoint is not None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         check_checkpoint_fits(model, checkpoint, 'Test with the config saved in the work dir of the run that wrote '
