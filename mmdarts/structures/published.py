@@ -4,6 +4,8 @@ import json
 import os.path as osp
 from typing import Any, Dict, Optional, Sequence
 
+from mmdarts.registry import CANDIDATE_OPS
+
 from .genotype import Genotype
 from .genotype_text import looks_like_genotype_text, parse_genotype_text
 
@@ -85,12 +87,6 @@ PUBLISHED_GENOTYPES: Dict[str, Dict[str, Any]] = {
 }
 
 
-def registered_ops() -> Sequence[str]:
-    """The names of the candidate ops registered in ``CANDIDATE_OPS`` (``import mmdarts`` registers the paper's)."""
-    from mmdarts.registry import CANDIDATE_OPS
-    return sorted(CANDIDATE_OPS.module_dict)
-
-
 def split_file_name(source: str):
     """``'genotypes.py:PDARTS'`` as ``('genotypes.py', 'PDARTS')`` where the file exists; else ``(source, None)``."""
     path, sep, name = source.rpartition(':')
@@ -118,28 +114,30 @@ def load_genotype(genotype: Any, primitives: Optional[Sequence[str]] = None, whe
     node), a namedtuple of the DARTS code, a published name (:data:`PUBLISHED_GENOTYPES`), a genotype file
     (mmdarts' JSON, or the DARTS code's ``Genotype(...)`` text, ``FILE:NAME`` for one of several in a
     ``genotypes.py``), or ``Genotype(...)`` text itself. Every op must be one of ``primitives`` (by default the
-    registered candidate ops).
+    registered candidate ops: ``import mmdarts`` registers the paper's).
 
     Raises:
         ValueError: naming ``where`` (or the file), the field, what was given and what is accepted.
     """
-    primitives = registered_ops() if primitives is None else primitives
+    primitives = sorted(CANDIDATE_OPS.module_dict) if primitives is None else primitives
     if isinstance(genotype, Genotype):
-        return Genotype.from_dict(genotype.to_dict(), where=where, primitives=primitives)
-    if hasattr(genotype, '_asdict'):  # the DARTS code's namedtuple
+        genotype = genotype.to_dict()
+    elif hasattr(genotype, '_asdict'):  # the DARTS code's namedtuple
         genotype = dict(genotype._asdict())
     if isinstance(genotype, dict):
-        return Genotype.from_dict(genotype, where=where, primitives=primitives)
-    if not isinstance(genotype, str):
+        data = genotype
+    elif not isinstance(genotype, str):
         raise ValueError(f'{where}: expected a Genotype, a dict, a published name, a file or Genotype(...) text, '
                          f'got {type(genotype).__name__}')
-    if genotype in PUBLISHED_GENOTYPES:
-        return Genotype.from_dict(PUBLISHED_GENOTYPES[genotype], where=genotype, primitives=primitives)
-    path, name = split_file_name(genotype)
-    if osp.isfile(osp.expanduser(path)):
-        return Genotype.from_dict(_read_file(path, name), where=genotype, primitives=primitives)
-    if looks_like_genotype_text(genotype):
-        return Genotype.from_dict(parse_genotype_text(genotype, where=where), where=where, primitives=primitives)
-    raise ValueError(f'{where}: {genotype!r} is neither a genotype file nor a published genotype nor '
-                     'Genotype(...) text; expected a path to a genotype file (JSON or Genotype(...) text, FILE:NAME '
-                     f'for one of several), Genotype(...) text, or one of {sorted(PUBLISHED_GENOTYPES)}')
+    elif genotype in PUBLISHED_GENOTYPES:
+        data, where = PUBLISHED_GENOTYPES[genotype], genotype
+    elif osp.isfile(osp.expanduser(split_file_name(genotype)[0])):
+        data, where = _read_file(*split_file_name(genotype)), genotype
+    elif looks_like_genotype_text(genotype):
+        data = parse_genotype_text(genotype, where=where)
+    else:
+        raise ValueError(f'{where}: {genotype!r} is neither a genotype file nor a published genotype nor '
+                         'Genotype(...) text; expected a path to a genotype file (JSON or Genotype(...) text, '
+                         'FILE:NAME for one of several), Genotype(...) text, or one of '
+                         f'{sorted(PUBLISHED_GENOTYPES)}')
+    return Genotype.from_dict(data, where=where, primitives=primitives)
