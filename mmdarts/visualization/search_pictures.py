@@ -1,6 +1,5 @@
 """The pictures a search writes after an epoch: cell diagrams, softmax(α) heatmaps, and α's evolution."""
 import json
-import os
 import os.path as osp
 from typing import Dict, List, Sequence
 
@@ -26,9 +25,8 @@ def update_history(out_dir: str, epoch: int, weights: Dict[str, np.ndarray],
             saved = json.load(f)
         if saved.get('primitives') == list(primitives):
             keep = [i for i, e in enumerate(saved['epochs']) if e < epoch]
-            history['epochs'] = [saved['epochs'][i] for i in keep]
-            for cell in CELL_TYPES:
-                history[cell] = [saved[cell][i] for i in keep]
+            for key in ('epochs', *CELL_TYPES):
+                history[key] = [saved[key][i] for i in keep]
     history['epochs'].append(epoch)
     for cell in CELL_TYPES:
         history[cell].append(np.asarray(weights[cell]).round(6).tolist())
@@ -41,7 +39,6 @@ def write_search_pictures(out_dir: str, epoch: int, genotype: Genotype, weights:
     """Writes, for each cell type, ``genotype_epoch_{N}_{cell}.png/.svg`` (the diagram), ``alpha_epoch_{N}_{cell}
     .png`` (softmax(α) heatmap) and ``alpha_evolution_{cell}.png`` (each edge's op weights by epoch, so far);
     returns the pictures as RGB arrays by name, for visualizer backends."""
-    os.makedirs(out_dir, exist_ok=True)
     history = update_history(out_dir, epoch, weights, primitives)
     images = {}
     for cell in CELL_TYPES:
