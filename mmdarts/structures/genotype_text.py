@@ -113,9 +113,7 @@ def parse_genotype_text(text: str, where: str = 'genotype', name: Optional[str] 
         ValueError: naming ``where``: no genotype, several without a name to choose, an unknown name, or a field
             that is not a literal.
     """
-    calls = _calls_in_module(text)
-    if not calls:
-        calls = _calls_in_text(text)
+    calls = _calls_in_module(text) or _calls_in_text(text)
     if not calls:
         raise ValueError(f'{where}: no Genotype(normal=[...], normal_concat=..., reduce=[...], reduce_concat=...) '
                          'found')

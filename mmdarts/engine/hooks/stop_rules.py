@@ -68,10 +68,9 @@ def genotype_unchanged(history: Sequence[Tuple[int, Any]], epochs: int = 10) -> 
     if not history:
         return None
     epoch, genotype = history[-1]
-    same = [e for e, g in history if e >= epoch - epochs and g == genotype]
-    changed = [e for e, g in history if e >= epoch - epochs and g != genotype]
-    if changed or not same or min(same) > epoch - epochs:
-        return None
+    recent = [(e, g) for e, g in history if e >= epoch - epochs]  # the last epoch's among them
+    if min(e for e, _ in recent) > epoch - epochs or any(g != genotype for _, g in recent):
+        return None  # no record from `epochs` epochs ago, or a change since
     return Verdict('genotype_unchanged', epoch, f'the genotype has not changed since epoch {epoch - epochs}')
 
 
