@@ -47,9 +47,9 @@ class DatasetCheckHook(Hook):
     - every class of a training loader's dataset (train, arch; the whole dataset of a ``SubsetDataset`` part, whose
       own classes its ``require_all_classes`` rules) must have samples: an image folder with an empty class folder
       lists the class (mmengine only warns), and a search would train on without it;
-    - every image file of every loader must be readable by the loading transform of its own pipeline (decoded, in
-      ``num_workers`` threads, with a progress bar; 7-8 s for 50k CIFAR-sized PNGs on 2 cores), so a corrupt
-      file stops the run at its start, naming the file, not when its batch loads hours in.
+    - every image file of every loader must be readable by the loading transform of its own pipeline (decoded in
+      ``num_workers`` threads, with a progress bar; timings in ``docs/benchmarks.md``), so a corrupt file stops
+      the run at its start, naming the file, not when its batch loads hours in.
 
     mmdarts' configs list it in ``default_hooks`` as ``dataset_check``; mmdarts' ``tools/train.py`` and
     ``tools/test.py`` add one to configs without it. In a distributed run the main process reads the images and

@@ -107,9 +107,8 @@ class GenotypeExportHook(Hook):
                 'few epochs or steps, an α learning rate too low.')
 
     def after_train_epoch(self, runner) -> None:
-        if not self.every_n_epochs(runner, self.interval) and not self.is_last_train_epoch(runner):
-            return
-        self.export(runner, runner.epoch + 1)
+        if self.every_n_epochs(runner, self.interval) or self.is_last_train_epoch(runner):
+            self.export(runner, runner.epoch + 1)
 
     def export(self, runner, epoch: int) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
