@@ -1,5 +1,5 @@
 import random
-from typing import Dict, Iterator, List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -66,14 +66,6 @@ class DartsSearchLoop(EpochBasedTrainLoop):
         self.arch_dataloader = arch_dataloader
         check_disjoint_parts(self.dataloader.dataset, arch_dataloader.dataset, 'train_dataloader.dataset',
                              'arch_dataloader.dataset')
-        self._arch_iter: Optional[Iterator] = None
-
-    def _next_arch_batch(self):
-        try:
-            return next(self._arch_iter)
-        except StopIteration:
-            self._arch_iter = iter(self.arch_dataloader)
-            return next(self._arch_iter)
 
     def _seed_epoch(self) -> None:
         seed = getattr(self.runner, 'seed', None)
@@ -93,9 +85,14 @@ class DartsSearchLoop(EpochBasedTrainLoop):
         self._seed_epoch()
         _set_epoch(self.dataloader, self._epoch)
         _set_epoch(self.arch_dataloader, self._epoch)
-        self._arch_iter = iter(self.arch_dataloader)
+        arch_batches = iter(self.arch_dataloader)
         for idx, train_batch in enumerate(self.dataloader):
-            self.run_iter(idx, dict(train=train_batch, arch=self._next_arch_batch()))
-        self._arch_iter = None
+            try:
+                arch_batch = next(arch_batches)
+            except StopIteration:  # the arch loader starts again whenever it runs out
+                arch_batches = iter(self.arch_dataloader)
+                arch_batch = next(arch_batches)
+            self.run_iter(idx, dict(train=train_batch, arch=arch_batch))
+        del arch_batches  # its loader workers end before the epoch's hooks run
         self.runner.call_hook('after_train_epoch')
         self._epoch += 1
