@@ -2,7 +2,7 @@
 
 - DARTS- (Chu et al., ICLR 2021): an auxiliary skip β·skip(x) on every mixed op (the supernet's
   ``auxiliary_skip``), β decaying linearly from 1 at the first epoch to 0 at the end of the search
-  (:func:`auxiliary_skip_weight`). The skip takes the gradient path that otherwise favours ``skip_connect``.
+  (:func:`follow_schedules`). The skip takes the gradient path that otherwise favours ``skip_connect``.
 - SDARTS-RS (Chen & Hsieh, ICML 2020, random smoothing): the weight step trains the weights under op weights
   softmax(α) + δ, δ uniform in [-ε, ε] drawn afresh at every step, ε rising linearly from 0.03 at the first epoch
   to 0.3 at the end (:func:`randomly_smoothed`); the α step sees softmax(α) unperturbed. The noise is drawn before
@@ -19,11 +19,6 @@ def linear_schedule(start: float, end: float, epoch: int, max_epochs: int) -> fl
     """The value at the start of ``epoch`` (from 0) of a quantity moving linearly from ``start`` at epoch 0 to
     ``end`` at ``max_epochs``, the end of the search (so the last epoch runs at ``end`` less one step)."""
     return start + (end - start) * epoch / max(max_epochs, 1)
-
-
-def auxiliary_skip_weight(epoch: int, max_epochs: int) -> float:
-    """DARTS-'s β at the start of ``epoch``: 1 - epoch / max_epochs."""
-    return linear_schedule(1., 0., epoch, max_epochs)
 
 
 def smoothing_noise(alphas: Dict[str, torch.Tensor], epsilon: float) -> Dict[str, torch.Tensor]:
@@ -48,7 +43,7 @@ def follow_schedules(supernet: torch.nn.Module, random_smoothing: Optional[Tuple
         return None
     beta = getattr(supernet, 'auxiliary_skip_weight', None)
     if beta is not None:
-        beta.fill_(auxiliary_skip_weight(epoch, max_epochs))
+        beta.fill_(linear_schedule(1., 0., epoch, max_epochs))  # DARTS-'s β: 1 - epoch / max_epochs
     return linear_schedule(*random_smoothing, epoch, max_epochs) if random_smoothing is not None else 0.
 
 
