@@ -109,7 +109,7 @@ def second_order_arch_gradients(model, train_batch: Dict, arch_batch: Dict, weig
         w_plus, w_minus = perturb(weights, dw, epsilon)
         del dw
         unavailable = twin_pass_unavailable(model, train_batch, names)
-        model.step_plan.note('Eq. 8', 'one twin pass' if unavailable is None else f'two passes ({unavailable})')
+        model.step_plan.notes['Eq. 8'] = 'one twin pass' if unavailable is None else f'two passes ({unavailable})'
         if unavailable is None:  # both passes as one (twin_pass.py)
             losses = twin_losses(model, train_batch, names, w_plus, w_minus)
             del w_plus, w_minus

@@ -7,16 +7,13 @@ from mmengine.logging import MMLogger
 
 
 class StepPlan:
-    """The choices of a search step by topic (``note``), logged when the line they make changes, e.g.
+    """The choices of a search step by topic (``notes``), logged when the line they make changes, e.g.
     ``Darts search step: cuda, contiguous images; cells: 8 cells batched, 4 waves; α step: second order;
     Eq. 8: one twin pass; passes: replayed as CUDA graphs after their warm-up``."""
 
     def __init__(self):
         self.notes: Dict[str, str] = {}
         self._logged: Optional[str] = None
-
-    def note(self, topic: str, choice: str) -> None:
-        self.notes[topic] = choice
 
     ORDER = ('device', 'cells', 'α step', 'Eq. 8', 'passes', 'against collapse')
 
@@ -26,20 +23,20 @@ class StepPlan:
         Eq. 8's form is noted where the second-order step chooses it."""
         device = f'{inputs.device.type}, {model.layout_on(inputs.device)} images (memory_format)'
         if self.notes.get('device') != device:
-            self.note('device', device)
-            self.note('cells', model.supernet.describe())
+            self.notes['device'] = device
+            self.notes['cells'] = model.supernet.describe()
         if epoch < model.arch_warmup_epochs:
-            self.note('α step', f'from epoch {model.arch_warmup_epochs + 1} on (arch_warmup_epochs)')
+            self.notes['α step'] = f'from epoch {model.arch_warmup_epochs + 1} on (arch_warmup_epochs)'
         else:
-            self.note('α step', 'first order' if not model.unroll else 'second order' + (
-                ', exact Hessian-vector product (hvp=exact)' if model.hvp == 'exact' else ''))
-        self.note('passes', 'eager (cuda_graphs=False)' if not model.cuda_graphs else 'eager (not on a CUDA device)'
-                  if capturer is None else f'replayed ({capturer.backend.__name__}) after their warm-up')
+            self.notes['α step'] = 'first order' if not model.unroll else 'second order' + (
+                ', exact Hessian-vector product (hvp=exact)' if model.hvp == 'exact' else '')
+        self.notes['passes'] = ('eager (cuda_graphs=False)' if not model.cuda_graphs else 'eager (not on a CUDA device)'
+                                if capturer is None else f'replayed ({capturer.backend.__name__}) after their warm-up')
         resisting = (['DARTS- auxiliary skip, β from 1 to 0'] if getattr(model.supernet, 'auxiliary_skip', False)
                      else []) + (['SDARTS-RS, ε from {} to {} in the weight step'.format(*model.random_smoothing)]
                                  if model.random_smoothing else [])
         if resisting:
-            self.note('against collapse', ', '.join(resisting))
+            self.notes['against collapse'] = ', '.join(resisting)
 
     def log_if_changed(self) -> None:
         topics = sorted(self.notes, key=lambda t: self.ORDER.index(t) if t in self.ORDER else len(self.ORDER))
