@@ -1,14 +1,13 @@
 """The precision the α step computes in, whatever the caller's autocast and TF32 settings.
 
 Eq. 8 perturbs the weights by ε·v with ‖ε·v‖ = 0.01 over ~1.9M weights: about 1e-4 relative per weight, below the
-rounding of TF32 (~5e-4) and of half precision. Computed in TF32, w⁺ and w⁻ partly reach the convolutions as the
-same numbers and the finite difference shrinks: measured on an H200 at the paper's size, the second-order term was
-38 % off its float64 value with cuDNN's default TF32, 11 % (float32's own floor) without. So every pass of the α
-step runs in float32: autocast off, and float32 convolutions and matmuls in IEEE float32 on cuDNN, cuBLAS and
-oneDNN (``docs/benchmarks.md``, "Precision").
+rounding of TF32 (~5e-4) and of half precision: in TF32, w⁺ and w⁻ partly reach the convolutions as the same
+numbers and the finite difference shrinks (measured in ``docs/benchmarks.md``, "Precision"). So every pass of the α
+step runs in float32: autocast off, and float32 convolutions and matmuls in IEEE float32 on cuDNN, cuBLAS and oneDNN.
 """
 from contextlib import ExitStack, contextmanager
-from typing import Iterator, List, Tuple
+from functools import reduce
+from typing import Iterator, List, Sequence, Tuple
 
 import torch
 
@@ -19,23 +18,16 @@ LEGACY_TF32_FLAGS = ('cuda.matmul', 'cudnn')
 AUTOCAST_DEVICES = ('cpu', 'cuda', 'xpu', 'mps', 'hpu', 'npu', 'mlu', 'musa')
 
 
-def _backend(path: str):
-    entry = torch.backends
-    for part in path.split('.'):
-        entry = getattr(entry, part, None)
-        if entry is None:
-            return None
-    return entry
+def _switches(paths: Sequence[str], attr: str) -> List[Tuple[object, str]]:
+    """``(entry, attr)`` for each ``torch.backends`` entry at ``paths`` that this torch has, with ``attr``."""
+    entries = [reduce(lambda entry, part: getattr(entry, part, None), path.split('.'), torch.backends)
+               for path in paths]
+    return [(entry, attr) for entry in entries if hasattr(entry, attr)]
 
 
 def _precision_switches() -> List[Tuple[object, str]]:
     """``(object, attribute)`` pairs that, set to IEEE float32, turn TF32 (and bf16 for float32) off."""
-    modern = [(_backend(p), 'fp32_precision') for p in PRECISION_FLAGS]
-    modern = [(entry, attr) for entry, attr in modern if entry is not None and hasattr(entry, attr)]
-    if modern:
-        return modern
-    legacy = [(_backend(p), 'allow_tf32') for p in LEGACY_TF32_FLAGS]
-    return [(entry, attr) for entry, attr in legacy if entry is not None and hasattr(entry, attr)]
+    return _switches(PRECISION_FLAGS, 'fp32_precision') or _switches(LEGACY_TF32_FLAGS, 'allow_tf32')
 
 
 def _autocast_enabled(device: str) -> bool:
