@@ -47,9 +47,8 @@ def pass_gradients(model, batch: Dict, weights: Optional[Dict[str, torch.Tensor]
     """One pass: ∇ of ``model``'s loss on ``batch`` at ``weights`` with respect to ``wrt``, and its log.
 
     The loss and its graph are released on return (with ``create_graph``, the gradients keep what their own graph
-    needs). A graph kept into the next pass keeps thousands of small allocations alive among that pass's
-    activations and fragments the heap: on CPU, with losses and logs kept to the end of the step, the
-    second-order step's peak RSS was 2000-2075 MB instead of 1200 MB (``docs/benchmarks.md``).
+    needs): a graph kept into the next pass keeps thousands of small allocations alive among that pass's
+    activations and fragments the heap (measured in ``docs/benchmarks.md``).
     """
     loss, log_vars = model.loss_and_log(batch, weights, detach_alpha=detach_alpha)
     record((name, loss.detach()))
@@ -117,11 +116,12 @@ def second_order_arch_gradients(model, train_batch: Dict, arch_batch: Dict, weig
             record(('L_train(w-, α)', losses[1].detach()))
             difference = torch.autograd.grad(losses[0] - losses[1], alphas)
             del losses
-            return unrolled_arch_gradient(grads_val, finite_difference_hvp_of_difference(difference, epsilon),
-                                          lr), log_vars  # Eq. 8, then Eq. 7
-        grads_plus, _ = pass_gradients(model, train_batch, dict(zip(names, w_plus)), alphas, 'L_train(w+, α)', record)
-        del w_plus
-        grads_minus, _ = pass_gradients(model, train_batch, dict(zip(names, w_minus)), alphas, 'L_train(w-, α)',
-                                        record)
-        hvp = finite_difference_hvp(grads_plus, grads_minus, epsilon)  # Eq. 8
+            hvp = finite_difference_hvp_of_difference(difference, epsilon)  # Eq. 8
+        else:
+            grads_plus, _ = pass_gradients(model, train_batch, dict(zip(names, w_plus)), alphas, 'L_train(w+, α)',
+                                           record)
+            del w_plus
+            grads_minus, _ = pass_gradients(model, train_batch, dict(zip(names, w_minus)), alphas, 'L_train(w-, α)',
+                                            record)
+            hvp = finite_difference_hvp(grads_plus, grads_minus, epsilon)  # Eq. 8
     return unrolled_arch_gradient(grads_val, hvp, lr), log_vars  # Eq. 7
