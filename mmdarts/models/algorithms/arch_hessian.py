@@ -16,6 +16,7 @@ import torch
 from mmdarts.utils import all_reduce_mean_
 
 from ..functional.modes import twice_differentiable
+from .arch_gradient import exact_hvp
 from .precision import full_precision
 from .running_stats import frozen_running_stats
 from .second_order import weights_without_grad
@@ -32,10 +33,8 @@ def arch_hessian_vector_product(model, batches: Sequence[Dict], vector: Sequence
         for batch in batches:
             loss, _ = model.loss_and_log(batch)
             grads = torch.autograd.grad(loss, alphas, create_graph=True)
-            products = torch.autograd.grad(grads, alphas, grad_outputs=list(vector), allow_unused=True)
-            for t, p in zip(total, products):
-                if p is not None:
-                    t.add_(p.detach(), alpha=1.0 / len(batches))
+            for t, p in zip(total, exact_hvp(grads, alphas, vector)):  # ∇α ⟨∇α L_val, v⟩
+                t.add_(p.detach(), alpha=1.0 / len(batches))
     all_reduce_mean_(total)
     return [t + weight_decay * v for t, v in zip(total, vector)]
 
