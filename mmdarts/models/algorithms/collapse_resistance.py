@@ -37,8 +37,7 @@ def follow_schedules(supernet: torch.nn.Module, random_smoothing: Optional[Tuple
     """Sets the supernet's DARTS- β for ``epoch`` (in place: a captured pass reads it) where it has an auxiliary
     skip; returns SDARTS-RS's ε for ``epoch`` (0 without ``random_smoothing``). Both follow the search's length
     that the runner keeps in the message hub; without it, nothing is set and None returned."""
-    hub = MessageHub.get_current_instance()
-    max_epochs = hub.get_info('max_epochs') if hub is not None else None
+    max_epochs = MessageHub.get_current_instance().get_info('max_epochs')
     if max_epochs is None:
         return None
     beta = getattr(supernet, 'auxiliary_skip_weight', None)

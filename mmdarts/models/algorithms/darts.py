@@ -99,6 +99,8 @@ class Darts(BaseModel):
         self.architecture = architecture
         with DefaultScope.overwrite_default_scope('mmdarts'):
             self.mutator = MODELS.build(mutator) if isinstance(mutator, dict) else mutator
+            self.arch_regularizers = nn.ModuleList(
+                MODELS.build(r) if isinstance(r, dict) else r for r in arch_regularizers)
         if not hasattr(architecture, 'backbone'):
             raise TypeError(f'Darts: architecture must be a classifier with a supernet backbone (e.g. mmpretrain '
                             f'ImageClassifier with mmdarts.DartsSupernet), got {type(architecture).__name__}')
@@ -109,9 +111,6 @@ class Darts(BaseModel):
         self.memory_format = memory_format
         self.nonfinite = nonfinite
         self.arch_warmup_epochs = arch_warmup_epochs
-        with DefaultScope.overwrite_default_scope('mmdarts'):
-            self.arch_regularizers = nn.ModuleList(
-                MODELS.build(r) if isinstance(r, dict) else r for r in arch_regularizers)
         self.cuda_graphs = bool(cuda_graphs)
         self.twin_pass = bool(twin_pass)
         self.smoothing_epsilon = self.random_smoothing[0] if self.random_smoothing else 0.  # this epoch's ε
@@ -294,10 +293,8 @@ class Darts(BaseModel):
 
     @staticmethod
     def _epoch() -> int:
-        hub = MessageHub.get_current_instance()
-        return int(hub.get_info('epoch') or 0) if hub is not None else 0
+        return int(MessageHub.get_current_instance().get_info('epoch') or 0)
 
     def _iteration(self) -> int:
-        hub = MessageHub.get_current_instance()
-        iteration = hub.get_info('iter') if hub is not None else None
+        iteration = MessageHub.get_current_instance().get_info('iter')
         return int(iteration) if iteration is not None else self._steps
