@@ -11,7 +11,6 @@ from torch.func import functional_call
 from mmdarts.registry import MODELS
 from mmdarts.utils import all_reduce_mean_
 
-from ..regularizers import regularized_arch_gradients
 from .captured_passes import PassCapturer
 from .captured_step import (
     captured_arch_gradients,
@@ -189,9 +188,17 @@ class Darts(BaseModel):
 
     def _regularized(self, grads: List[torch.Tensor], log_vars: Dict[str, torch.Tensor], record
                      ) -> Tuple[List[torch.Tensor], Dict[str, torch.Tensor]]:
-        return regularized_arch_gradients(self.arch_regularizers, dict(self.mutator.alphas),
-                                          list(self.mutator.parameters()), grads, self._epoch(), self.supernet,
-                                          log_vars, record), log_vars
+        """``grads`` (one per mutator parameter: α and any β) plus the gradients of the ``arch_regularizers``' terms
+        on α, and ``log_vars`` with each term's value as ``loss_<Name>`` (also given to ``record``)."""
+        if not len(self.arch_regularizers):
+            return grads, log_vars
+        terms = [(type(r).__name__, r(dict(self.mutator.alphas), self._epoch(), self.supernet))
+                 for r in self.arch_regularizers]
+        for name, term in terms:
+            record((f'{name} regulariser', term.detach()))
+            log_vars[f'loss_{name}'] = term.detach()
+        extra = torch.autograd.grad(sum(term for _, term in terms), list(self.mutator.parameters()), allow_unused=True)
+        return [g if e is None else g + e for g, e in zip(grads, extra)], log_vars
 
     # -- one search iteration -----------------------------------------------------------------------------------
     def train_step(self, data: Dict[str, Batch], optim_wrapper: OptimWrapperDict) -> Dict[str, torch.Tensor]:
