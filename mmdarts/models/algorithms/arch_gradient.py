@@ -14,14 +14,6 @@ Tensors = Sequence[torch.Tensor]
 Rate = Union[float, torch.Tensor]  # ξ: the optimizer's float, or a 0-dim tensor (read from memory by a CUDA graph)
 
 
-def _groups(*keys: Sequence) -> Dict[tuple, List[int]]:
-    """Indices of the tensors that share each combination of ``keys`` (e.g. momentum and weight decay)."""
-    groups: Dict[tuple, List[int]] = {}
-    for i, key in enumerate(zip(*keys)):
-        groups.setdefault(key, []).append(i)
-    return groups
-
-
 @torch.no_grad()
 def virtual_step(weights: Tensors, grads: Tensors, momentum_buffers: Sequence[Optional[torch.Tensor]], lr: Rate,
                  momentums: Sequence[float], weight_decays: Sequence[float]) -> List[torch.Tensor]:
@@ -33,9 +25,11 @@ def virtual_step(weights: Tensors, grads: Tensors, momentum_buffers: Sequence[Op
     tensors that require grad (∇w' L_val is needed); ``weights`` are left untouched. A tensor ``lr`` costs one
     call more per group (the product, then the difference; equal to the float's result to float rounding).
     """
+    groups: Dict[tuple, List[int]] = {}  # the indices of the tensors of each (μ, λ, momentum buffer or not)
+    for i, key in enumerate(zip(momentums, weight_decays, [b is not None for b in momentum_buffers])):
+        groups.setdefault(key, []).append(i)
     out: List[Optional[torch.Tensor]] = [None] * len(weights)
-    for (mu, wd, has_buffer), index in _groups(momentums, weight_decays,
-                                               [b is not None for b in momentum_buffers]).items():
+    for (mu, wd, has_buffer), index in groups.items():
         w, g = [weights[i] for i in index], [grads[i] for i in index]
         d = torch._foreach_add(g, w, alpha=wd) if wd else list(g)
         if has_buffer and mu:
