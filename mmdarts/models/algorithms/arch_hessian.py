@@ -8,7 +8,6 @@ largest eigenvalue of the Krylov subspace they span, the dominant one to float p
 (and exactly at it). Averaged over ``batches`` (one Hessian of their mean loss) and over the ranks of a distributed
 search, from a start vector drawn from a fixed seed, so every rank computes the same number.
 """
-from contextlib import nullcontext
 from typing import Callable, Dict, List, Sequence
 
 import torch
@@ -79,5 +78,5 @@ def dominant_arch_eigenvalue(model, batches: Sequence[Dict], iterations: int = 2
         products = arch_hessian_vector_product(model, batches, pieces, weight_decay)
         return torch.cat([h.reshape(-1) for h in products]).to(torch.float64)
 
-    with getattr(model.mutator, 'fixed_sample', nullcontext)():  # GDAS: one Gumbel draw, one Hessian
+    with model.mutator.fixed_sample():  # GDAS: one Gumbel draw, one Hessian
         return lanczos_largest_eigenvalue(matvec, sum(sizes), iterations, seed)

@@ -49,8 +49,7 @@ def gradients_outside_the_wrapper(wrapper: OptimWrapper) -> bool:
 
 def scaled_for_backward(loss: torch.Tensor, wrapper: OptimWrapper) -> torch.Tensor:
     """``loss`` as the wrapper's backward differentiates it (times GradScaler's scale under AMP)."""
-    scaler = wrapper.loss_scaler if isinstance(wrapper, AmpOptimWrapper) else None
-    return loss if scaler is None else scaler.scale(loss)
+    return wrapper.loss_scaler.scale(loss) if isinstance(wrapper, AmpOptimWrapper) else loss
 
 
 def captured_weight_gradients(model, capturer: Optional[PassCapturer], weights: List[torch.Tensor], read: tuple,
