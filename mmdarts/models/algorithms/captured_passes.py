@@ -40,15 +40,11 @@ def batch_labels(batch: Batch) -> Optional[Tuple[str, torch.Tensor]]:
     if field is None or any(isinstance(v, torch.Tensor) for k, v in first.items() if k not in LABEL_FIELDS):
         return None
     values = [getattr(s, field, None) for s in samples]
-    if any(not isinstance(v, torch.Tensor) for v in values):
+    if not all(isinstance(v, torch.Tensor) for v in values):
         return None
     if field == 'gt_label':
-        if any(v.numel() != 1 for v in values):
-            return None
-        return field, torch.cat([v.reshape(1) for v in values])
-    if any(v.shape != values[0].shape for v in values):
-        return None
-    return field, torch.stack(values)
+        return (field, torch.cat([v.reshape(1) for v in values])) if all(v.numel() == 1 for v in values) else None
+    return (field, torch.stack(values)) if all(v.shape == values[0].shape for v in values) else None
 
 
 def relabeled(batch: Batch, inputs: torch.Tensor, labels: torch.Tensor) -> Batch:
