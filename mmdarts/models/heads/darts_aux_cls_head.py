@@ -84,7 +84,6 @@ class DartsAuxClsHead(ClsHead):
             if len(feats) < 2:
                 raise ValueError('DartsAuxClsHead: the auxiliary tower needs two features (auxiliary, last); '
                                  'build the backbone with DartsNet(auxiliary=True)')
-            aux_score = self.aux_head(feats[0])
-            aux = self._get_loss(aux_score, data_samples, **kwargs)
+            aux = self._get_loss(self.aux_head(feats[0]), data_samples, **kwargs)
             losses['loss_aux'] = self.aux_weight * aux['loss']
         return losses

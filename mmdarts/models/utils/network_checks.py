@@ -16,12 +16,10 @@ def check_out_indices(out_indices: Union[int, Sequence[int]], num_layers: int, w
     """``out_indices`` as non-negative cell indices (negative ones count from the end)."""
     if isinstance(out_indices, int):
         out_indices = (out_indices, )
-    result = []
     for i in out_indices:
         if not isinstance(i, int) or not -num_layers <= i < num_layers:
             raise ValueError(f'{where}: out_indices entry {i!r} out of range for {num_layers} cells')
-        result.append(i % num_layers)
-    return tuple(result)
+    return tuple(i % num_layers for i in out_indices)
 
 
 def reduction_layers(num_layers: int) -> List[int]:
@@ -55,9 +53,7 @@ def constructor_arguments(cls: type, kwargs: Dict[str, Any], where: str) -> Dict
     except TypeError as error:
         raise ValueError(f'{where}: {error} ({cls.__name__})') from None
     bound.apply_defaults()
-    arguments = dict(bound.arguments)
-    arguments.pop('self', None)
-    return arguments
+    return {name: value for name, value in bound.arguments.items() if name != 'self'}
 
 
 def check_input_size(x: torch.Tensor, divisor: int, where: str, reductions: int) -> None:
