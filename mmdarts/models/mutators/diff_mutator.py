@@ -105,9 +105,8 @@ class DiffMutator(BaseModule):
         if not len(self.alphas):
             raise RuntimeError('DiffMutator has no α yet: call prepare_from_supernet(supernet) first')
         weights = self._op_weights(detach)
-        if self.edge_normalization:
-            for cell, beta in self.betas.items():
-                weights[f'{cell}_edges'] = edge_normalized_weights(beta.detach() if detach else beta, self.num_nodes)
+        for cell, beta in self.betas.items():  # PC-DARTS's edge normalisation
+            weights[f'{cell}_edges'] = edge_normalized_weights(beta.detach() if detach else beta, self.num_nodes)
         return weights
 
     def _op_weights(self, detach: bool) -> Dict[str, torch.Tensor]:
