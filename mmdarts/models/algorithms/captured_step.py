@@ -20,8 +20,7 @@ Batch = Dict[str, object]
 
 def weights_and_buffers(module: nn.Module) -> Tuple[List[nn.Parameter], List[torch.Tensor]]:
     """The weights (parameters that need a gradient, in ``named_parameters`` order) and the buffers of ``module``,
-    in one walk over its modules (~2,500 in a supernet; each walk costs ~5 ms of host time, on the step's critical
-    path on a GPU)."""
+    in one walk over its modules (a walk is host time on a GPU step's critical path, ``docs/benchmarks.md``)."""
     weights, buffers, seen = [], [], set()
     for child in module.modules():
         for p in child._parameters.values():
