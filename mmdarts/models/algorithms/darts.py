@@ -100,9 +100,6 @@ class Darts(BaseModel):
             self.mutator = MODELS.build(mutator) if isinstance(mutator, dict) else mutator
             self.arch_regularizers = nn.ModuleList(
                 MODELS.build(r) if isinstance(r, dict) else r for r in arch_regularizers)
-        if not hasattr(architecture, 'backbone'):
-            raise TypeError(f'Darts: architecture must be a classifier with a supernet backbone (e.g. mmpretrain '
-                            f'ImageClassifier with mmdarts.DartsSupernet), got {type(architecture).__name__}')
         self.mutator.prepare_from_supernet(self.supernet)
         self.unroll = bool(unroll)
         self.epsilon_scale = epsilon_scale

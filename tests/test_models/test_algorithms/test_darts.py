@@ -243,6 +243,12 @@ def test_train_step_rejects_bad_inputs():
         model.train_step(dict(train=raw_batch(), arch=raw_batch()), wrappers['architecture'])
 
 
+def test_an_architecture_without_a_backbone_is_refused_before_anything_else_is_built():
+    """Named, and before the mutator or the regularisers are built (a wrong regulariser type then cannot hide it)."""
+    with pytest.raises(TypeError, match='architecture must be a classifier with a supernet backbone.*got Linear'):
+        Darts(architecture=torch.nn.Linear(2, 2), arch_regularizers=[dict(type='NoSuchRegularizer')])
+
+
 def test_forward_reads_alpha_every_call():
     model = tiny_darts().eval()
     x = batch()['inputs']
