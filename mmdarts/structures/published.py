@@ -131,8 +131,8 @@ def load_genotype(genotype: Any, primitives: Optional[Sequence[str]] = None, whe
                          f'got {type(genotype).__name__}')
     elif genotype in PUBLISHED_GENOTYPES:
         data, where = PUBLISHED_GENOTYPES[genotype], genotype
-    elif osp.isfile(osp.expanduser(split_file_name(genotype)[0])):
-        data, where = _read_file(*split_file_name(genotype)), genotype
+    elif osp.isfile(osp.expanduser((path_and_name := split_file_name(genotype))[0])):
+        data, where = _read_file(*path_and_name), genotype
     elif looks_like_genotype_text(genotype):
         data = parse_genotype_text(genotype, where=where)
     else:
