@@ -216,11 +216,8 @@ class Darts(BaseModel):
         # what both captured passes read, their addresses taken once a step (the α step moves α in place)
         read = read_signature(self, weights, buffers) if capturer is not None else None
 
-        arch_log: Dict[str, torch.Tensor] = {}
-        if self._epoch() >= self.arch_warmup_epochs:
-            arch_log = self._arch_step(train_batch, arch_batch, weight_wrapper, arch_wrapper, iteration,
-                                       capturer, weights, read)
-
+        arch_log = self._arch_step(train_batch, arch_batch, weight_wrapper, arch_wrapper, iteration, capturer,
+                                   weights, read) if self._epoch() >= self.arch_warmup_epochs else {}
         loss, log_vars = self._weight_pass(train_batch, weight_wrapper, capturer, weights, read)
         if weight_wrapper.should_update():
             grads = [p.grad for p in weights if p.grad is not None]
@@ -289,11 +286,9 @@ class Darts(BaseModel):
 
     def _capturer(self, batch: Batch) -> Optional[PassCapturer]:
         """The pass capturer where passes are replayed: ``cuda_graphs`` and a CUDA batch (or one a test set)."""
-        if not self.cuda_graphs:
-            return None
-        if self.pass_capturer is None and batch['inputs'].device.type == 'cuda':
+        if self.cuda_graphs and self.pass_capturer is None and batch['inputs'].device.type == 'cuda':
             self.pass_capturer = PassCapturer()
-        return self.pass_capturer
+        return self.pass_capturer if self.cuda_graphs else None
 
     @staticmethod
     def _epoch() -> int:
