@@ -10,8 +10,13 @@ setup:
 
 # The suite without its end-to-end runs (a few minutes); `make test-slow` runs those: tools/train.py searches and
 # their interruptions, the benchmark tool, the wheel build, README commands as written (about 15 minutes).
+# `make test` spreads its tests over one process per core (pytest-xdist), each with one thread: their tensors are
+# small, so processes gain where threads do not. TEST_WORKERS=0 runs them in one process (give it OMP_NUM_THREADS).
+# The slow tests stay in one process: each starts searches that take the cores' threads themselves.
+TEST_WORKERS ?= auto
 test:
-	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} $(PY) -m pytest tests -q -p no:cacheprovider -m "not slow" $(PYTEST_ARGS)
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) -m pytest tests -q -p no:cacheprovider -m "not slow" \
+		-n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 test-slow:
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} $(PY) -m pytest tests -q -p no:cacheprovider -m slow $(PYTEST_ARGS)

@@ -18,7 +18,7 @@ has torch || "${PIP[@]}" torch==2.13.0
 has torchvision || "${PIP[@]}" torchvision==0.28.0
 "${PIP[@]}" mmengine==0.10.7
 has mmcv || "${PIP[@]}" mmcv-lite==2.1.0
-"${PIP[@]}" mmpretrain==1.2.0 scikit-learn pytest hypothesis ruff 'setuptools>=77.0.3,<81'
+"${PIP[@]}" mmpretrain==1.2.0 scikit-learn pytest pytest-xdist hypothesis ruff 'setuptools>=77.0.3,<81'
 # mim (OpenMMLab's launcher: `mim train mmdarts ...`), pinned, without the dependencies it never imports
 # (opendatalab -> openxlab pins setuptools==60.2.0, which torch 2.13 and `mmpretrain::` inheritance refuse).
 "${PIP[@]}" colorama==0.4.6 pandas==3.1.1 requests==2.34.2 tabulate==0.10.0
