@@ -39,5 +39,8 @@ if __name__ == '__main__':
     import mmdarts.engine.hooks.genotype_export_hook  # noqa: F401  (the modules that write, imported first)
     import mmdarts.visualization  # noqa: F401
     patch_everywhere()
+    # Ctrl-C's KeyboardInterrupt, as in a terminal, also where this process inherited SIGINT ignored (started by a
+    # background job of a shell without job control, as a CI script may be)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.argv = sys.argv[1:]
     runpy.run_path(sys.argv[0], run_name='__main__')
