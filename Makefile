@@ -10,16 +10,17 @@ setup:
 
 # The suite without its end-to-end runs (a few minutes); `make test-slow` runs those: tools/train.py searches and
 # their interruptions, the benchmark tool, the wheel build, README commands as written (about 15 minutes).
-# `make test` spreads its tests over one process per core (pytest-xdist), each with one thread: their tensors are
-# small, so processes gain where threads do not. TEST_WORKERS=0 runs them in one process (give it OMP_NUM_THREADS).
-# The slow tests stay in one process: each starts searches that take the cores' threads themselves.
+# Both spread their tests over one process per core (pytest-xdist), each with one thread, and the interpreters a
+# test starts take that thread too (tests/helpers.py, subprocess_env): the suite's tensors are small, so processes
+# gain where threads do not. TEST_WORKERS=0 runs them in one process (then give it OMP_NUM_THREADS).
 TEST_WORKERS ?= auto
+XDIST = -n $(TEST_WORKERS) --dist worksteal
 test:
-	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) -m pytest tests -q -p no:cacheprovider -m "not slow" \
-		-n $(TEST_WORKERS) $(PYTEST_ARGS)
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) -m pytest tests -q -p no:cacheprovider -m "not slow" $(XDIST) \
+		$(PYTEST_ARGS)
 
 test-slow:
-	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} $(PY) -m pytest tests -q -p no:cacheprovider -m slow $(PYTEST_ARGS)
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) -m pytest tests -q -p no:cacheprovider -m slow $(XDIST) $(PYTEST_ARGS)
 
 # The tests marked `cuda` (skipped without CUDA, so CI stays CPU-only), on a GPU machine:
 #   bash .device/gpu_env.sh make test-gpu PY=python3   (see tools/gpu_checks.sh)

@@ -54,14 +54,18 @@ def raw_batch(n: int = 6, size: int = 8, num_classes: int = 4, seed: int = 0) ->
     return dict(inputs=images, data_samples=[DataSample().set_gt_label(int(y)) for y in labels])
 
 
-def run_python(args, timeout: int = 300, threads: Optional[int] = None, env: Optional[Dict] = None, cwd: str = REPO):
-    """Runs ``python ARGS`` in a fresh interpreter with this venv, with ``threads`` threads (by default this
-    process's share, its OMP_NUM_THREADS: one under ``make test``'s parallel workers); returns the CompletedProcess."""
+def subprocess_env(threads: Optional[int] = None, **extra: str) -> Dict[str, str]:
+    """This environment for a fresh interpreter: ``threads`` threads (by default this process's share, its
+    OMP_NUM_THREADS: one in each of ``make test``'s parallel workers), output unbuffered, and ``extra``."""
     threads = threads or int(os.environ.get('OMP_NUM_THREADS', 2))
-    full_env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), PYTHONUNBUFFERED='1')
-    full_env.update(env or {})
-    return subprocess.run([sys.executable] + list(args), cwd=cwd, env=full_env, capture_output=True, text=True,
-                          timeout=timeout)
+    return dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), PYTHONUNBUFFERED='1', **extra)
+
+
+def run_python(args, timeout: int = 300, threads: Optional[int] = None, env: Optional[Dict] = None, cwd: str = REPO):
+    """Runs ``python ARGS`` in a fresh interpreter with this venv (:func:`subprocess_env`); returns the
+    CompletedProcess."""
+    return subprocess.run([sys.executable] + list(args), cwd=cwd, env=subprocess_env(threads, **(env or {})),
+                          capture_output=True, text=True, timeout=timeout)
 
 
 def load_tool(name: str):

@@ -13,7 +13,7 @@ import sys
 import pytest
 import torch
 from data_writers import write_digit_folders
-from helpers import REPO
+from helpers import REPO, subprocess_env
 from mmengine.config import Config
 
 from mmdarts.engine.hooks.genotype_export_hook import op_weight_spread
@@ -50,7 +50,7 @@ def project(tmp_path):
 
 
 def run(command: str, cwd, timeout: int = 400) -> str:
-    env = dict(os.environ, OMP_NUM_THREADS='2', MKL_NUM_THREADS='2', PYTHONUNBUFFERED='1')
+    env = subprocess_env()
     result = subprocess.run(['bash', '-c', command], cwd=cwd, env=env, capture_output=True, text=True,
                             timeout=timeout)
     log = result.stdout + result.stderr

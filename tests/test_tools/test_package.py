@@ -12,7 +12,7 @@ import types
 
 import pytest
 from data_writers import write_fake_cifar10
-from helpers import REPO
+from helpers import REPO, subprocess_env
 from test_custom_data import code_blocks, commands, readme_section
 
 import mmdarts_startup
@@ -22,9 +22,8 @@ BIN = osp.dirname(sys.executable)
 
 
 def run(args, cwd, python=sys.executable, timeout=300):
-    """A command in ``cwd`` with the environment's scripts (mim) first on PATH, 2 threads."""
-    env = dict(os.environ, OMP_NUM_THREADS='2', MKL_NUM_THREADS='2', PYTHONUNBUFFERED='1',
-               PATH=f'{osp.dirname(python)}{os.pathsep}{BIN}{os.pathsep}{os.environ.get("PATH", "")}')
+    """A command in ``cwd`` with the environment's scripts (mim) first on PATH, this process's share of threads."""
+    env = subprocess_env(PATH=f'{osp.dirname(python)}{os.pathsep}{BIN}{os.pathsep}{os.environ.get("PATH", "")}')
     env.pop('PYTHONPATH', None)
     result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     log = result.stdout + result.stderr

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from helpers import REPO
+from helpers import REPO, subprocess_env
 
 from mmdarts.structures import Genotype, load_genotype
 
@@ -19,7 +19,7 @@ def readme_subsection(title: str) -> str:
 
 
 def run_block(block: str, cwd) -> str:
-    env = dict(os.environ, OMP_NUM_THREADS='2', PYTHONUNBUFFERED='1')
+    env = subprocess_env()
     result = subprocess.run(['bash', '-e', '-c', block], cwd=cwd, env=env, capture_output=True, text=True,
                             timeout=600)
     assert result.returncode == 0, f'{block}\n{(result.stdout + result.stderr)[-4000:]}'

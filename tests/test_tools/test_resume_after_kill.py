@@ -11,7 +11,7 @@ import sys
 import pytest
 import torch
 from data_writers import write_fake_cifar10
-from helpers import REPO, run_python
+from helpers import REPO, run_python, subprocess_env
 from PIL import Image
 from test_train import tiny_options, train
 
@@ -34,7 +34,7 @@ def options(root):
 
 def run_and_kill(work_dir, opts, marker='Epoch(train) [2][2/'):
     """Start a search and SIGKILL it as soon as its log shows ``marker`` (mid-epoch 2)."""
-    env = dict(os.environ, OMP_NUM_THREADS='2', PYTHONUNBUFFERED='1')
+    env = subprocess_env()
     command = [sys.executable, osp.join(REPO, 'tools/train.py'), osp.join(REPO, 'configs/darts_cifar10.py'),
                '--work-dir', work_dir, *opts]
     proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE,

@@ -9,7 +9,7 @@ import sys
 import pytest
 import torch
 from data_writers import write_fake_cifar10
-from helpers import REPO, run_python
+from helpers import REPO, run_python, subprocess_env
 
 from mmdarts.structures import Genotype
 
@@ -40,8 +40,7 @@ def train(config, work_dir, options, extra_args=(), timeout=300):
 
 def dist_train(config, work_dir, options, extra_args=(), port=29533, timeout=400):
     """bash tools/dist_train.sh CONFIG 2 ... : two processes through torchrun, one thread each."""
-    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', PORT=str(port), PYTHON=sys.executable,
-               PYTHONPATH=osp.join(REPO, 'tests/data'), PYTHONUNBUFFERED='1')
+    env = subprocess_env(1, PORT=str(port), PYTHON=sys.executable, PYTHONPATH=osp.join(REPO, 'tests/data'))
     result = subprocess.run(['bash', osp.join(REPO, 'tools/dist_train.sh'), osp.join(REPO, config), '2',
                              '--work-dir', work_dir, *extra_args, *options],
                             cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
