@@ -23,9 +23,8 @@ from mmdarts.utils.checkpoint_files import atomic_write
 from mmdarts.visualization import draw_cell, save_figure, write_search_pictures
 
 
-def primitives_of(checkpoint: dict, config: str = None):
-    """The searched ops: from ``config`` if given, else from the config a Runner stores in the checkpoint."""
-    cfg = Config.fromfile(config) if config else None
+def primitives_of(checkpoint: dict, cfg: Config = None):
+    """The searched ops: from ``cfg`` if given, else from the config a Runner stores in the checkpoint."""
     if cfg is None and isinstance(checkpoint.get('meta', {}).get('cfg'), str):
         cfg = Config.fromstring(checkpoint['meta']['cfg'], '.py')
     backbone = cfg.model.architecture.backbone if cfg is not None else {}
@@ -40,7 +39,7 @@ def build_mutator(cfg) -> DiffMutator:
         return MODELS.build(mutator_cfg)
 
 
-def genotype_of_checkpoint(checkpoint_path: str, out_dir: str, config: str = None) -> Genotype:
+def genotype_of_checkpoint(checkpoint_path: str, out_dir: str, cfg: Config = None) -> Genotype:
     """The genotype derived from a search checkpoint's α (by the search's own mutator), its α pictures in
     ``out_dir``."""
     checkpoint = torch.load(checkpoint_path, map_location='cpu', weights_only=False)
@@ -49,7 +48,7 @@ def genotype_of_checkpoint(checkpoint_path: str, out_dir: str, config: str = Non
     missing = [cell for cell, alpha in alphas.items() if alpha is None]
     if missing:
         raise ValueError(f'{checkpoint_path}: no mutator.alphas.{missing[0]}; expected a checkpoint of a DARTS search')
-    primitives, cfg = primitives_of(checkpoint, config)
+    primitives, cfg = primitives_of(checkpoint, cfg)
     num_edges, num_ops = alphas['normal'].shape
     if num_ops != len(primitives):
         raise ValueError(f'{checkpoint_path}: α has {num_ops} ops per edge but the config lists {len(primitives)} '
@@ -71,12 +70,14 @@ def genotype_of_checkpoint(checkpoint_path: str, out_dir: str, config: str = Non
 
 def export(source: str, out_dir: str, config: str = None) -> Genotype:
     """Writes ``genotype.json``, ``genotype.txt`` and pictures of ``source`` (see the module docstring) into
-    ``out_dir``; returns the genotype."""
+    ``out_dir``; returns the genotype. ``config`` (a search config) is read first, whatever the source: the ops its
+    ``custom_imports`` register are then known to the genotype's check."""
+    cfg = Config.fromfile(config) if config else None
     os.makedirs(out_dir, exist_ok=True)
     if source.endswith(('.pth', '.pt')):
         if not osp.isfile(source):
             raise FileNotFoundError(f'checkpoint {source!r} does not exist')
-        genotype = genotype_of_checkpoint(source, out_dir, config)
+        genotype = genotype_of_checkpoint(source, out_dir, cfg)
     else:
         genotype = load_genotype(source)
         for cell in CELL_TYPES:
@@ -91,11 +92,12 @@ def main():
     parser.add_argument('source', help='a search checkpoint (epoch_N.pth), a genotype file (JSON or Genotype(...) '
                         'text, FILE:NAME for one of several), a published name, or Genotype(...) text')
     parser.add_argument('--out', required=True, help='output folder')
-    parser.add_argument('--config', help='the search config, if the checkpoint holds none')
+    parser.add_argument('--config', help='the search config: its primitives (if the checkpoint holds no config) '
+                        'and the ops its custom_imports register')
     args = parser.parse_args()
     try:
         genotype = export(args.source, args.out, args.config)
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, FileNotFoundError, ImportError) as error:
         raise SystemExit(f'{type(error).__name__}: {error}') from None
     MMLogger.get_current_instance().info(f'{genotype.to_text()}\n-> {osp.join(args.out, "genotype.json")}, '
                                          f'{osp.join(args.out, "genotype.txt")}')
