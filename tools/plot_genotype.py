@@ -1,4 +1,4 @@
-"""Draw the cells of a genotype: python tools/plot_genotype.py GENOTYPE --out DIR [--formats png svg].
+"""Draw the cells of a genotype: python tools/plot_genotype.py GENOTYPE --out DIR [--formats png svg] [--config CONFIG].
 
 GENOTYPE: a genotype file (mmdarts' JSON, or the DARTS code's Genotype(...) text; FILE:NAME for one of several in a
 genotypes.py), a published name such as DARTS_V2, or Genotype(...) text in quotes."""
@@ -6,6 +6,7 @@ import argparse
 import os
 import os.path as osp
 
+from mmengine.config import Config
 from mmengine.logging import MMLogger
 
 import mmdarts  # noqa: F401
@@ -41,11 +42,14 @@ def main():
                         'a published name such as DARTS_V2, or Genotype(...) text')
     parser.add_argument('--out', required=True, help='output folder')
     parser.add_argument('--formats', nargs='+', default=['png', 'svg'], choices=['png', 'svg', 'pdf'])
+    parser.add_argument('--config', help="a config whose custom_imports register the genotype's own ops")
     args = parser.parse_args()
     try:
+        if args.config:
+            Config.fromfile(args.config)  # imports its custom_imports
         paths = plot(args.genotype, args.out, args.formats)
-    except ValueError as error:
-        raise SystemExit(f'ValueError: {error}') from None
+    except (ValueError, ImportError) as error:
+        raise SystemExit(f'{type(error).__name__}: {error}') from None
     for path in paths:
         MMLogger.get_current_instance().info(f'wrote {path}')
 

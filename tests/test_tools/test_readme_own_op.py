@@ -62,7 +62,7 @@ def test_readme_own_op_is_searched_and_drawn_by_the_tools_as_written(tmp_path):
     section = readme_section('Add your own op')
     for block in code_blocks(section, 'python'):
         (tmp_path / block.splitlines()[0].lstrip('# ').strip()).write_text(block)
-    search, export = commands(code_blocks(section, 'bash')[0])
+    search, export, plot = commands(code_blocks(section, 'bash')[0])
     # the paper's search, made small enough for a test (1 epoch, 3 cells of 2 nodes, 4 channels, batches of 8)
     small = ' '.join(tiny_options('data/cifar10', 1)[1:])
 
@@ -82,7 +82,12 @@ def test_readme_own_op_is_searched_and_drawn_by_the_tools_as_written(tmp_path):
     out = tmp_path / 'work_dirs/my_search/export'
     assert Genotype.from_file(str(out / 'genotype.json')).normal[0][0] == 'conv_7x1_1x7'
     assert all((out / f'genotype_{cell}.png').exists() for cell in ('normal', 'reduce'))
+    result = run(plot, tmp_path)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    assert all((tmp_path / f'pictures/genotype_{cell}.{ext}').exists() for cell in ('normal', 'reduce')
+               for ext in ('png', 'svg'))
 
-    without_path = run(export.replace('PYTHONPATH=. ', ''), tmp_path)  # the README's reason for PYTHONPATH
-    assert without_path.returncode != 0
-    assert 'Failed to import custom modules' in without_path.stderr and 'Traceback' not in without_path.stderr
+    for command in (export, plot):  # the README's reason for PYTHONPATH
+        without_path = run(command.replace('PYTHONPATH=. ', ''), tmp_path)
+        assert without_path.returncode != 0
+        assert 'Failed to import custom modules' in without_path.stderr and 'Traceback' not in without_path.stderr
