@@ -111,6 +111,19 @@ def test_search_then_retrain_then_test(cifar_root, tmp_path):
     checkpoint = osp.join(retrain_dir, 'epoch_2.pth')
     state = torch.load(checkpoint, map_location='cpu', weights_only=False)
     assert any(k.startswith('backbone.cells.2.') for k in state['state_dict'])
+    # the repository's config (DARTS_V2's cell) in the retraining's work dir: refused before the Runner writes its
+    # config there, so the retraining's saved config (the searched genotype inside) stays as it was
+    saved = osp.join(retrain_dir, 'darts_cifar10_retrain.py')
+    with open(saved) as f:
+        before = f.read()
+    other = [o for o in options if not o.startswith('model.backbone.genotype=')]
+    refused = run_python([osp.join(REPO, 'tools/test.py'), osp.join(REPO, 'configs/darts_cifar10_retrain.py'),
+                          checkpoint, '--work-dir', retrain_dir, *other], timeout=120)
+    assert refused.returncode != 0 and 'does not fit the model of this config' in refused.stderr
+    with open(saved) as f:
+        assert f.read() == before
+    counted = run_python([osp.join(REPO, 'tools/get_flops.py'), saved], timeout=120)  # the README's count
+    assert counted.returncode == 0 and 'multiply-adds' in counted.stdout + counted.stderr, counted.stderr[-3000:]
     tested = run_python([osp.join(REPO, 'tools/test.py'), osp.join(REPO, 'configs/darts_cifar10_retrain.py'),
                          checkpoint, '--work-dir', str(tmp_path / 'test'), '--out', str(tmp_path / 'metrics.pkl'),
                          *options], timeout=120)
