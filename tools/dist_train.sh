@@ -8,6 +8,10 @@ NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
+# the interpreter: PYTHON if set, else the active environment's python, else make setup's .venv of this clone
+if [ -z "${PYTHON:-}" ] && [ -z "${VIRTUAL_ENV:-}${CONDA_PREFIX:-}" ] && [ -x "$(dirname "$0")/../.venv/bin/python" ]; then
+    PYTHON="$(dirname "$0")/../.venv/bin/python"
+fi
 PYTHON=${PYTHON:-python}
 if [ -z "${OMP_NUM_THREADS:-}" ]; then
     export OMP_NUM_THREADS=$(( $(nproc) / GPUS > 0 ? $(nproc) / GPUS : 1 ))

@@ -12,6 +12,10 @@ GPUS_PER_NODE=${GPUS_PER_NODE:-8}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-""}
 PY_ARGS=${@:5}
+# the interpreter: PYTHON if set, else the active environment's python, else make setup's .venv of this clone
+if [ -z "${PYTHON:-}" ] && [ -z "${VIRTUAL_ENV:-}${CONDA_PREFIX:-}" ] && [ -x "$(dirname "$0")/../.venv/bin/python" ]; then
+    PYTHON="$(dirname "$0")/../.venv/bin/python"
+fi
 PYTHON=${PYTHON:-python}
 
 PYTHONPATH="$(dirname $0)/..":$PYTHONPATH \

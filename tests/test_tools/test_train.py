@@ -146,6 +146,17 @@ def test_checkpoints_resume_across_process_counts(cifar_root, tmp_path, first, t
     assert Genotype.from_file(osp.join(work_dir, 'genotype_epoch_2.json')).meta['epoch'] == 2
 
 
+@pytest.mark.skipif(not osp.isfile(osp.join(REPO, '.venv/bin/python')), reason="needs make setup's .venv")
+def test_dist_train_takes_make_setups_environment_where_none_is_active(tmp_path):
+    """`bash tools/dist_train.sh ...` as the README writes it, with no environment active and no python with torch on
+    PATH: the script starts the clone's .venv."""
+    env = {k: v for k, v in subprocess_env(1).items() if k not in ('PYTHON', 'VIRTUAL_ENV', 'CONDA_PREFIX')}
+    env['PATH'] = '/usr/bin:/bin'
+    result = subprocess.run(['bash', osp.join(REPO, 'tools/dist_train.sh'), osp.join(REPO, 'configs/darts_cifar10.py'),
+                             '1', '--help'], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and '--cfg-options' in result.stdout, result.stderr[-3000:]
+
+
 def test_distributed_retraining_with_the_standard_wrapper(cifar_root, tmp_path):
     """mmpretrain's side: MMDistributedDataParallel on CPU processes (device_ids=None), identical weights."""
     work_dir = str(tmp_path / 'retrain')
