@@ -9,7 +9,7 @@ setup:
 	PYTHON=$(PYTHON) VENV=$(VENV) bash tools/setup_env.sh
 
 # The suite without its end-to-end runs (a few minutes); `make test-slow` runs those: tools/train.py searches and
-# their interruptions, the benchmark tool, the wheel build, README commands as written (about 15 minutes).
+# their interruptions, the benchmark tool, the wheel build, README commands as written (about 10 minutes).
 # Both spread their tests over one process per core (pytest-xdist), each with one thread, and the interpreters a
 # test starts take that thread too (tests/helpers.py, subprocess_env): the suite's tensors are small, so processes
 # gain where threads do not. TEST_WORKERS=0 runs them in one process (then give it OMP_NUM_THREADS).

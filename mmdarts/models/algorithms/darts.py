@@ -286,9 +286,11 @@ class Darts(BaseModel):
 
     def _capturer(self, batch: Batch) -> Optional[PassCapturer]:
         """The pass capturer where passes are replayed: ``cuda_graphs`` and a CUDA batch (or one a test set)."""
-        if self.cuda_graphs and self.pass_capturer is None and batch['inputs'].device.type == 'cuda':
+        if not self.cuda_graphs:
+            return None
+        if self.pass_capturer is None and batch['inputs'].device.type == 'cuda':
             self.pass_capturer = PassCapturer()
-        return self.pass_capturer if self.cuda_graphs else None
+        return self.pass_capturer
 
     @staticmethod
     def _epoch() -> int:
