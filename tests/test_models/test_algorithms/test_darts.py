@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from helpers import SMOOTH_PRIMITIVES, adam, batch, optim_wrappers, raw_batch, sgd, tiny_darts
+from mmengine.optim import OptimWrapper, OptimWrapperDict
 from torch.func import functional_call
 
 from mmdarts.models import Darts
@@ -208,6 +209,51 @@ def test_train_step_is_algorithm_1(unroll):
         for (name, b), c in zip(model.named_buffers(), reference.buffers()):
             torch.testing.assert_close(b, c, rtol=1e-5, atol=1e-6, msg=f'step {step}: buffer {name}')
         assert all(a.grad is None for a in model.mutator.parameters())
+
+@pytest.mark.parametrize('unroll', [False, True])
+def test_weight_step_with_gradient_accumulation(unroll):
+    """mmengine's gradient accumulation (``accumulative_counts=2`` on the weights' wrapper, whose backward then
+    runs): α steps every iteration, the weights every second one, by clipped SGD on the sum of the iterations'
+    ∇w L_train(w, α_new) / 2. No pass writes α's ``.grad``, and a stale one left before a step changes nothing."""
+    model = tiny_darts(unroll=unroll)
+    reference = copy.deepcopy(model)
+    wrappers = OptimWrapperDict(
+        architecture=OptimWrapper(sgd(model), clip_grad=dict(max_norm=5.), accumulative_counts=2),
+        mutator=OptimWrapper(adam(model)))
+    ref_sgd, ref_adam = sgd(reference), adam(reference)
+    weights = list(reference.architecture.parameters())
+    for alpha in model.mutator.parameters():
+        alpha.grad = torch.full_like(alpha, 1e3)
+    for step in range(2):
+        data = dict(train=raw_batch(seed=30 + step), arch=raw_batch(seed=40 + step))
+        model.train_step(data, wrappers)
+
+        train = reference.data_preprocessor(data['train'], True)
+        arch = reference.data_preprocessor(data['arch'], True)
+        buffers = [b.clone() for b in reference.buffers()]
+        if unroll:
+            grads = reference_second_order(reference, train, arch, ref_sgd)
+        else:
+            grads = torch.autograd.grad(plain_loss(reference, arch), list(reference.mutator.alphas.values()))
+        with torch.no_grad():
+            for b, saved in zip(reference.buffers(), buffers):
+                b.copy_(saved)
+        for a, g in zip(reference.mutator.alphas.values(), grads):
+            a.grad = g
+        ref_adam.step()
+        ref_adam.zero_grad()
+        for w, g in zip(weights, torch.autograd.grad(plain_loss(reference, train) / 2, weights)):
+            w.grad = g if w.grad is None else w.grad + g
+        if step == 1:
+            torch.nn.utils.clip_grad_norm_(weights, 5.)
+            ref_sgd.step()
+
+        for (name, p), q in zip(model.named_parameters(), reference.parameters()):
+            torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6, msg=f'step {step}: {name}')
+        for (name, b), c in zip(model.named_buffers(), reference.buffers()):
+            torch.testing.assert_close(b, c, rtol=1e-5, atol=1e-6, msg=f'step {step}: buffer {name}')
+        assert all(a.grad is None for a in model.mutator.parameters())
+    assert all(p.grad is None for p in model.architecture.parameters())  # zeroed by the wrapper after its step
 
 
 @pytest.mark.parametrize('unroll,hvp', [(False, 'finite_difference'), (True, 'finite_difference'), (True, 'exact')])
