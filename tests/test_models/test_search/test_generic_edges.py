@@ -28,6 +28,7 @@ from mmdarts.models.algorithms.captured_passes import PassCapturer
 from mmdarts.models.backbones import DartsNet
 from mmdarts.models.ops import SepConv, build_activation
 from mmdarts.models.search import SearchCell
+from mmdarts.models.search.generic_edges import GenericColumn
 from mmdarts.registry import CANDIDATE_OPS
 from mmdarts.structures import Genotype
 from mmdarts.testing import OpReplayPass, count_aten_calls
@@ -148,6 +149,40 @@ def test_new_ops_in_captured_passes_equal_eager(unroll, hvp):
     eager, captured = twin_searches(unroll, hvp, capturer=capturer, model=model, steps=3)
     assert_same_state(eager, captured)
     assert capturer.captures == 2 and capturer.all_captured()
+
+
+class RunningShift(nn.Module):
+    """x minus a running mean of x per channel, which its forward updates in training (run under vmap)."""
+
+    def __init__(self, channels, start):
+        super().__init__()
+        self.register_buffer('mean', torch.full((channels, ), start, dtype=torch.float64))
+
+    def forward(self, x):
+        if self.training:
+            self.mean.mul_(0.9).add_(0.1 * x.detach().mean((0, 2, 3)))
+        return x - self.mean.view(1, -1, 1, 1)
+
+
+def test_a_vmapped_module_writes_back_the_buffers_its_forward_updates():
+    """Each edge's module on its own source channels, against the column run once under vmap: the same outputs
+    and, in each edge's module, the same updated buffers."""
+    torch.manual_seed(0)
+    column = [nn.Sequential(RunningShift(4, 0.1 * k), nn.Conv2d(4, 4, 3, 1, 1)).double() for k in range(3)]
+    expected = copy.deepcopy(column)
+    x = torch.randn(2, 3 * 4, 5, 5, dtype=torch.float64)
+    generic = GenericColumn(0, column, None)
+
+    def weight(group):
+        attr, modules = generic.weight_groups[group]
+        return torch.cat([getattr(m, attr) for m in modules])
+
+    y = generic(x, weight, None, 1)
+    torch.testing.assert_close(y, torch.cat([m(s) for m, s in zip(expected, x.split(4, 1))], 1), rtol=1e-12,
+                               atol=1e-12)
+    for k, (m, e) in enumerate(zip(column, expected)):
+        torch.testing.assert_close(m[0].mean, e[0].mean, rtol=1e-12, atol=1e-12, msg=f'edge {k}')
+        assert not torch.equal(m[0].mean, torch.full((4, ), 0.1 * k, dtype=torch.float64))  # it moved
 
 
 def test_generic_calls_do_not_grow_with_the_edges():
