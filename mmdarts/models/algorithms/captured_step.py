@@ -62,11 +62,12 @@ def captured_weight_gradients(model, capturer: Optional[PassCapturer], weights: 
     the op weights (an input of the pass), or None."""
     amp = isinstance(weight_wrapper, AmpOptimWrapper)
     batch = batch_signature(train_batch) if capturer is not None else None
-    if batch is None or not gradients_outside_the_wrapper(weight_wrapper):
+    scaler = weight_wrapper.loss_scaler if amp else None
+    # GradScaler makes its scale tensor at its first use: eagerly, never inside a graph (in the graph's memory)
+    if batch is None or not gradients_outside_the_wrapper(weight_wrapper) or (amp and scaler._scale is None):
         return None
     signature, tensors = batch
     device = train_batch['inputs'].device.type
-    scaler = weight_wrapper.loss_scaler if amp else None
 
     noise_keys = sorted(noise or {})
 

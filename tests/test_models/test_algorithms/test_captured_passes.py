@@ -137,6 +137,43 @@ def test_amp_weight_step_is_captured_with_its_scale_read_from_memory():
     assert capturer.captures == 2 and capturer.all_captured()
 
 
+def test_a_resumed_or_replaced_grad_scaler_is_read_by_the_replayed_pass():
+    """Loading GradScaler's state (a resume) fills its scale tensor in place: the replayed weight pass reads the new
+    scale from memory. A GradScaler replaced (a copy with a checkpoint's state) makes a new scale tensor at its first
+    use: that step runs eagerly (the tensor is not made inside a graph), then the pass is captured anew."""
+
+    def resume(step, data, models, wrappers):
+        for wrapper in wrappers:
+            scaler = wrapper['architecture'].loss_scaler
+            if step in (3, 5):
+                state = scaler.state_dict()
+                state['scale'] *= 4.  # a checkpoint's scale
+                scaler.load_state_dict(state)
+            if step == 5:
+                wrapper['architecture'].loss_scaler = copy.deepcopy(scaler)
+
+    capturer = PassCapturer(warmup=1, backend=OpReplayPass)
+    eager, captured = twin_searches(False, 'finite_difference', capturer=capturer, steps=8, event=resume,
+                                    wrappers_of=amp_wrappers, dtype=torch.float32, tol=1e-5)
+    assert_same_state(eager, captured, tol=1e-5)
+    assert capturer.captures == 3 and capturer.all_captured()  # the weight pass once more, after step 5
+
+
+def test_gdas_recaptures_when_the_temperature_moves():
+    """GDAS bakes τ (a Python float) into the captured passes, as a CUDA graph would (OpReplayPass bakes scalars
+    in alike): a new τ, new graphs. The Gumbel draws of a replay are not the eager run's, so only the graphs are
+    counted (the CUDA test below does the same)."""
+    model = tiny_darts(unroll=True)
+    model.mutator.weighting = 'gumbel'
+    model.pass_capturer = PassCapturer(warmup=1, backend=OpReplayPass, on_error='raise')
+    wrappers = optim_wrappers(model)
+    for step in range(5):  # α's pass is captured at step 2 (step 1 brought momentum buffers), the weights' at 1
+        if step == 3:
+            model.mutator.tau = 5.  # what GumbelTemperatureHook does at an epoch's start
+        model.train_step(dict(train=batch(seed=2 * step), arch=batch(seed=2 * step + 1)), wrappers)
+    assert model.pass_capturer.captures == 4 and model.pass_capturer.all_captured()  # both again at step 4
+
+
 def test_no_capture_on_cpu_or_when_turned_off():
     model = tiny_darts(unroll=True)
     wrappers = optim_wrappers(model)
