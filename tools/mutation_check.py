@@ -9,7 +9,7 @@ line per mutant and exits 1 if any survived.
 
 It edits the working tree in place, so that the interpreters a test starts see the mutant too: run it on a tree
 with nothing else running (not beside ``make test``). ``--list`` prints the mutants. ``docs/tests.md`` has the last
-results and how long they take (about 45 minutes for all on 2 cores).
+results and how long they take (about 50 minutes for all on 2 cores).
 """
 import argparse
 import os
@@ -203,6 +203,21 @@ MUTANTS: List[Mutant] = [
     Mutant('subsampled conv padding off by one', 'mmdarts/models/functional/conv_geometry.py',
            'return tuple(p // d for p, d in zip(padding, dilation))',
            'return tuple(p // d + 1 for p, d in zip(padding, dilation))', MODELS),
+    # the network's layout, the files a run writes
+    Mutant('reduction cells at 1/4 and 3/4 of the depth', 'mmdarts/models/utils/network_checks.py',
+           'return sorted({num_layers // 3, 2 * num_layers // 3})',
+           'return sorted({num_layers // 4, 3 * num_layers // 4})', MODELS),
+    Mutant('auxiliary tower after the last cell', 'mmdarts/models/backbones/darts_net.py',
+           'return 2 * num_layers // 3', 'return num_layers - 1', MODELS),
+    Mutant('retrained cell concatenates every state', 'mmdarts/models/utils/augment_cell.py',
+           'return torch.cat([states[i] for i in self.concat], dim=1)',
+           'return torch.cat([states[i] for i in range(2, len(states))], dim=1)', MODELS),
+    Mutant('drop path on the identity too', 'mmdarts/models/utils/augment_cell.py',
+           'if not isinstance(self.ops[k], nn.Identity):', 'if True:', MODELS),
+    Mutant('genotype.json not updated each epoch', 'mmdarts/engine/hooks/genotype_export_hook.py',
+           "            genotype.to_file(osp.join(out_dir, 'genotype.json'))\n", '', 'tests/test_engine'),
+    Mutant('an atomic write that never lands', 'mmdarts/utils/checkpoint_files.py', '        os.replace(tmp, path)\n',
+           '        os.replace(tmp, path + ".tmp")\n', 'tests/test_utils tests/test_engine'),
     # the retrained network, the data
     Mutant('auxiliary loss unweighted', 'mmdarts/models/heads/darts_aux_cls_head.py',
            "losses['loss_aux'] = self.aux_weight * aux['loss']", "losses['loss_aux'] = aux['loss']",
