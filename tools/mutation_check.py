@@ -9,7 +9,7 @@ line per mutant and exits 1 if any survived.
 
 It edits the working tree in place, so that the interpreters a test starts see the mutant too: run it on a tree
 with nothing else running (not beside ``make test``). ``--list`` prints the mutants. ``docs/tests.md`` has the last
-results and how long they take (about 50 minutes for all on 2 cores).
+results and how long they take (about 55 minutes for all on 2 cores).
 """
 import argparse
 import os
@@ -129,6 +129,18 @@ MUTANTS: List[Mutant] = [
     Mutant('genotype unchanged for one epoch fewer', 'mmdarts/engine/hooks/stop_rules.py',
            'recent = [(e, g) for e, g in history if e >= epoch - epochs]',
            'recent = [(e, g) for e, g in history if e > epoch - epochs]', 'tests/test_engine'),
+    Mutant("the reduction cells mixed by the normal cell's α", 'mmdarts/models/backbones/darts_supernet.py',
+           "kind = 'reduce' if cell.reduction else 'normal'\n                s0, s1 = s1,",
+           "kind = 'normal' if cell.reduction else 'reduce'\n                s0, s1 = s1,", MODELS),
+    Mutant("DARTS-'s auxiliary skip weighted 1", 'mmdarts/models/backbones/darts_supernet.py',
+           'torch.cat([weights, beta.to(weights.dtype).expand(weights.shape[0], 1)], dim=1)',
+           'torch.cat([weights, torch.ones_like(weights[:, :1])], dim=1)', ALGORITHMS),
+    Mutant('GDAS evaluates a fresh sample', 'mmdarts/models/mutators/diff_mutator.py',
+           '        if not self.training:  # the architecture the search would pick now\n',
+           '        if False:  # the architecture the search would pick now\n', 'tests/test_models/test_mutators'),
+    Mutant('PC-DARTS genotype ignores β', 'mmdarts/models/mutators/diff_mutator.py',
+           'weights[cell] = weights[cell] * edge_normalized_weights(beta.detach(), self.num_nodes)[:, None]',
+           'weights[cell] = weights[cell]', MODELS),
     # the mutator and the genotype
     Mutant('PC-DARTS edge weights by sigmoid', 'mmdarts/models/mutators/diff_mutator.py',
            'b.softmax(-1) for b in beta.split', 'b.sigmoid() for b in beta.split', MODELS),
