@@ -170,6 +170,35 @@ def test_unroll_needs_weight_optimizer(float64_setup):
         model.arch_gradients(train, val)
 
 
+def reference_arch_step(reference: Darts, data, unroll: bool, ref_sgd, ref_adam):
+    """The α step by hand on ``reference``: Adam on the α gradient computed independently (first order, or Eq. 6-8
+    on deep copies), BN statistics left as they were. Returns the preprocessed train batch."""
+    train = reference.data_preprocessor(data['train'], True)
+    arch = reference.data_preprocessor(data['arch'], True)
+    buffers = [b.clone() for b in reference.buffers()]
+    if unroll:
+        grads = reference_second_order(reference, train, arch, ref_sgd)
+    else:
+        grads = torch.autograd.grad(plain_loss(reference, arch), list(reference.mutator.alphas.values()))
+    with torch.no_grad():  # the α pass must leave BN statistics as they were
+        for b, saved in zip(reference.buffers(), buffers):
+            b.copy_(saved)
+    for a, g in zip(reference.mutator.alphas.values(), grads):
+        a.grad = g
+    ref_adam.step()
+    ref_adam.zero_grad()
+    return train
+
+
+def assert_same_model(model: Darts, reference: Darts, step: int) -> None:
+    """Weights, α and buffers equal to the reference's; no α gradient left behind."""
+    for (name, p), q in zip(model.named_parameters(), reference.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6, msg=f'step {step}: {name}')
+    for (name, b), c in zip(model.named_buffers(), reference.buffers()):
+        torch.testing.assert_close(b, c, rtol=1e-5, atol=1e-6, msg=f'step {step}: buffer {name}')
+    assert all(a.grad is None for a in model.mutator.parameters())
+
+
 @pytest.mark.parametrize('unroll', [False, True])
 def test_train_step_is_algorithm_1(unroll):
     """Two steps (the second with momentum buffers and Adam state): α moves by Adam on the independently computed
@@ -184,31 +213,14 @@ def test_train_step_is_algorithm_1(unroll):
         log = model.train_step(data, wrappers)
         assert {'loss', 'arch_loss'} <= set(log)
 
-        train = reference.data_preprocessor(data['train'], True)
-        arch = reference.data_preprocessor(data['arch'], True)
-        buffers = [b.clone() for b in reference.buffers()]
-        if unroll:
-            grads = reference_second_order(reference, train, arch, ref_sgd)
-        else:
-            grads = torch.autograd.grad(plain_loss(reference, arch), list(reference.mutator.alphas.values()))
-        with torch.no_grad():  # the α pass must leave BN statistics as they were
-            for b, saved in zip(reference.buffers(), buffers):
-                b.copy_(saved)
-        for a, g in zip(reference.mutator.alphas.values(), grads):
-            a.grad = g
-        ref_adam.step()
-        ref_adam.zero_grad()
+        train = reference_arch_step(reference, data, unroll, ref_sgd, ref_adam)
         ref_sgd.zero_grad()
         plain_loss(reference, train).backward()  # updates BN statistics, once
         reference.mutator.zero_grad()  # the weight step never writes α's .grad in Darts
         torch.nn.utils.clip_grad_norm_(reference.architecture.parameters(), 5.)
         ref_sgd.step()
+        assert_same_model(model, reference, step)
 
-        for (name, p), q in zip(model.named_parameters(), reference.parameters()):
-            torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6, msg=f'step {step}: {name}')
-        for (name, b), c in zip(model.named_buffers(), reference.buffers()):
-            torch.testing.assert_close(b, c, rtol=1e-5, atol=1e-6, msg=f'step {step}: buffer {name}')
-        assert all(a.grad is None for a in model.mutator.parameters())
 
 @pytest.mark.parametrize('unroll', [False, True])
 def test_weight_step_with_gradient_accumulation(unroll):
@@ -228,31 +240,13 @@ def test_weight_step_with_gradient_accumulation(unroll):
         data = dict(train=raw_batch(seed=30 + step), arch=raw_batch(seed=40 + step))
         model.train_step(data, wrappers)
 
-        train = reference.data_preprocessor(data['train'], True)
-        arch = reference.data_preprocessor(data['arch'], True)
-        buffers = [b.clone() for b in reference.buffers()]
-        if unroll:
-            grads = reference_second_order(reference, train, arch, ref_sgd)
-        else:
-            grads = torch.autograd.grad(plain_loss(reference, arch), list(reference.mutator.alphas.values()))
-        with torch.no_grad():
-            for b, saved in zip(reference.buffers(), buffers):
-                b.copy_(saved)
-        for a, g in zip(reference.mutator.alphas.values(), grads):
-            a.grad = g
-        ref_adam.step()
-        ref_adam.zero_grad()
+        train = reference_arch_step(reference, data, unroll, ref_sgd, ref_adam)
         for w, g in zip(weights, torch.autograd.grad(plain_loss(reference, train) / 2, weights)):
             w.grad = g if w.grad is None else w.grad + g
         if step == 1:
             torch.nn.utils.clip_grad_norm_(weights, 5.)
             ref_sgd.step()
-
-        for (name, p), q in zip(model.named_parameters(), reference.parameters()):
-            torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6, msg=f'step {step}: {name}')
-        for (name, b), c in zip(model.named_buffers(), reference.buffers()):
-            torch.testing.assert_close(b, c, rtol=1e-5, atol=1e-6, msg=f'step {step}: buffer {name}')
-        assert all(a.grad is None for a in model.mutator.parameters())
+        assert_same_model(model, reference, step)
     assert all(p.grad is None for p in model.architecture.parameters())  # zeroed by the wrapper after its step
 
 
