@@ -100,7 +100,7 @@ MUTANTS: List[Mutant] = [
     Mutant("GDAS's τ left out of the signature", 'mmdarts/models/algorithms/captured_step.py',
            "getattr(model.mutator, 'tau', None), model.memory_format", 'model.memory_format', ALGORITHMS),
     Mutant('the AMP scale left out of the signature', 'mmdarts/models/algorithms/captured_step.py',
-           "scale = tensor_addresses([getattr(scaler, '_scale', None)]) if amp else ()", 'scale = ()', ALGORITHMS),
+           'scale = tensor_addresses([scaler._scale]) if amp else ()', 'scale = ()', ALGORITHMS),
     Mutant('captured labels all the first one', 'mmdarts/models/algorithms/captured_passes.py',
            "labels[i:i + 1] if field == 'gt_label' else labels[i]", "labels[0:1] if field == 'gt_label' else labels[0]",
            ALGORITHMS),

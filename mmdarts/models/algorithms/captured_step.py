@@ -79,7 +79,7 @@ def captured_weight_gradients(model, capturer: Optional[PassCapturer], weights: 
         return loss.detach(), log_vars, list(torch.autograd.grad(scaled_for_backward(loss, weight_wrapper), weights,
                                                                  allow_unused=True))
 
-    scale = tensor_addresses([getattr(scaler, '_scale', None)]) if amp else ()  # GradScaler updates it in place
+    scale = tensor_addresses([scaler._scale]) if amp else ()  # GradScaler updates it in place
     inputs = list(tensors) + [noise[key] for key in noise_keys]
     return capturer.run('weight step', (signature, amp, read, scale, tuple(noise_keys)), weight_pass, inputs)
 
