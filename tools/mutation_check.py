@@ -69,6 +69,11 @@ MUTANTS: List[Mutant] = [
     # what a step may touch (models/algorithms/darts.py, running_stats.py)
     Mutant('BN statistics moved by the α passes', 'mmdarts/models/algorithms/running_stats.py',
            '        m.track_running_stats = False\n    try:', '        pass\n    try:', ALGORITHMS),
+    Mutant("a candidate's own state carried from one α pass to the next",
+           'mmdarts/models/algorithms/running_stats.py', 'torch._foreach_copy_(s, v) and None)', 'None)', SEARCH),
+    Mutant("a candidate's own state moved by the α step", 'mmdarts/models/algorithms/running_stats.py',
+           '            hook.remove()\n            torch._foreach_copy_(state, saved)', '            hook.remove()',
+           SEARCH),
     Mutant('the weight step sees α attached', 'mmdarts/models/algorithms/darts.py',
            'loss, log_vars = self.loss_and_log(train_batch, detach_alpha=True, noise=noise)',
            'loss, log_vars = self.loss_and_log(train_batch, detach_alpha=False, noise=noise)', ALGORITHMS),

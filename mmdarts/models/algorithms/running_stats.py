@@ -1,19 +1,32 @@
 from contextlib import contextmanager
 from typing import Iterator
 
+import torch
 import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
+
+from ..search import SearchCell
 
 
 @contextmanager
 def frozen_running_stats(module: nn.Module) -> Iterator[None]:
-    """Inside, no BatchNorm of ``module`` updates its running statistics (nor ``num_batches_tracked``).
+    """Inside, no BatchNorm of ``module`` updates its running statistics (nor ``num_batches_tracked``), and the
+    running state a candidate op keeps of its own (the buffers of its modules other than BN) is put back as it was
+    at entry before every forward of its search cell, and on exit.
 
     In training mode BN normalises with batch statistics whether it tracks them or not, so forwards are unchanged:
     this only stops DARTS' extra passes (L_val, the virtual and the ±ε passes) from polluting the statistics that
-    evaluation uses. Modules in eval mode use their running statistics as usual.
+    evaluation uses. Modules in eval mode use their running statistics as usual. Each pass reads a candidate's own
+    state as the step found it, whether the passes run one after the other or as one twin pass.
     """
     switched = [m for m in module.modules() if isinstance(m, _BatchNorm) and m.training and m.track_running_stats]
+    kept = []  # (cell, its candidates' own buffers, their values at entry)
+    for cell in (m for m in module.modules() if isinstance(m, SearchCell)):
+        state = [b for m in cell.mixed_ops.modules() if not isinstance(m, _BatchNorm) for b in m.buffers(False)]
+        if state:
+            kept.append((cell, state, [b.clone() for b in state]))
+    hooks = [cell.register_forward_pre_hook(lambda *_, s=state, v=saved: torch._foreach_copy_(s, v) and None)
+             for cell, state, saved in kept]
     for m in switched:
         m.track_running_stats = False
     try:
@@ -21,3 +34,6 @@ def frozen_running_stats(module: nn.Module) -> Iterator[None]:
     finally:
         for m in switched:
             m.track_running_stats = True
+        for hook, (_, state, saved) in zip(hooks, kept):
+            hook.remove()
+            torch._foreach_copy_(state, saved)

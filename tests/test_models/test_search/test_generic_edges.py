@@ -3,8 +3,9 @@ batched waves, with the twin pass and captured passes, retrained in DartsNet, dr
 in float64 to the literal sum Σ_o w_o·o(x) (``MixedOp.reference``) on the per-edge layout.
 
 ``test_sep_conv_7x7`` is of a family the waves know (a separable conv); ``test_conv_7x1_1x7`` (the original DARTS
-code's factorised conv) and ``test_gain_norm_conv`` (a module of its own under vmap, a BN in the middle, a conv
-with a bias, no final BN) are generic modules, run once for all the edges of a wave (:mod:`generic_edges`)."""
+code's factorised conv) and ``test_gain_norm_conv`` (a BN, then a module of its own under vmap whose forward
+updates its running state, a conv with a bias, no final BN) are generic modules, run once for all the edges of a
+wave (:mod:`generic_edges`)."""
 import copy
 import dataclasses
 from unittest.mock import patch
@@ -51,7 +52,8 @@ def conv_7x1_1x7(channels, stride, affine, act_cfg):
 
 
 class Gain(nn.Module):
-    """x·g + s per channel: a weight and a buffer, a forward of its own (run under vmap in the waves)."""
+    """x·g + s per channel, s a running mean of |x·g| that its forward updates in training: a weight and running
+    state of its own (run under vmap in the waves; the α step must leave s as it found it, as BN's statistics)."""
 
     def __init__(self, channels):
         super().__init__()
@@ -59,12 +61,15 @@ class Gain(nn.Module):
         self.register_buffer('shift', torch.linspace(-0.1, 0.1, channels))
 
     def forward(self, x):
-        return x * self.gain.view(1, -1, 1, 1) + self.shift.view(1, -1, 1, 1)
+        y = x * self.gain.view(1, -1, 1, 1)
+        if self.training:
+            self.shift.mul_(0.9).add_(0.1 * y.detach().abs().mean((0, 2, 3)))
+        return y + self.shift.view(1, -1, 1, 1)
 
 
 @CANDIDATE_OPS.register_module('test_gain_norm_conv')
 def gain_norm_conv(channels, stride, affine, act_cfg):
-    return nn.Sequential(Gain(channels), nn.BatchNorm2d(channels, affine=affine), nn.ReLU(),
+    return nn.Sequential(nn.BatchNorm2d(channels, affine=affine), Gain(channels), nn.ReLU(),
                          nn.Conv2d(channels, channels, 3, stride, 1, bias=True))
 
 
@@ -132,6 +137,20 @@ def test_search_steps_with_new_ops_equal_the_literal_sum(primitives, unroll, hvp
     for name, a in expected.items():
         torch.testing.assert_close(got[name], a, rtol=1e-9, atol=1e-12, msg=name)
     assert twin_passes == ([0, 1] * 2 if unroll and hvp == 'finite_difference' else [0, 0] * 2)
+
+
+@pytest.mark.parametrize('unroll', [True, False], ids=['second_order', 'first_order'])
+def test_the_arch_step_leaves_a_new_ops_running_state_as_it_found_it(unroll):
+    """Gain's shift, which its forward updates, left by the α step's passes as BN's statistics are, on both
+    layouts (that the passes read it as it was at the step's start: the search steps above, the twin pass against
+    two passes)."""
+    for model in literal_and_batched(SPACES[1], unroll=unroll):
+        before = {name: b.clone() for name, b in model.named_buffers()}
+        model.arch_gradients(batch(dtype=torch.float64, seed=1), batch(dtype=torch.float64, seed=2),
+                             optim_wrappers(model)['architecture'].optimizer)
+        assert any('.shift' in name for name in before)
+        for name, b in model.named_buffers():
+            assert torch.equal(b, before[name]), name
 
 
 @pytest.mark.parametrize('primitives', SPACES, ids=SPACE_IDS)
