@@ -5,7 +5,9 @@ from typing import Optional, Tuple
 import torch
 import torch.nn.functional as F
 
-# (step of the input's subsampling or None, stride, padding, dilation, groups) of a conv as it is computed
+# (step of the input's subsampling or None, stride, padding, dilation) of a conv as it is computed
+WaveGeometry = Tuple[Optional[Tuple[int, int]], Tuple[int, int], Tuple[int, int], Tuple[int, int]]
+# the same and its groups
 Geometry = Tuple[Optional[Tuple[int, int]], Tuple[int, int], Tuple[int, int], Tuple[int, int], int]
 
 
@@ -36,10 +38,10 @@ def stride_one_input_gradient(grad: torch.Tensor, weight: torch.Tensor, geometry
     return F.conv2d(grad, adjoint, None, 1, flipped_padding, dilation, groups)
 
 
-def subsampled_geometry(stride: Tuple[int, int], padding, dilation: Tuple[int, int]
-                        ) -> Optional[Tuple[int, int]]:
-    """The padding of the undilated conv on ``x[..., ::d, ::d]`` that equals a conv whose stride and dilation
-    are both d (> 1) in a dimension, or None where that does not hold (padding not a multiple of d, or a string).
+def subsampled_geometry(stride: Tuple[int, int], padding, dilation: Tuple[int, int]) -> Optional[WaveGeometry]:
+    """(step d, stride 1, padding q, dilation 1): the undilated conv on ``x[..., ::d, ::d]`` that equals a conv
+    whose stride and dilation are both d (> 1) in a dimension, or None where that does not hold (padding not a
+    multiple of d, or a string).
 
     With stride = dilation = d and padding p = d·q, output (i, j) sums x[d(i + a − q), d(j + b − q)] · w[a, b]:
     the undilated conv, padding q, of the input's every d-th row and column, over the same terms.
@@ -48,4 +50,4 @@ def subsampled_geometry(stride: Tuple[int, int], padding, dilation: Tuple[int, i
         return None
     if any(p % d for p, d in zip(padding, dilation)):
         return None
-    return tuple(p // d for p, d in zip(padding, dilation))
+    return stride, (1, 1), tuple(p // d for p, d in zip(padding, dilation)), (1, 1)

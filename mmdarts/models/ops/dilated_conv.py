@@ -4,7 +4,7 @@ from typing import Optional
 import torch
 import torch.nn as nn
 
-from ..functional.conv_geometry import Geometry, subsampled, subsampled_geometry
+from ..functional.conv_geometry import WaveGeometry, subsampled, subsampled_geometry
 from ..functional.modes import is_plain
 
 
@@ -15,19 +15,17 @@ class DilatedConv2d(nn.Conv2d):
     measures 3 to 6 times faster there (``docs/benchmarks.md``). Other devices and geometries use the plain conv.
     """
 
-    def computed_geometry(self, x: torch.Tensor) -> Optional[Geometry]:
+    def computed_geometry(self, x: torch.Tensor) -> Optional[WaveGeometry]:
         """How this conv is computed on ``x``: subsampled (a step, then stride and dilation 1) or as declared;
         None for what only ``nn.Conv2d`` computes (string padding, a padding mode other than zeros)."""
         if isinstance(self.padding, str) or self.padding_mode != 'zeros':
             return None
-        padding = subsampled_geometry(self.stride, self.padding, self.dilation)
-        if padding is None or x.device.type != 'cpu':
-            return None, self.stride, self.padding, self.dilation, self.groups
-        return self.stride, (1, 1), padding, (1, 1), self.groups
+        undilated = subsampled_geometry(self.stride, self.padding, self.dilation) if x.device.type == 'cpu' else None
+        return undilated or (None, self.stride, self.padding, self.dilation)
 
     def _conv_forward(self, input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]):
         geometry = None if is_plain() else self.computed_geometry(input)
         if geometry is None:
             return super()._conv_forward(input, weight, bias)
-        step, stride, padding, dilation, groups = geometry
-        return nn.functional.conv2d(subsampled(input, step), weight, bias, stride, padding, dilation, groups)
+        step, stride, padding, dilation = geometry
+        return nn.functional.conv2d(subsampled(input, step), weight, bias, stride, padding, dilation, self.groups)

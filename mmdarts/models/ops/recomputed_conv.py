@@ -82,8 +82,7 @@ def _geometry(x: torch.Tensor, depthwise: DilatedConv2d, pointwise: nn.Conv2d) -
         x.requires_grad or depthwise.weight.requires_grad or pointwise.weight.requires_grad)
     if not wanted or not isinstance(depthwise, DilatedConv2d):
         return None
-    geometry = depthwise.computed_geometry(x) if plain_depthwise(depthwise) and plain_pointwise(pointwise) else None
-    return None if geometry is None else geometry[:4]
+    return depthwise.computed_geometry(x) if plain_depthwise(depthwise) and plain_pointwise(pointwise) else None
 
 
 def depthwise_pointwise(x: torch.Tensor, depthwise: DilatedConv2d, pointwise: nn.Conv2d) -> torch.Tensor:

@@ -1,6 +1,6 @@
 """A search cell's mixed edges computed wave by wave (:class:`~.edge_wave.EdgeWave`; see :mod:`.batched_edges` for
 what a wave batches)."""
-from typing import Callable, Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -10,6 +10,7 @@ from mmdarts.structures import cell_edges
 from ..functional.gradients import concat
 from .batched_edges import ONE, edge_waves, first_node
 from .edge_wave import EdgeWave
+from .partial_channels import PartialChannels
 
 
 class BatchedCell:
@@ -78,16 +79,16 @@ class BatchedCell:
         scalars = table[scalar].split([len(p) for p in self._scalar]) if self._scalar else []
         return vectors, scalars
 
-    def __call__(self, states: List[torch.Tensor], weights: torch.Tensor, copies: int, mixed_input: Callable,
-                 complete: Callable) -> torch.Tensor:
+    def __call__(self, states: List[torch.Tensor], weights: torch.Tensor, copies: int, partial: PartialChannels,
+                 edge_weights: Optional[torch.Tensor]) -> torch.Tensor:
         """``states``: the two preprocessed inputs (the list grows by the nodes). ``copies`` > 1: a twin pass
         (:mod:`.twin_pass`), the inputs and the output holding the copies' channels one after the other (the
-        output's ordered (copy, node, channel)). ``mixed_input(state)``: what the mixed ops read of a state;
-        ``complete(node, sum, states)``: the node made of its mixed ops' sum (both the identity but for PC-DARTS,
-        :mod:`.partial_channels`, copy by copy)."""
+        output's ordered (copy, node, channel)). ``partial``, ``edge_weights``: what the mixed ops read of a state
+        and how a node is made of their sum (both the identity but for PC-DARTS, :mod:`.partial_channels`, copy by
+        copy)."""
         vectors, scalars = self._gathered(weights, copies)
         vectors, scalars = iter(vectors), iter(scalars)
-        inputs, complete_nodes = [mixed_input(s) for s in states], []
+        inputs, complete_nodes = [partial.mixed_input(s, copies) for s in states], []
         node_dim = 1 if copies == 1 else 2  # a wave's output: (N, nodes, C, H, W) or (N, copies, nodes, C, H, W)
         nodes = None  # the sums of the nodes not yet complete
         activated: Dict[tuple, torch.Tensor] = {}
@@ -97,11 +98,11 @@ class BatchedCell:
             if not completes:
                 continue
             done, nodes = first_node(nodes, node_dim)
-            done = complete(len(complete_nodes), done, states)
+            done = partial.complete(len(complete_nodes), done, states, edge_weights, copies)
             complete_nodes.append(done)
             if len(complete_nodes) < self.num_nodes:  # a source of the waves to come, (N, copies·C, H, W)
                 states.append(done if copies == 1 else done.reshape(done.shape[0], -1, *done.shape[-2:]))
-                inputs.append(mixed_input(states[-1]))
+                inputs.append(partial.mixed_input(states[-1], copies))
         if copies == 1:
             return concat(complete_nodes, 1)
         return torch.stack(complete_nodes, 2).view(complete_nodes[0].shape[0], -1, *complete_nodes[0].shape[-2:])

@@ -39,9 +39,7 @@ def merged_geometry(convs: Sequence[nn.Conv2d], subsample: bool = False) -> Tupl
     first = convs[0]
     padding = tuple(first.padding[i] + first.dilation[i] * (size[i] - first.kernel_size[i]) // 2 for i in range(2))
     undilated = subsampled_geometry(tuple(first.stride), padding, tuple(first.dilation)) if subsample else None
-    if undilated is not None:
-        return (tuple(first.stride), (1, 1), undilated, (1, 1)), size
-    return (None, tuple(first.stride), padding, tuple(first.dilation)), size
+    return undilated or (None, tuple(first.stride), padding, tuple(first.dilation)), size
 
 
 def pad_kernel(weight: torch.Tensor, size: Sequence[int]) -> torch.Tensor:

@@ -138,9 +138,8 @@ def convert_edge_state(cell: nn.Module, state_dict: Dict[str, torch.Tensor], pre
     if banked:
         layout = [(name, kind, [(m, attr, rows) for m, attr, _, rows in placed]) for name, kind, placed in banked]
     else:
-        plan = cell._plan()
         layout = [(name, kind, [(m, attr, 1 if kind == 'count' else getattr(m, attr).shape[0]) for m, attr in members])
-                  for name, kind, members in bank_members(plan)]
+                  for name, kind, members in bank_members(cell._plan())]
     for name, kind, members in layout:
         bank_key = bank_prefix + name
         _join_separate_kernel_banks(state_dict, bank_key)
@@ -150,6 +149,6 @@ def convert_edge_state(cell: nn.Module, state_dict: Dict[str, torch.Tensor], pre
             state_dict[bank_key] = _joined(kind, values)
         elif not banked and bank_key in state_dict:
             value, row = state_dict.pop(bank_key), 0
-            for key, (m, attr, rows) in zip(edge_keys, members):
+            for key, (m, _, rows) in zip(edge_keys, members):
                 state_dict[key] = (value[row] if kind == 'count' else _own_rows(value, _kernel(m), row, rows)).clone()
                 row += rows

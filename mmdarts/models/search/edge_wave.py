@@ -94,7 +94,10 @@ class EdgeWave(WaveGroups):
                 first, rest = y.split([len(sep) * width, len(dil) * width], 1) if dil else (y, None)
                 if dil and channels_last(y):  # a slice of channels: dense again for the CPU's convs
                     first = first.contiguous(memory_format=torch.channels_last)
-                parts.append(self._second_stage(first, sep, width, next(vectors), copies))
+                # the activation between the stages; a ReLU runs inside stage 2's function, which keeps its output
+                act = self.candidates[sep[0]][0][1][0]
+                relu = type(act) is nn.ReLU
+                parts.append(self._stage(first if relu else act(first), sep, 2, width, next(vectors), copies, relu))
                 y = rest  # the stage-2 outputs, then the dil convs': the order of the chains
             if y is not None:
                 parts.append(y)
@@ -149,26 +152,17 @@ class EdgeWave(WaveGroups):
         """The pool candidates ``pools`` of the wave's edges, their BNs as one scaled by ``scale``; one pool's one
         BN in training with a gradient wanted recomputes the pool in the backward instead of storing it
         (:func:`~.candidate_parts.recomputed_pool_batch_norm`)."""
-        bns = self.norm_groups[self._pool_group(pools)]
+        bns = self.norm_groups[self._named('pool', pools)]
         if self.split and pool_recomputable(bns[0], x, scale):
             return recomputed_pool_batch_norm(self.candidates[pools[0]][0][0], bns[0], x, scale)
         pooled = concat([repeated_per_edge(self.candidates[o][0][0](x), nodes, copies) for o in pools], 1)
-        return self._norm(pooled, self._pool_group(pools), scale)
-
-    def _second_stage(self, first: torch.Tensor, sep: List[int], width: int, scale: torch.Tensor, copies: int
-                      ) -> torch.Tensor:
-        """Stage 2 of the separable convs ``sep`` on their stage-1 output ``first``; a ReLU between the stages
-        runs inside the convs' function, which keeps its output, not all of ``first``."""
-        act = self.candidates[sep[0]][0][1][0]
-        if type(act) is nn.ReLU:
-            return self._stage(first, sep, 2, width, scale, copies, relu=True)
-        return self._stage(act(first), sep, 2, width, scale, copies)
+        return self._norm(pooled, self._named('pool', pools), scale)
 
     def _middle_norm(self, o: int) -> Optional[tuple]:
         """(running mean, running var, momentum, eps) of separable conv ``o``'s middle BN, this batch counted,
         where that BN and the ReLU after it can run inside stage 2's function (a wave of :attr:`split` with one
         edge, training, a ReLU between the stages), else None."""
-        bn = self.norm_groups[self._named('bn', 1, [o])][0]
+        bn = self.norm_groups[self._named('bn1', [o])][0]
         return norm_arguments(bn) if bn.training and type(self.candidates[o][0][1][0]) is nn.ReLU else None
 
     def _stage(self, hx: torch.Tensor, chains: List[int], stage: int, width: int, scale: torch.Tensor,
@@ -182,10 +176,10 @@ class EdgeWave(WaveGroups):
         names = [self._dw(stage, run) for run in runs]
         widths = [len(run) * width for run in runs] if stage == 2 and len(runs) > 1 else None
         depthwise = [self._weight(name, copies, len(run) if stage == 2 else 1) for name, run in zip(names, runs)]
-        z = depthwises_pointwise(hx, depthwise, self._weight(self._named('pw', stage, chains), copies, len(chains)),
+        z = depthwises_pointwise(hx, depthwise, self._weight(self._named(f'pw{stage}', chains), copies, len(chains)),
                                  [self.geometry[name] for name in names], widths,
                                  copies * len(chains) * len(self.edges), relu, norm)
-        return self._norm(z, self._named('bn', stage, chains), scale) if normed else z
+        return self._norm(z, self._named(f'bn{stage}', chains), scale) if normed else z
 
     def _factorized(self, o: int, hx: torch.Tensor, channels: int, scale: torch.Tensor, copies: int = 1
                     ) -> torch.Tensor:

@@ -108,10 +108,8 @@ class GenericColumn:
     def __call__(self, x: torch.Tensor, weight, norm, copies: int) -> torch.Tensor:
         """The candidate on ``x`` (``(N, B·C, H, W)``), before its folded BN where it has one. ``weight(group)``:
         the group's weights of every entry, one after the other; ``norm(z, group)``: the BN group on ``z``."""
-        entries, last = copies * self.edges, len(self.steps) - 1
-        for i, (how, group, module, path) in enumerate(self.steps):
-            if self.folded and i == last:
-                break
+        entries = copies * self.edges
+        for how, group, module, path in self.steps[:-1] if self.folded else self.steps:
             if how == 'channelwise':
                 x = module(x)
             elif how == 'conv':
@@ -121,14 +119,14 @@ class GenericColumn:
             elif how == 'norm':
                 x = norm(x, group)
             else:
-                x = self._vmap(module, path, x, weight, entries, copies == 1)
+                x = self._vmap(module, path, x, weight, copies)
         return x
 
-    def _vmap(self, module: nn.Module, path: str, x: torch.Tensor, weight, entries: int, write_back: bool
-              ) -> torch.Tensor:
+    def _vmap(self, module: nn.Module, path: str, x: torch.Tensor, weight, copies: int) -> torch.Tensor:
         """``module`` of every entry under vmap; its buffers stacked (repeated per weight copy) and, without
         copies, the updated ones written back."""
         n, _, h, w = x.shape
+        entries = copies * self.edges
         state = {}
         for name, group, owners, attr in self.vmapped[path]:
             if group != 'buffer':
@@ -136,14 +134,10 @@ class GenericColumn:
                 state[name] = t.view(entries, -1, *t.shape[1:])
             else:
                 stacked = torch.stack([getattr(m, attr) for m in owners])
-                copies = entries // self.edges
                 state[name] = stacked.repeat(copies, *([1] * (stacked.dim() - 1))) if copies > 1 else stacked
-
-        def call(state, xi):
-            return functional_call(module, state, (xi, ))
-
-        y = vmap(call, in_dims=(0, 1), out_dims=1)(state, x.view(n, entries, -1, h, w))
-        if write_back:  # buffers the call updated
+        call = vmap(lambda s, xi: functional_call(module, s, (xi, )), in_dims=(0, 1), out_dims=1)
+        y = call(state, x.view(n, entries, -1, h, w))
+        if copies == 1:  # buffers the call updated
             for name, group, owners, attr in self.vmapped[path]:
                 if group == 'buffer':
                     torch._foreach_copy_([getattr(m, attr) for m in owners], list(state[name].unbind(0)))

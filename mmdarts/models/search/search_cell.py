@@ -113,20 +113,13 @@ class SearchCell(nn.Module):
         W)``, where :meth:`copies_unavailable` allows (a twin pass: Eq. 8's w⁺ and w⁻)."""
         states: List[torch.Tensor] = [self.preprocess0(s0, copies), self.preprocess1(s1, copies)]
         weights = edge_scaled_weights(weights, edge_weights)
-
-        def mixed_input(state: torch.Tensor) -> torch.Tensor:
-            return self.partial.mixed_input(state, copies)
-
-        def complete(node: int, mixed: torch.Tensor, states: List[torch.Tensor]) -> torch.Tensor:
-            return self.partial.complete(node, mixed, states, edge_weights, copies)
-
         batched = self.batched_plan()
         if batched is not None:
-            return batched(states, weights, copies, mixed_input, complete)
+            return batched(states, weights, copies, self.partial, edge_weights)
         if copies > 1:
             raise ValueError(f'SearchCell: weight copies side by side run only where the cell is batched '
                              f'({self.copies_unavailable()})')
-        return self._literal_forward(states, weights, complete)
+        return self._literal_forward(states, weights, edge_weights)
 
     def copies_unavailable(self) -> Optional[str]:
         """Why :meth:`forward` cannot compute weight copies side by side, or None where it can: its
@@ -169,7 +162,8 @@ class SearchCell(nn.Module):
             return f'candidates {unbatchable} differ between the edges of a wave'
         return 'its BNs differ in eps, mode or momentum'
 
-    def _literal_forward(self, states: List[torch.Tensor], weights: torch.Tensor, complete) -> torch.Tensor:
+    def _literal_forward(self, states: List[torch.Tensor], weights: torch.Tensor,
+                         edge_weights: Optional[torch.Tensor]) -> torch.Tensor:
         """The cell edge by edge, each mixed op its literal sum (:class:`MixedOp`), on views of the banks where the
         cell stores its weights there."""
         inputs = [self.partial.mixed_input(s) for s in states]
@@ -184,7 +178,7 @@ class SearchCell(nn.Module):
                                         (inputs[j], weights[k]))
                 total = y if total is None else total + y
                 k += 1
-            states.append(complete(node, total, states))
+            states.append(self.partial.complete(node, total, states, edge_weights))
             inputs.append(self.partial.mixed_input(states[-1]))
         return torch.cat(states[2:], dim=1)
 

@@ -35,7 +35,7 @@ class WaveGroups:
         for column in self.candidates:
             found = {candidate_kind(op, key) for op in column}
             self.kinds.append(found.pop() if len(found) == 1 and alike(column) else 'generic')
-        of = lambda kind: [o for o, k in enumerate(self.kinds) if k == kind]  # noqa: E731
+        of = lambda kind: [o for o, k in enumerate(self.kinds) if k == kind]
         self.sep, self.dil, self.pools, self.identities = of('sep'), of('dil'), of('pool'), of('identity')
         self.factorized = of('factorized')
         # generic candidates alike on every edge run as one; any other sends the cell to the literal sum (usable())
@@ -45,22 +45,22 @@ class WaveGroups:
         self.chains = self.sep + self.dil
         activated = self.chains + self.factorized + [o for o, g in self.generic.items() if g.skip_first]
         self.act = leaf(self.candidates[activated[0]][0]) if activated else None
-        per_edge = lambda o: [(k, o) for k in self.edges]  # noqa: E731
+        each_edge = lambda o: [(k, o) for k in self.edges]
         # BN scales: of each part of the chains, stage 1 (1 for a separable conv's middle BN) and stage 2 of its
         # separable convs; the pools, the reduce skips
         self.vector_entries = []
         for chains in self._parts(self.chains):
             self.vector_entries.append([(k, ONE if o in self.sep else o) for o in chains for k in self.edges])
-            self.vector_entries.append([e for o in chains if o in self.sep for e in per_edge(o)])
-        self.vector_entries += [[e for o in pools for e in per_edge(o)] for pools in self._parts(self.pools)]
-        self.vector_entries += [per_edge(o) for o in self.factorized]
+            self.vector_entries.append([e for o in chains if o in self.sep for e in each_edge(o)])
+        self.vector_entries += [[e for o in pools for e in each_edge(o)] for pools in self._parts(self.pools)]
+        self.vector_entries += [each_edge(o) for o in self.factorized]
         # one identity: a 1x1 depthwise conv of the repeated sources with its weights; several: their sum, per edge
-        self.vector_entries += [per_edge(o) for o in self.identities] if len(self.identities) == 1 else []
-        self.vector_entries += [per_edge(o) for o, g in self.generic.items() if g.folded]
+        self.vector_entries += [each_edge(o) for o in self.identities] if len(self.identities) == 1 else []
+        self.vector_entries += [each_edge(o) for o, g in self.generic.items() if g.folded]
         self.vector_entries = [entries for entries in self.vector_entries if entries]
         self.scalar_entries = ([[(k, o) for k in self.edges for o in self.identities]]
                                if len(self.identities) > 1 else [])
-        self.scalar_entries += [per_edge(o) for o, g in self.generic.items() if not g.folded]
+        self.scalar_entries += [each_edge(o) for o, g in self.generic.items() if not g.folded]
         # the depthwise convs of each stage that run as one (stage 2 only: in stage 1 they share their input)
         merged = depthwise_runs([self._halves(o, 2)[0][1] for o in self.sep]) if not self.split else []
         self.runs = {1: [[o] for o in self.chains],
@@ -90,9 +90,9 @@ class WaveGroups:
         """The candidates computed together: all of them as one part, or (:attr:`split`) each its own."""
         return [[o] for o in candidates] if self.split else [candidates] if candidates else []
 
-    def _named(self, kind: str, stage: int, chains: List[int]) -> str:
-        """The group name of the pointwise convs (``kind`` 'pw') or BNs ('bn') of ``chains`` at ``stage``."""
-        return f'{kind}{stage}_{chains[0]}' if self.split else f'{kind}{stage}'
+    def _named(self, group: str, candidates: List[int]) -> str:
+        """The name of group ``pw{stage}``, ``bn{stage}`` or ``pool`` of ``candidates`` (split: e.g. ``bn1_4``)."""
+        return f'{group}_{candidates[0]}' if self.split else group
 
     def _weight_groups(self) -> List[Tuple[str, List[nn.Module]]]:
         """(group name, the modules whose weights it concatenates, in order) of every batched conv."""
@@ -100,7 +100,7 @@ class WaveGroups:
         for stage in (1, 2):
             groups += [(self._dw(stage, run), [h[1] for o in run for h in self._halves(o, stage)])
                        for run in self.runs[stage]]
-            groups += [(self._named('pw', stage, chains), [h[2] for o in chains for h in self._halves(o, stage)])
+            groups += [(self._named(f'pw{stage}', chains), [h[2] for o in chains for h in self._halves(o, stage)])
                        for chains in self._parts(self.chains if stage == 1 else self.sep)]
         for o in self.factorized:
             groups += [(f'fr1_{o}', [op.conv1 for op in self.candidates[o]]),
@@ -110,16 +110,13 @@ class WaveGroups:
 
     def _norm_groups(self) -> List[Tuple[str, List[nn.BatchNorm2d]]]:
         """(group name, the BNs it runs as one, in channel order) of every batched BN."""
-        groups = [(self._named('bn', stage, chains), [h[3] for o in chains for h in self._halves(o, stage)])
+        groups = [(self._named(f'bn{stage}', chains), [h[3] for o in chains for h in self._halves(o, stage)])
                   for stage in (1, 2) for chains in self._parts(self.chains if stage == 1 else self.sep)]
-        groups += [(self._pool_group(chosen), [foldable_batch_norm(op) for o in chosen for op in self.candidates[o]])
+        groups += [(self._named('pool', chosen), [foldable_batch_norm(op) for o in chosen for op in self.candidates[o]])
                    for chosen in self._parts(self.pools)]
         groups += [(f'frbn_{o}', [op.bn for op in self.candidates[o]]) for o in self.factorized]
         groups += [group for g in self.generic.values() for group in g.norm_groups.items()]
-        return [(name, bns) for name, bns in groups if bns]
+        return groups
 
     def batch_norms(self) -> List[nn.BatchNorm2d]:
         return [bn for bns in self.norm_groups.values() for bn in bns]
-
-    def _pool_group(self, pools: List[int]) -> str:
-        return f'pool_{pools[0]}' if self.split else 'pool'
