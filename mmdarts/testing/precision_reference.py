@@ -37,12 +37,6 @@ def alpha_gradient_and_term(model: Darts, train: Dict, arch: Dict, optimizer: to
     return [g.detach() for g in grads], seen['term']
 
 
-def _twin(model: Darts, dtype: torch.dtype) -> Darts:
-    twin = copy.deepcopy(model).to(dtype)
-    twin.load_state_dict(model.state_dict())  # the same weights, α and BN buffers, cast
-    return twin
-
-
 def _batch(batch: Dict, dtype: torch.dtype, layout: torch.memory_format) -> Dict:
     return dict(batch, inputs=batch['inputs'].to(dtype).contiguous(memory_format=layout))
 
@@ -60,7 +54,8 @@ def precision_report(model: Darts, train: Dict, arch: Dict, lr: float = 0.025, m
     for key, dtype, layout in (('contiguous', torch.float32, torch.contiguous_format),
                                ('channels_last', torch.float32, torch.channels_last),
                                ('float64', torch.float64, torch.contiguous_format)):
-        twin = _twin(model, dtype).train()
+        twin = copy.deepcopy(model).to(dtype).train()
+        twin.load_state_dict(model.state_dict())  # the same weights, α and BN buffers, cast
         twin.unroll = True
         optimizer = torch.optim.SGD(twin.architecture.parameters(), lr=lr, momentum=momentum,
                                     weight_decay=weight_decay)

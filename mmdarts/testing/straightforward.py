@@ -28,13 +28,12 @@ def use_literal_sum(model: nn.Module) -> None:
 class StraightforwardDarts:
 
     def __init__(self, model: Darts, weight_optimizer: torch.optim.SGD, alpha_optimizer: torch.optim.Optimizer,
-                 grad_clip: float = 5., epsilon_scale: float = 0.01):
+                 grad_clip: float = 5.):
         self.model = model
         use_literal_sum(model)
         self.weight_optimizer = weight_optimizer
         self.alpha_optimizer = alpha_optimizer
         self.grad_clip = grad_clip
-        self.epsilon_scale = epsilon_scale
 
     def loss(self, model: Darts, batch: Dict) -> torch.Tensor:
         with plain_ops():
@@ -67,7 +66,7 @@ class StraightforwardDarts:
         self.loss(unrolled, arch).backward()
         d_alpha = [a.grad for a in unrolled.mutator.parameters()]
         vector = [p.grad for p in unrolled.architecture.parameters()]
-        eps = self.epsilon_scale / torch.cat([v.flatten() for v in vector]).norm()
+        eps = self.model.epsilon_scale / torch.cat([v.flatten() for v in vector]).norm()
         alphas = list(self.model.mutator.parameters())
         hessian = []
         for coefficient in (1., -2.):

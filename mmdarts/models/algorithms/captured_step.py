@@ -12,10 +12,8 @@ import torch.nn as nn
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
 
 from .arch_gradient import sgd_hyperparameters
-from .captured_passes import PassCapturer, batch_signature, relabeled, tensor_addresses
+from .captured_passes import Batch, PassCapturer, batch_signature, relabeled, tensor_addresses
 from .second_order import unregularized_arch_gradients
-
-Batch = Dict[str, object]
 
 
 def weights_and_buffers(module: nn.Module) -> Tuple[List[nn.Parameter], List[torch.Tensor]]:

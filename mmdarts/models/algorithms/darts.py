@@ -11,7 +11,7 @@ from torch.func import functional_call
 from mmdarts.registry import MODELS
 from mmdarts.utils import all_reduce_mean_
 
-from .captured_passes import PassCapturer
+from .captured_passes import Batch, PassCapturer
 from .captured_step import (
     captured_arch_gradients,
     captured_weight_gradients,
@@ -25,8 +25,6 @@ from .darts_arguments import build_architecture, check_options, check_step_input
 from .nonfinite import all_finite
 from .second_order import unregularized_arch_gradients
 from .step_plan import StepPlan
-
-Batch = Dict[str, object]
 
 
 @MODELS.register_module()

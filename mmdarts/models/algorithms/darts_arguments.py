@@ -27,18 +27,16 @@ def build_architecture(architecture: Union[dict, nn.Module], data_preprocessor: 
     """The classifier a config describes (its head's ``in_channels`` derived from the supernet when left out,
     checked when given; a top-level ``data_preprocessor``, mmpretrain's habit, reaching it), or the module given;
     either must have a backbone."""
-    if not isinstance(architecture, dict):
-        if data_preprocessor is not None:
-            raise ValueError('Darts: give data_preprocessor inside the architecture config when the architecture '
-                             'is an already built module')
-    else:
+    if isinstance(architecture, dict):
         architecture = complete_head_channels(copy.deepcopy(architecture), 'model.architecture')
         if data_preprocessor is not None:
-            architecture = dict(architecture,
-                                data_preprocessor=architecture.get('data_preprocessor', data_preprocessor))
+            architecture.setdefault('data_preprocessor', data_preprocessor)
         # mmdarts scope: the classifier's own builds (backbone, head) then find mmdarts and mmpretrain types.
         with DefaultScope.overwrite_default_scope('mmdarts'):
             architecture = MODELS.build(architecture)
+    elif data_preprocessor is not None:
+        raise ValueError('Darts: give data_preprocessor inside the architecture config when the architecture '
+                         'is an already built module')
     if not hasattr(architecture, 'backbone'):
         raise TypeError(f'Darts: architecture must be a classifier with a supernet backbone (e.g. mmpretrain '
                         f'ImageClassifier with mmdarts.DartsSupernet), got {type(architecture).__name__}')

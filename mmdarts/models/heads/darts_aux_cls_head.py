@@ -63,9 +63,8 @@ class DartsAuxClsHead(ClsHead):
             raise ValueError(f'DartsAuxClsHead: num_classes must be >= 1, got {num_classes}')
         self.fc = nn.Linear(in_channels, num_classes)
         self.aux_weight = aux_weight
-        self.aux_head = None
-        if aux_in_channels is not None and aux_weight > 0:
-            self.aux_head = AuxiliaryClassifier(aux_in_channels, num_classes, aux_pool_stride, aux_batch_norm)
+        self.aux_head = (AuxiliaryClassifier(aux_in_channels, num_classes, aux_pool_stride, aux_batch_norm)
+                         if aux_in_channels is not None and aux_weight > 0 else None)
 
     def pre_logits(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
         return feats[-1].mean(dim=(2, 3))

@@ -16,13 +16,9 @@ def op_size_coefficients(supernet: nn.Module, base: float) -> Dict[str, torch.Te
     coefficients = {}
     for cell in supernet.cells:
         kind = 'reduce' if cell.reduction else 'normal'
-        if kind in coefficients:
-            continue
-        rows = []
-        for mixed in cell.mixed_ops:
-            sizes = torch.tensor([float(size) for size in mixed.sizes])
-            rows.append(base + sizes / sizes.max().clamp_min(1.))
-        coefficients[kind] = torch.stack(rows)
+        if kind not in coefficients:
+            sizes = [torch.tensor([float(size) for size in mixed.sizes]) for mixed in cell.mixed_ops]
+            coefficients[kind] = torch.stack([base + s / s.max().clamp_min(1.) for s in sizes])
     return coefficients
 
 
