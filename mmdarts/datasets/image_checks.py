@@ -4,7 +4,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
-from mmengine.utils import ProgressBar
+from mmengine.utils import track_iter_progress
 from torch.utils.data import Dataset
 
 
@@ -48,14 +48,8 @@ def _read(item: Tuple[str, Callable]) -> Optional[str]:
 
 def unreadable_images(files: Dict[str, Callable], num_workers: int = 8) -> List[Tuple[str, str]]:
     """``(path, reason)`` of each file its loader cannot read, decoding ``num_workers`` at a time (the decoders
-    release the GIL), with a progress bar."""
-    bar = ProgressBar(len(files), file=sys.stdout) if files else None
-    failures = []
+    release the GIL), with mmengine's progress bar."""
     with ThreadPoolExecutor(num_workers) as pool:
-        for path, reason in zip(files, pool.map(_read, files.items(), chunksize=64)):
-            if reason is not None:
-                failures.append((path, reason))
-            bar.update()
-    if bar is not None:
-        sys.stdout.write('\n')
-    return failures
+        reasons = track_iter_progress((pool.map(_read, files.items(), chunksize=64), len(files)), file=sys.stdout)
+        # `reasons` before `files`: zip asks it for one item more, which ends the bar (last update, newline)
+        return [(path, reason) for reason, path in zip(reasons, files) if reason is not None]

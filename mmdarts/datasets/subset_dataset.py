@@ -59,8 +59,7 @@ class SubsetDataset(Dataset):
         if mode not in MODES:
             raise ValueError(f'SubsetDataset: mode must be one of {MODES}, got {mode!r}')
         self.dataset = DATASETS.build(dataset) if isinstance(dataset, dict) else dataset
-        if isinstance(self.dataset, BaseDataset):
-            self.dataset.full_init()
+        self.full_init()
         self.mode, self.seed = mode, seed
         length = len(self.dataset)
         first, last = self._index(start, length, 'start', mode), self._index(end, length, 'end', mode)

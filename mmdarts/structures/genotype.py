@@ -77,18 +77,12 @@ def _two_strongest(weights: torch.Tensor, primitives: Sequence[str], num_nodes: 
         raise ValueError(f'derive_cell: every op of {list(primitives)} is excluded by {list(exclude)}')
     if num_nodes < 1:
         raise ValueError(f'derive_cell: needs num_nodes >= 1, got {num_nodes}')
-    table = weights.detach().double().cpu().tolist()
-    nodes: List[List[Tuple[float, int, str]]] = []
-    start = 0
-    for node in range(num_nodes):
-        candidates = []  # (-weight, input_state, op_index): sorting it ranks strongest first, ties to earlier
-        for j in range(node + NUM_CELL_INPUTS):
-            row = table[start + j]
-            best = max(allowed, key=lambda k: (row[k], -k))
-            candidates.append((-row[best], j, best))
-        start += node + NUM_CELL_INPUTS
-        nodes.append([(-w, j, primitives[k]) for w, j, k in sorted(candidates)[:EDGES_PER_NODE]])
-    return nodes
+    # per node, (-weight, input_state, op_index) of each incoming edge: sorting ranks strongest first, ties to earlier
+    ranked: List[List[Tuple[float, int, int]]] = [[] for _ in range(num_nodes)]
+    for (node, j), row in zip(edges, weights.detach().double().cpu().tolist()):
+        best = max(allowed, key=lambda k: (row[k], -k))
+        ranked[node].append((-row[best], j, best))
+    return [[(-w, j, primitives[k]) for w, j, k in sorted(candidates)[:EDGES_PER_NODE]] for candidates in ranked]
 
 
 def derive_cell_threshold(weights: torch.Tensor, primitives: Sequence[str], num_nodes: int, threshold: float,
@@ -277,6 +271,4 @@ class Genotype:
         text, which that code and its forks read back (``genotype_text``)."""
         return genotype_text(self.to_dict())
 
-    def __str__(self) -> str:
-        return (f'Genotype(normal={[tuple(e) for e in self.normal]}, normal_concat={self.normal_concat}, '
-                f'reduce={[tuple(e) for e in self.reduce]}, reduce_concat={self.reduce_concat})')
+    __str__ = to_text  # the log's genotype lines read back (load_genotype), in_degree included

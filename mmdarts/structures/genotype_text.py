@@ -58,8 +58,7 @@ def _genotype_call(call: ast.Call, where: str) -> Dict[str, Any]:
 
 def _is_genotype_call(node: ast.AST) -> bool:
     func = getattr(node, 'func', None)
-    return isinstance(node, ast.Call) and (getattr(func, 'id', None) == 'Genotype'
-                                           or getattr(func, 'attr', None) == 'Genotype')
+    return isinstance(node, ast.Call) and 'Genotype' in (getattr(func, 'id', None), getattr(func, 'attr', None))
 
 
 def _calls_in_module(text: str) -> Optional[List[Tuple[Optional[str], ast.Call]]]:
@@ -133,7 +132,7 @@ def parse_genotype_text(text: str, where: str = 'genotype', name: Optional[str] 
 def _state_list(states: List[int]) -> str:
     if len(states) > 1 and states == list(range(states[0], states[-1] + 1)):
         return f'range({states[0]}, {states[-1] + 1})'
-    return repr(list(states))
+    return repr(states)
 
 
 def genotype_text(data: Dict[str, Any]) -> str:

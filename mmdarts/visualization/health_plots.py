@@ -14,7 +14,7 @@ def draw_health(eigenvalues: Sequence[Tuple[int, float]], skips: Dict[str, Seque
     """
     fig = Figure(figsize=(7.0, 5.0))
     FigureCanvasAgg(fig)
-    top, bottom = fig.add_subplot(2, 1, 1), fig.add_subplot(2, 1, 2, sharex=None)
+    top, bottom = fig.add_subplot(2, 1, 1), fig.add_subplot(2, 1, 2)
     if eigenvalues:
         top.plot([e for e, _ in eigenvalues], [v for _, v in eigenvalues], marker='o', lw=1.4, color='#c0392b')
     top.set_ylabel('dominant eigenvalue\nof ∇²α L_val', fontsize=8)

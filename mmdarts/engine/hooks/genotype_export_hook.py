@@ -1,6 +1,7 @@
 import os.path as osp
 from typing import Dict, Optional, Sequence
 
+import numpy as np
 import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
@@ -19,7 +20,7 @@ def op_weight_spread(weights: Dict[str, torch.Tensor]) -> float:
     return float(torch.cat([s.reshape(-1) for s in spreads]).max()) if spreads else 0.
 
 
-def format_weight_table(weights: torch.Tensor, primitives: Sequence[str], row_names: Sequence[str]) -> str:
+def format_weight_table(weights: np.ndarray, primitives: Sequence[str], row_names: Sequence[str]) -> str:
     """Formats a ``(num_edges, num_ops)`` table of op weights (e.g. softmax(α)) as fixed-width text."""
     width = max(len(p) for p in primitives) + 1
     name_width = max(len(n) for n in row_names) + 1
@@ -113,7 +114,7 @@ class GenotypeExportHook(Hook):
     def export(self, runner, epoch: int) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         mutator = getattr(model, 'mutator', None)
-        if mutator is None or not hasattr(mutator, 'derive_genotype'):
+        if not hasattr(mutator, 'derive_genotype'):
             raise TypeError(f'GenotypeExportHook needs a model with a DARTS mutator (mmdarts.Darts), '
                             f'got {type(model).__name__}')
         self._last_export = epoch
@@ -126,7 +127,7 @@ class GenotypeExportHook(Hook):
             genotype.to_file(osp.join(out_dir, 'genotype.json'))
             runner.logger.info(f'Epoch {epoch}: {genotype} -> {path}')
             # the weights the genotype is derived from (not a GDAS sample, and with PC-DARTS's edge weights)
-            weights = {k: v.float().cpu() for k, v in mutator.selection_weights().items()}
+            weights = {k: v.float().cpu().numpy() for k, v in mutator.selection_weights().items()}
             if self.log_weights:
                 label = 'sigmoid(alpha)' if getattr(mutator, 'weighting', '') == 'sigmoid' else 'softmax(alpha)'
                 if getattr(mutator, 'edge_normalization', False):
@@ -137,13 +138,9 @@ class GenotypeExportHook(Hook):
                     runner.logger.info(f'{label} of the {cell} cell, edges (input→node; inputs c_{{k-2}}, c_{{k-1}} '
                                        f'are the genotype\'s states 0, 1, node i its state i+2) x ops:\n{table}')
             if self.draw:
-                self._draw(runner, out_dir, epoch, genotype, {k: v.numpy() for k, v in weights.items()}, mutator)
-
-    @staticmethod
-    def _draw(runner, out_dir, epoch, genotype, weights, mutator) -> None:
-        images = write_search_pictures(out_dir, epoch, genotype, weights, mutator.primitives, mutator.num_nodes)
-        for name, image in images.items():
-            runner.visualizer.add_image(name, image, step=epoch)
-        scalars = {f'arch/{cell}/{op}': value for cell in CELL_TYPES
-                   for op, value in op_totals(weights[cell], mutator.primitives).items()}
-        runner.visualizer.add_scalars(scalars, step=epoch)
+                images = write_search_pictures(out_dir, epoch, genotype, weights, mutator.primitives, mutator.num_nodes)
+                for name, image in images.items():
+                    runner.visualizer.add_image(name, image, step=epoch)
+                scalars = {f'arch/{cell}/{op}': value for cell in CELL_TYPES
+                           for op, value in op_totals(weights[cell], mutator.primitives).items()}
+                runner.visualizer.add_scalars(scalars, step=epoch)

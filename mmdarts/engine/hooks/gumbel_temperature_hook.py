@@ -21,12 +21,9 @@ class GumbelTemperatureHook(Hook):
         self.tau_max = tau_max
         self.tau_min = tau_min
 
-    def temperature(self, epoch: int, max_epochs: int) -> float:
-        return self.tau_max - (self.tau_max - self.tau_min) * epoch / max(max_epochs - 1, 1)
-
     def before_train_epoch(self, runner) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         mutator = getattr(model, 'mutator', None)
-        if mutator is None or not hasattr(mutator, 'tau'):
+        if not hasattr(mutator, 'tau'):
             raise TypeError('GumbelTemperatureHook needs a model whose mutator has a temperature (mmdarts.Darts)')
-        mutator.tau = self.temperature(runner.epoch, runner.max_epochs)
+        mutator.tau = self.tau_max - (self.tau_max - self.tau_min) * runner.epoch / max(runner.max_epochs - 1, 1)

@@ -25,8 +25,8 @@ def local_averages(values: Sequence[float], window: int) -> list:
     """R-DARTS's local averages: the k-th is centred on evaluation k, the mean of the ``window`` evaluations around
     it (of all so far before there are ``window``); the first once ⌈window/2⌉ evaluations exist."""
     half = -(-window // 2)
-    return [sum(values[max(0, i + 1 - window):i + 1]) / len(values[max(0, i + 1 - window):i + 1])
-            for i in range(half - 1, len(values))]
+    windows = (values[max(0, i + 1 - window):i + 1] for i in range(half - 1, len(values)))
+    return [sum(w) / len(w) for w in windows]
 
 
 def darts_es(history: Sequence[Tuple[int, float]], window: int = 5, factor: float = 1.3, delta: int = 4,

@@ -2,7 +2,7 @@ from typing import Optional
 
 import torch.nn as nn
 from mmengine.model import is_model_wrapper
-from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
+from mmengine.optim import OptimWrapperDict, build_optim_wrapper
 
 from mmdarts.models.search import SearchCell
 from mmdarts.registry import OPTIM_WRAPPER_CONSTRUCTORS
@@ -48,9 +48,7 @@ class DartsOptimWrapperConstructor:
                 raise ValueError(f'optim_wrapper.{name}: the model ({type(model).__name__}) has no submodule {name!r}')
             if not isinstance(cfg, dict) or 'optimizer' not in cfg:
                 raise ValueError(f'optim_wrapper.{name}: expected a dict with an "optimizer", got {cfg!r}')
-            cfg = dict(cfg)
-            paramwise_cfg = cfg.pop('paramwise_cfg', None)
-            wrappers[name] = DefaultOptimWrapperConstructor(cfg, paramwise_cfg)(module)
+            wrappers[name] = build_optim_wrapper(module, cfg)
         return DartsOptimWrapperDict(model, **wrappers)
 
 
