@@ -67,7 +67,7 @@ setup(
     packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'configs.*', 'tools', 'tools.*')),
     py_modules=['mmdarts_startup'],
     cmdclass={'build_py': BuildWithMim},
-    python_requires='>=3.8',
+    python_requires='>=3.9',
     # torch, torchvision and mmcv(-lite) are left out on purpose: a user's CUDA torch and a full mmcv must
     # survive `pip install mmdarts`. tools/setup_env.sh (make setup) installs a stack known to work.
     install_requires=['mmengine>=0.10.0,<0.11', 'mmpretrain>=1.2.0,<1.3', 'setuptools>=77.0.3,<81'],

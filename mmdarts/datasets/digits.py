@@ -35,5 +35,7 @@ class Digits(BaseDataset):
         images = np.round(digits.images * (255. / 16.)).astype(np.uint8)
         order = np.random.RandomState(0).permutation(len(images))
         num_test = int(round(self.test_ratio * len(images)))
+        if not 0 < num_test < len(images):
+            raise ValueError(f'Digits: test_ratio {self.test_ratio} leaves an empty split of the {len(images)} images')
         picked = {'train': order[:-num_test], 'test': order[-num_test:], 'all': order}[self.split]
         return [{'img': images[i], 'gt_label': int(digits.target[i])} for i in picked]

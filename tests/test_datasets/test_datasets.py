@@ -63,3 +63,6 @@ def test_digits_splits():
     assert info['img'].shape == (8, 8) and info['img'].max() <= 255
     with pytest.raises(ValueError, match="split must be 'train'"):
         Digits(split='val')
+    for ratio in (1e-4, 0.9999):  # in (0, 1), but a split of no image
+        with pytest.raises(ValueError, match=f'test_ratio {ratio} leaves an empty split'):
+            Digits(split='train', test_ratio=ratio)

@@ -7,7 +7,7 @@ import pytest
 import torch
 from helpers import raw_batch, tiny_darts
 
-from mmdarts.engine import SearchHealthHook
+from mmdarts.engine import GenotypeExportHook, SearchHealthHook
 from mmdarts.engine.hooks import search_health_hook
 from mmdarts.models.algorithms.arch_hessian import dominant_arch_eigenvalue
 from mmdarts.structures import Genotype
@@ -60,9 +60,13 @@ def genotype_changer(model):
     return change
 
 
-@pytest.mark.parametrize('stop', [True, False])
-def test_darts_es_stops_the_search_and_keeps_its_epochs_genotype(tmp_path, stop):
+@pytest.mark.parametrize('stop,out_dir', [(True, None), (True, 'export'), (False, None)],
+                         ids=['stop', 'stop_export_out_dir', 'report'])
+def test_darts_es_stops_the_search_and_keeps_its_epochs_genotype(tmp_path, stop, out_dir):
     runner = runner_of(tmp_path)
+    if out_dir is not None:  # the kept genotype goes where GenotypeExportHook writes genotype.json
+        runner.hooks = [GenotypeExportHook(out_dir=str(tmp_path / out_dir))]
+        (tmp_path / out_dir).mkdir()
     values = iter([1.0] * 11 + [2.6] + [3.0] * 10)  # fires at the 12th evaluation: epoch 24, keeping epoch 12
     hook = SearchHealthHook(interval=2, stop_rules=dict(darts_es=dict()), stop=stop)
     genotypes = {}
@@ -82,7 +86,7 @@ def test_darts_es_stops_the_search_and_keeps_its_epochs_genotype(tmp_path, stop)
     hook.after_train(runner)
     summary = runner.logger.info.call_args_list[-1].args[0]
     if stop:
-        written = json.loads((tmp_path / 'genotype.json').read_text())
+        written = json.loads((tmp_path / (out_dir or '') / 'genotype.json').read_text())
         assert written.pop('meta')['epoch'] == 12 and written == genotypes[12].to_dict()
         assert 'darts_es: stopped the search at the genotype of epoch 12' in summary
         runner.message_hub.update_info.assert_any_call('genotype_kept_epoch', 12)  # for GenotypeExportHook's

@@ -13,6 +13,7 @@ from mmdarts.registry import HOOKS
 from mmdarts.structures import CELL_TYPES, Genotype
 from mmdarts.visualization import draw_health, figure_to_rgb, save_figure
 
+from .genotype_export_hook import GenotypeExportHook
 from .stop_rules import STOP_RULES, Verdict, skip_connects
 
 DEFAULT_RULES = dict(darts_es=dict(), darts_plus=dict(), genotype_unchanged=dict())
@@ -74,9 +75,8 @@ class SearchHealthHook(Hook):
             verdict = STOP_RULES[name](history, **args) if name not in self.fired else None
             if verdict is not None:
                 self.fired[name] = verdict
-                runner.logger.warning(f'Epoch {epoch}: stop rule {name} fires: {verdict.why}; it keeps the genotype '
-                                      f'of epoch {verdict.epoch}' + ('' if self.stop else ' (stop=False: reported'
-                                                                      ' only)'))
+                runner.logger.warning(f'Epoch {epoch}: stop rule {name} fires: {verdict.why}; it keeps the genotype of '
+                                      f'epoch {verdict.epoch}' + ('' if self.stop else ' (stop=False: reported only)'))
                 if self.stop and self.stopped is None:
                     self.stopped = verdict
                     runner.train_loop.stop_training = True
@@ -133,7 +133,9 @@ class SearchHealthHook(Hook):
     def after_train(self, runner) -> None:
         if self.stopped is not None and is_main_process():
             kept = dict(self.genotypes)[self.stopped.epoch]
-            path = f'{runner.work_dir}/genotype.json'
+            out_dir = next((h.out_dir for h in runner.hooks if isinstance(h, GenotypeExportHook) and h.out_dir),
+                           runner.work_dir)  # where the export hook writes genotype.json
+            path = osp.join(out_dir, 'genotype.json')
             kept.to_file(path)
             runner.message_hub.update_info('genotype_kept_epoch', self.stopped.epoch)
             runner.logger.info(f'Stopped by {self.stopped.rule}: {path} holds the genotype of epoch '
@@ -150,7 +152,7 @@ class SearchHealthHook(Hook):
                                                       for cell, n in counts.items()))
         if self.eigenvalues:
             values = [v for _, v in self.eigenvalues]
-            first, last = values[:min(3, len(values))], values[-min(3, len(values)):]
+            first, last = values[:3], values[-3:]
             lines.append(f'dominant eigenvalue of ∇²α L_val: {sum(first) / len(first):.4g} over the first '
                          f'evaluations, {sum(last) / len(last):.4g} over the last ({len(values)} evaluated, max '
                          f'{max(values):.4g})')

@@ -11,11 +11,11 @@ class StepPlan:
     ``Darts search step: cuda, contiguous images; cells: 8 cells batched, 4 waves; α step: second order;
     Eq. 8: one twin pass; passes: replayed as CUDA graphs after their warm-up``."""
 
+    ORDER = ('device', 'cells', 'α step', 'Eq. 8', 'passes', 'against collapse')  # every topic, in the line's order
+
     def __init__(self):
         self.notes: Dict[str, str] = {}
         self._logged: Optional[str] = None
-
-    ORDER = ('device', 'cells', 'α step', 'Eq. 8', 'passes', 'against collapse')
 
     def note_step(self, model, inputs: torch.Tensor, capturer, epoch: int) -> None:
         """The choices of ``model``'s (a :class:`~mmdarts.models.Darts`) step on ``inputs`` at ``epoch``: device and
@@ -25,6 +25,8 @@ class StepPlan:
         if self.notes.get('device') != device:
             self.notes['device'] = device
             self.notes['cells'] = model.supernet.describe()
+        if epoch < model.arch_warmup_epochs or not model.unroll or model.hvp == 'exact':
+            self.notes.pop('Eq. 8', None)  # the step does not run Eq. 8
         if epoch < model.arch_warmup_epochs:
             self.notes['α step'] = f'from epoch {model.arch_warmup_epochs + 1} on (arch_warmup_epochs)'
         else:
@@ -39,8 +41,7 @@ class StepPlan:
             self.notes['against collapse'] = ', '.join(resisting)
 
     def log_if_changed(self) -> None:
-        topics = sorted(self.notes, key=lambda t: self.ORDER.index(t) if t in self.ORDER else len(self.ORDER))
-        line = '; '.join(f'{topic}: {self.notes[topic]}' for topic in topics)
+        line = '; '.join(f'{topic}: {self.notes[topic]}' for topic in self.ORDER if topic in self.notes)
         if line != self._logged:
             MMLogger.get_current_instance().info(f'Darts search step: {line}')
             self._logged = line

@@ -16,12 +16,9 @@ from typing import List, Optional, Sequence, Tuple
 import torch
 import torch.nn.functional as F
 
-from .conv_geometry import Geometry, stride_one_input_gradient, subsampled
+from .conv_geometry import Geometry, WaveGeometry, stride_one_input_gradient, subsampled
 from .gradients import sum_of_all
 from .modes import autocast_like, is_twice_differentiable, memory_layout
-
-# (step of the input's subsampling or None, stride, padding, dilation) of each depthwise conv of a wave
-WaveGeometry = Tuple[Optional[Tuple[int, int]], Tuple[int, int], Tuple[int, int], Tuple[int, int]]
 
 
 def _depthwise_gradients(grad: torch.Tensor, source: torch.Tensor, weight: torch.Tensor, geometry: Geometry,
@@ -76,8 +73,10 @@ def _pieces(x: torch.Tensor, count: int, widths: Optional[Sequence[int]]) -> Lis
 
 
 def _wave_depthwise(pieces: Sequence[torch.Tensor], weights: Sequence[torch.Tensor], geometries: Sequence[WaveGeometry]
-               ) -> List[torch.Tensor]:
-    return [F.conv2d(subsampled(p, g[0]), w, None, *g[1:], w.shape[0]) for p, w, g in zip(pieces, weights, geometries)]
+                    ) -> torch.Tensor:
+    """The depthwise convs of ``pieces`` (``weights``, ``geometries``), concatenated."""
+    d = [F.conv2d(subsampled(p, g[0]), w, None, *g[1:], w.shape[0]) for p, w, g in zip(pieces, weights, geometries)]
+    return torch.cat(d, 1) if len(d) > 1 else d[0]
 
 
 class DepthwisesPointwise(torch.autograd.Function):
@@ -102,15 +101,15 @@ class DepthwisesPointwise(torch.autograd.Function):
         d = _wave_depthwise(_pieces(x, len(depthwise), widths), depthwise, geometries)
         ctx.save_for_backward(saved, *weights)
         ctx.geometries, ctx.widths, ctx.groups, ctx.relu = geometries, widths, groups, relu
-        ctx.sizes = [t.shape[1] for t in d]
-        d = torch.cat(d, 1) if len(d) > 1 else d[0]
+        ctx.sizes = [w.shape[0] for w in depthwise]  # the depthwise convs' output channels
         return F.conv2d(d, pointwise, None, 1, 0, 1, groups)
 
     @staticmethod
     def backward(ctx, grad):
-        if ctx.invstd is not None and torch.is_grad_enabled():
-            raise RuntimeError('DepthwisesPointwise with a BN before it is differentiable once; run passes that need '
-                               'a double backward inside mmdarts.models.functional.modes.twice_differentiable()')
+        if (ctx.invstd is not None or ctx.relu) and torch.is_grad_enabled():  # its backward reads a stored ReLU(x)
+            raise RuntimeError('DepthwisesPointwise with a ReLU (or a BN) before it is differentiable once; run '
+                               'passes that need a double backward inside '
+                               'mmdarts.models.functional.modes.twice_differentiable()')
         x, *weights = ctx.saved_tensors
         y, x = x, (torch.relu(x) if ctx.invstd is not None else x)  # with norm: the BN's output, its ReLU
         depthwise, pointwise = weights[:-1], weights[-1]
@@ -119,7 +118,6 @@ class DepthwisesPointwise(torch.autograd.Function):
         grad_pointwise = None
         if need[-1]:  # the recomputation, for the pointwise weight's gradient only
             d = _wave_depthwise(pieces, depthwise, ctx.geometries)
-            d = torch.cat(d, 1) if len(d) > 1 else d[0]
             grad_d, grad_pointwise, _ = torch.ops.aten.convolution_backward(
                 grad, d, pointwise, None, [1, 1], [0, 0], [1, 1], False, [0, 0], ctx.groups,
                 [need_x or any(need[:-1]), True, False])
@@ -136,10 +134,8 @@ class DepthwisesPointwise(torch.autograd.Function):
             grads_depthwise.append(gw)
         grad_x = None
         if need_x:
-            if ctx.widths is not None:
-                grad_x = torch.cat(grads_x, 1)
-            else:  # one sum of all, not an add per conv
-                grad_x = sum_of_all(grads_x)
+            # the slices' gradients side by side, or one sum of all, not an add per conv
+            grad_x = torch.cat(grads_x, 1) if ctx.widths is not None else sum_of_all(grads_x)
             if ctx.invstd is not None:
                 grad_x = _normalised_backward(grad_x, y, ctx.invstd, ctx.eps)
             elif ctx.relu:

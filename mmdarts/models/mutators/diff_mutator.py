@@ -117,8 +117,8 @@ class DiffMutator(BaseModule):
             return {cell: torch.sigmoid(alpha) for cell, alpha in alphas.items()}
         if not self.training:  # the architecture the search would pick now
             return {cell: F.one_hot(alpha.argmax(-1), alpha.shape[-1]).to(alpha) for cell, alpha in alphas.items()}
-        noise = self._noise or {cell: -torch.empty_like(a).exponential_().log() for cell, a in alphas.items()}
-        return {cell: hard_gumbel_weights(alpha, self.tau, noise[cell]) for cell, alpha in alphas.items()}
+        with self.fixed_sample():  # the draw fixed outside, or a fresh one
+            return {cell: hard_gumbel_weights(alpha, self.tau, self._noise[cell]) for cell, alpha in alphas.items()}
 
     @contextmanager
     def fixed_sample(self) -> Iterator[None]:
@@ -143,7 +143,9 @@ class DiffMutator(BaseModule):
         return weights
 
     def derive_genotype(self) -> Genotype:
-        """The genotype by the paper's rule (:func:`~mmdarts.structures.derive_cell`) on softmax(α)."""
+        """The genotype derived from :meth:`selection_weights` by the paper's rule
+        (:func:`~mmdarts.structures.derive_cell`), or by :func:`~mmdarts.structures.derive_cell_threshold` where
+        ``selection='threshold'``."""
         weights = self.selection_weights()
         cells = {}
         for cell in CELL_TYPES:

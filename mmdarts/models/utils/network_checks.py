@@ -19,7 +19,10 @@ def check_out_indices(out_indices: Union[int, Sequence[int]], num_layers: int, w
     for i in out_indices:
         if not isinstance(i, int) or not -num_layers <= i < num_layers:
             raise ValueError(f'{where}: out_indices entry {i!r} out of range for {num_layers} cells')
-    return tuple(i % num_layers for i in out_indices)
+    indices = tuple(i % num_layers for i in out_indices)
+    if len(set(indices)) < len(indices):
+        raise ValueError(f'{where}: out_indices {tuple(out_indices)} name a cell twice')
+    return indices
 
 
 def reduction_layers(num_layers: int) -> List[int]:

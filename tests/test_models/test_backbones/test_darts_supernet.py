@@ -26,6 +26,8 @@ def test_out_indices_and_in_channels():
     with net.arch_weights(weights(net)):
         out = net(torch.randn(1, 1, 16, 16))
     assert [o.shape[1:] for o in out] == [torch.Size([8, 16, 16]), torch.Size([32, 4, 4])]
+    with pytest.raises(ValueError, match=r'out_indices \(-1, 2\) name a cell twice'):  # one output, counted twice
+        DartsSupernet(base_channels=4, num_layers=3, out_indices=(-1, 2))
 
 
 def test_forward_without_weights_says_how():

@@ -117,12 +117,17 @@ def test_separable_conv_middle_equals_bn_relu_convs(tracked, layout):
 
 
 def test_separable_conv_middle_is_plain_where_a_double_backward_is_wanted():
+    from mmdarts.models.functional.depthwise_pointwise import depthwises_pointwise
     from mmdarts.models.functional.modes import twice_differentiable
     from mmdarts.models.ops import norm_relu_depthwise_pointwise
     depthwise, pointwise = convs(3, 1, 1, 1)
     bn = nn.BatchNorm2d(3, affine=False).double()
     z = torch.randn(4, 3, 5, 5, dtype=torch.double, requires_grad=True)
     out = norm_relu_depthwise_pointwise(z, bn, nn.ReLU(), depthwise, pointwise)
+    with pytest.raises(RuntimeError, match='twice_differentiable'):
+        torch.autograd.grad(out.sum(), depthwise.weight, create_graph=True)
+    geometry = [(None, (1, 1), (1, 1), (1, 1))]  # the ReLU alone: its output stored, not connected to z
+    out = depthwises_pointwise(z, [depthwise.weight], pointwise.weight, geometry, None, 1, relu=True)
     with pytest.raises(RuntimeError, match='twice_differentiable'):
         torch.autograd.grad(out.sum(), depthwise.weight, create_graph=True)
     with twice_differentiable():
