@@ -140,7 +140,9 @@ class PassCapturer:
             return self._side_stream(fn, inputs)
         if entry['graph'] is None:
             try:
-                entry['graph'] = self.backend(fn, inputs, self._shared_pool())
+                if self._pool is None and self.backend is CudaGraphPass:  # one memory pool for all graphs
+                    self._pool = torch.cuda.graph_pool_handle()
+                entry['graph'] = self.backend(fn, inputs, self._pool)
             except Exception as error:  # noqa: BLE001 -- any capture failure falls back as configured
                 if self.on_error == 'raise':
                     raise RuntimeError(f'Darts: capturing the {name} pass as a CUDA graph failed ({error}); '
@@ -158,11 +160,6 @@ class PassCapturer:
         """Whether the pass of every name, as last run, is replayed from a graph (none warming up, none failed)."""
         return bool(self._passes) and not self._failed and all(
             list(entries.values())[-1]['graph'] is not None for entries in self._passes.values())
-
-    def _shared_pool(self):
-        if self._pool is None and self.backend is CudaGraphPass:
-            self._pool = torch.cuda.graph_pool_handle()
-        return self._pool
 
     def _side_stream(self, fn: Callable, inputs: Sequence[torch.Tensor]):
         if self.backend is not CudaGraphPass:

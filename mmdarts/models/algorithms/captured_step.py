@@ -50,8 +50,7 @@ def scaled_for_backward(loss: torch.Tensor, wrapper: OptimWrapper) -> torch.Tens
 
 
 def captured_weight_gradients(model, capturer: Optional[PassCapturer], weights: List[torch.Tensor], read: tuple,
-                              train_batch: Batch, weight_wrapper: OptimWrapper,
-                              noise: Optional[Dict[str, torch.Tensor]] = None
+                              train_batch: Batch, weight_wrapper: OptimWrapper, noise: Optional[Dict[str, torch.Tensor]]
                               ) -> Optional[Tuple[torch.Tensor, Dict[str, torch.Tensor], List[torch.Tensor]]]:
     """The weight step's loss, log and weight gradients (None for an unused weight) from a replayed pass: in the
     AMP wrapper's autocast (without its weight-cast cache, which a capture would keep) and scaled by its

@@ -4,7 +4,7 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
-from mmdarts.registry import CANDIDATE_OPS, MODELS
+from mmdarts.registry import MODELS
 from mmdarts.structures import load_genotype
 
 from ..utils import AugmentCell, check_input_size
@@ -65,8 +65,7 @@ class DartsNet(BaseModule):
             raise ValueError(f'DartsNet: drop_path_prob must lie in [0, 1), got {drop_path_prob}')
         check_ints('DartsNet', base_channels=base_channels, num_layers=num_layers, stem_multiplier=stem_multiplier,
                    in_channels=in_channels)
-        self.genotype = load_genotype(
-            genotype, primitives=sorted(CANDIDATE_OPS.module_dict), where='DartsNet: genotype')
+        self.genotype = load_genotype(genotype, where='DartsNet: genotype')  # its ops: the registered candidates
         if num_nodes is not None and self.genotype.num_nodes != num_nodes:
             raise ValueError(f'DartsNet: the genotype has {self.genotype.num_nodes} nodes per cell '
                              f'({len(self.genotype.normal)} edges), but num_nodes={num_nodes} was asked for')
@@ -110,8 +109,7 @@ class DartsNet(BaseModule):
         read for its cells' concatenated nodes), and of the auxiliary output (None without ``auxiliary``). Heads
         left without ``in_channels`` / ``aux_in_channels`` get these (see ``complete_head_channels``)."""
         args = constructor_arguments(cls, kwargs, 'DartsNet')
-        genotype = load_genotype(args['genotype'], primitives=sorted(CANDIDATE_OPS.module_dict),
-                                 where='DartsNet: genotype')
+        genotype = load_genotype(args['genotype'], where='DartsNet: genotype')
         out = [c * len(getattr(genotype, f"{'reduce' if r else 'normal'}_concat"))
                for c, r in cell_channels(args['base_channels'], args['num_layers'])]
         picked = sorted(check_out_indices(args['out_indices'], args['num_layers'], 'DartsNet'))

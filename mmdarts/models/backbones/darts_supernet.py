@@ -117,8 +117,8 @@ class DartsSupernet(BaseModule):
         and optionally edge weights (``{'normal_edges': (E,), 'reduce_edges': (E,)}``, PC-DARTS)."""
         for cell, shape in self.search_space.items():
             given = weights.get(cell) if isinstance(weights, dict) else None
-            if given is None or tuple(given.shape) != shape:
-                got = None if given is None else tuple(given.shape)
+            got = None if given is None else tuple(given.shape)
+            if got != shape:
                 raise ValueError(f'DartsSupernet.arch_weights: {cell!r} weights must have shape {shape} '
                                  f'(edges, ops), got {got}')
         previous, self._arch_weights = self._arch_weights, weights

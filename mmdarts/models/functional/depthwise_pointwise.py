@@ -22,7 +22,7 @@ from .modes import autocast_like, is_twice_differentiable, memory_layout
 
 
 def _depthwise_gradients(grad: torch.Tensor, source: torch.Tensor, weight: torch.Tensor, geometry: Geometry,
-                         need_x: bool, need_weight: bool, flipped: bool = True
+                         need_x: bool, need_weight: bool, flipped: bool
                          ) -> Tuple[Optional[torch.Tensor], Optional[torch.Tensor]]:
     """∇source and ∇weight of a depthwise conv of ``source`` (already subsampled) for ``grad`` at its output, each
     only where asked; ∇source as the flipped-kernel conv (:func:`stride_one_input_gradient`) where ``flipped`` and

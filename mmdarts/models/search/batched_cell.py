@@ -1,5 +1,3 @@
-"""A search cell's mixed edges computed wave by wave (:class:`~.edge_wave.EdgeWave`; see :mod:`.batched_edges` for
-what a wave batches)."""
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -14,10 +12,10 @@ from .partial_channels import PartialChannels
 
 
 class BatchedCell:
-    """A search cell's mixed edges computed wave by wave (:class:`EdgeWave`). Call with the two preprocessed inputs
-    and the op weights ``(num_edges, num_ops)``; returns the nodes concatenated, as :class:`SearchCell` does. The
-    weights every wave needs (BN scales repeated over channels, the identities' weights) are gathered from the
-    weight table in two indexing calls for the whole cell."""
+    """A search cell's mixed edges computed wave by wave (:class:`EdgeWave`; :mod:`.batched_edges` says what a wave
+    batches). Call with the two preprocessed inputs and the op weights ``(num_edges, num_ops)``; returns the nodes
+    concatenated, as :class:`SearchCell` does. The weights every wave needs (BN scales repeated over channels, the
+    identities' weights) are gathered from the weight table in two indexing calls for the whole cell."""
 
     def __init__(self, mixed_ops: Sequence[nn.Module], num_nodes: int, channels: int, per_edge: bool = False):
         self.num_nodes, self.channels, self.per_edge = num_nodes, channels, per_edge
@@ -39,7 +37,7 @@ class BatchedCell:
         self._vector = flat(piece for wave in self.waves for piece in wave.vector_entries)
         self._blocks = [len(wave.edges) for wave in self.waves for _ in wave.vector_entries]  # edges per candidate
         self._scalar = flat(piece for wave in self.waves for piece in wave.scalar_entries)
-        self._constants: Dict[Tuple[torch.device, torch.dtype], Tuple[torch.Tensor, ...]] = {}
+        self._constants: Dict[Tuple[torch.device, torch.dtype, int], tuple] = {}  # by (device, dtype, copies)
         # where each wave's first BN and first conv sit: a module replaced there (SyncBN conversion) is noticed
         parents = {id(child): (module, name) for module in nn.ModuleList(mixed_ops).modules()
                    for name, child in module.named_children()}
@@ -62,7 +60,7 @@ class BatchedCell:
                    and bn.training == first.training and bn.track_running_stats == first.track_running_stats
                    for bn in self.batch_norms)
 
-    def _gathered(self, weights: torch.Tensor, copies: int = 1) -> Tuple[List[torch.Tensor], List[torch.Tensor]]:
+    def _gathered(self, weights: torch.Tensor, copies: int) -> Tuple[List[torch.Tensor], List[torch.Tensor]]:
         """The channel scales of each wave (entries ordered (candidate, copy, edge)) and its other op weights."""
         key = (weights.device, weights.dtype, copies)
         if key not in self._constants:

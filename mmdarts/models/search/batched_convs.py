@@ -31,7 +31,7 @@ def depthwise_runs(convs: Sequence[nn.Conv2d]) -> List[List[int]]:
     return runs
 
 
-def merged_geometry(convs: Sequence[nn.Conv2d], subsample: bool = False) -> Tuple[WaveGeometry, Tuple[int, int]]:
+def merged_geometry(convs: Sequence[nn.Conv2d], subsample: bool) -> Tuple[WaveGeometry, Tuple[int, int]]:
     """``((step, stride, padding, dilation), kernel size)`` of the one conv that computes a run of ``convs``.
     ``subsample`` (the CPU's): a conv whose stride equals its dilation runs undilated on the input's every d-th
     row and column (:func:`~mmdarts.models.functional.conv_geometry.subsampled_geometry`), else with no step."""

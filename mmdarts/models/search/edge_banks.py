@@ -130,7 +130,7 @@ def _join_separate_kernel_banks(state_dict: Dict[str, torch.Tensor], bank_key: s
 def convert_edge_state(cell: nn.Module, state_dict: Dict[str, torch.Tensor], prefix: str) -> None:
     """Rewrites, in place, the entries of ``state_dict`` under ``prefix`` (``cell``'s) that are in the other
     storage layout: per-edge entries into ``cell``'s banks, or bank entries into its per-edge tensors."""
-    banked = getattr(cell, '_bank_layout', None)
+    banked = cell._bank_layout
     bank_prefix = prefix + 'banks.'
     if not banked and not any(key.startswith(bank_prefix) for key in state_dict):
         return

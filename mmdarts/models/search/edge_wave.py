@@ -1,5 +1,3 @@
-"""The edges of a search cell that leave the same states, computed together (one wave of :mod:`.batched_cell`;
-see :mod:`.batched_edges` for what a wave batches)."""
 from typing import Dict, List, Optional, Sequence
 
 import torch
@@ -22,8 +20,9 @@ from .wave_groups import WaveGroups
 
 
 class EdgeWave(WaveGroups):
-    """The edges of a :class:`WaveGroups` computed together. Call with the source states, an iterator over the
-    wave's channel scales (in the order of :attr:`vector_entries`) and one over its other op weights
+    """The edges of a :class:`WaveGroups` (edges leaving the same states) computed together: one wave of
+    :mod:`.batched_cell` (:mod:`.batched_edges` says what a wave batches). Call with the source states, an iterator
+    over the wave's channel scales (in the order of :attr:`vector_entries`) and one over its other op weights
     (:attr:`scalar_entries`); returns what the wave adds to each node it reaches, ``(N, nodes, C, H, W)``.
 
     Its conv weights and BN statistics are read from ``banks`` (:mod:`.edge_banks`: one tensor per group, named
@@ -32,7 +31,7 @@ class EdgeWave(WaveGroups):
     own, nothing concatenated; on one edge, the pools recomputed in the backward and a separable conv's middle
     BN and ReLU inside its second stage's function."""
 
-    def _weight(self, group: str, copies: int = 1, blocks: int = 1) -> torch.Tensor:
+    def _weight(self, group: str, copies: int, blocks: int = 1) -> torch.Tensor:
         """The group's weights as one tensor; a merged depthwise group's kernels padded to one size (a bank's
         padding masked: whatever is stored there, it computes nothing and receives no gradient).
 
@@ -102,8 +101,7 @@ class EdgeWave(WaveGroups):
             if y is not None:
                 parts.append(y)
         parts += [self._pool(pools, x, nodes, copies, next(vectors)) for pools in self._parts(self.pools)]
-        for o in self.factorized:
-            parts.append(self._factorized(o, hx, channels, next(vectors), copies))
+        parts += [self._factorized(o, hx, channels, next(vectors), copies) for o in self.factorized]
         if len(self.identities) == 1:  # one call forward, one backward for x and the weights
             scale, repeated = next(vectors), repeated_per_edge(x, nodes, copies)
             if autocast_dtype(x) is None and not self.split:
@@ -166,7 +164,7 @@ class EdgeWave(WaveGroups):
         return norm_arguments(bn) if bn.training and type(self.candidates[o][0][1][0]) is nn.ReLU else None
 
     def _stage(self, hx: torch.Tensor, chains: List[int], stage: int, width: int, scale: torch.Tensor,
-               copies: int = 1, relu: bool = False, normed: bool = True, norm: Optional[tuple] = None
+               copies: int, relu: bool = False, normed: bool = True, norm: Optional[tuple] = None
                ) -> torch.Tensor:
         """The stage's depthwise convs of ``chains`` (in stage 2 each run over its own chains' channels of
         ``hx``), one grouped pointwise conv (the depthwise outputs recomputed for its weight gradient, not stored),
@@ -181,8 +179,7 @@ class EdgeWave(WaveGroups):
                                  copies * len(chains) * len(self.edges), relu, norm)
         return self._norm(z, self._named(f'bn{stage}', chains), scale) if normed else z
 
-    def _factorized(self, o: int, hx: torch.Tensor, channels: int, scale: torch.Tensor, copies: int = 1
-                    ) -> torch.Tensor:
+    def _factorized(self, o: int, hx: torch.Tensor, channels: int, scale: torch.Tensor, copies: int) -> torch.Tensor:
         """The reduce skips of every edge: their convs as grouped convs over the edges' activated sources."""
         n, groups = hx.shape[0], copies * len(self.edges)
         first = even_grid_conv(hx, self._weight(f'fr1_{o}', copies), groups)

@@ -79,7 +79,7 @@ class GenericColumn:
         self.skip_first = (key is not None and _how(steps[0][1]) == 'channelwise'
                            and shareable_activation(column[0]) == key)
         self.folded = len(steps) > 1 and _how(steps[-1][1]) == 'norm'
-        self.steps: List[Tuple[str, str, nn.Module, str]] = []  # (how, group or path, module, its path)
+        self.steps: List[Tuple[str, str, nn.Module, str]] = []  # (how, group, module, its path)
         self.weight_groups: Dict[str, Tuple[str, List[nn.Module]]] = {}
         self.norm_groups: Dict[str, List[nn.Module]] = {}
         self.vmapped: Dict[str, List[Tuple[str, str, List[nn.Module], str]]] = {}  # path: (name, kind, owners, attr)

@@ -60,10 +60,6 @@ class PartialChannels:
         part = per_copy[:, :, :split] if mixed else per_copy[:, :, split:]
         return part.reshape(x.shape[0], -1, *x.shape[-2:])
 
-    def _bypass(self, x: torch.Tensor, state: int, copies: int) -> torch.Tensor:
-        rest = self._part(x, copies, mixed=False)
-        return F.max_pool2d(rest, 2, 2) if self.reduction and state < 2 else rest
-
     def complete(self, node: int, mixed: torch.Tensor, states: List[torch.Tensor],
                  edge_weights: Optional[torch.Tensor], copies: int = 1) -> torch.Tensor:
         """Node ``node`` from the sum of its mixed ops over the states' first channels (``mixed``) and the
@@ -74,7 +70,8 @@ class PartialChannels:
             return mixed
         rest = None
         for k, j in self.edges_of[node]:
-            r = self._bypass(states[j], j, copies)
+            r = self._part(states[j], copies, mixed=False)
+            r = F.max_pool2d(r, 2, 2) if self.reduction and j < 2 else r  # a reduction edge's stride
             r = r if edge_weights is None else edge_weights[k] * r
             rest = r if rest is None else rest + r
         if copies == 1:

@@ -97,8 +97,7 @@ class SearchCell(nn.Module):
         self.op_channels = channels // partial
         self.mixed_ops = nn.ModuleList(
             MixedOp(self.op_channels, 2 if reduction and j < 2 else 1, self.op_names, act_cfg) for _, j in self.edges)
-        stored_batched = edge_layout == 'batched' or (edge_layout == 'auto' and torch.cuda.is_available())
-        if stored_batched:
+        if edge_layout == 'batched' or (edge_layout == 'auto' and torch.cuda.is_available()):  # stored batched
             self._bank_layout, self._edge_rows, self._plans[False] = bank_edges(self, self._plan())
         self._register_load_state_dict_pre_hook(self._convert_state)
 

@@ -24,7 +24,7 @@ class WaveGroups:
     subsampled input: the kernels the CPU runs fastest, and the fewest stored activations."""
 
     def __init__(self, sources: Sequence[int], edges: Sequence[int], mixed_ops: Sequence[nn.Module], prefix: str,
-                 per_edge: bool = False):
+                 per_edge: bool):
         self.sources, self.edges, self.prefix, self.split = list(sources), list(edges), prefix, per_edge
         self.banks: Optional[nn.Module] = None
         ops = [mixed_ops[k] for k in edges]
@@ -75,7 +75,7 @@ class WaveGroups:
                 self.geometry[name], size = merged_geometry([self._halves(o, stage)[0][1] for o in run], self.split)
                 self.masks[name] = kernel_mask([(m.weight.shape[0], m.kernel_size)
                                                 for m in self.weight_groups[name]], size)
-        self._mask_cache: Dict[Tuple[str, torch.device, torch.dtype], torch.Tensor] = {}
+        self._mask_cache: Dict[Tuple[str, torch.device, torch.dtype, int], torch.Tensor] = {}
 
     def _halves(self, o: int, stage: int) -> List[nn.Module]:
         """Each edge's DilConv of candidate ``o`` at ``stage`` (a SepConv's half, or the DilConv itself)."""

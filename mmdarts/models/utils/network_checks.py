@@ -5,11 +5,11 @@ from typing import Any, Dict, List, Sequence, Tuple, Union
 import torch
 
 
-def check_ints(where: str, minimum: int = 1, **values) -> None:
-    """Each value must be an integer (not a bool) of at least ``minimum``; the error names it."""
+def check_ints(where: str, **values) -> None:
+    """Each value must be a positive integer (not a bool); the error names it."""
     for name, value in values.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-            raise ValueError(f'{where}: {name} must be an integer >= {minimum}, got {value!r}')
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f'{where}: {name} must be an integer >= 1, got {value!r}')
 
 
 def check_out_indices(out_indices: Union[int, Sequence[int]], num_layers: int, where: str) -> Tuple[int, ...]:
