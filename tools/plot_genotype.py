@@ -19,10 +19,8 @@ def picture_stem(source: str) -> str:
     """The pictures' file name stem: a published name, a file's name (or the NAME of FILE:NAME), else 'genotype'."""
     if source in PUBLISHED_GENOTYPES:
         return source
-    path, name = split_file_name(source)
-    if name is not None:
-        return name
-    return osp.splitext(osp.basename(path))[0] if osp.isfile(osp.expanduser(path)) else 'genotype'
+    path, name = split_file_name(source) or ('genotype', None)  # no file: the stem 'genotype'
+    return name if name is not None else osp.splitext(osp.basename(path))[0]
 
 
 def plot(genotype_source: str, out_dir: str, formats=('png', 'svg')):

@@ -147,7 +147,7 @@ def inline_genotype(model: dict) -> None:
     if isinstance(genotype, str) and genotype in PUBLISHED_GENOTYPES:
         return
     data = load_genotype(genotype, where='model.backbone.genotype').to_dict()
-    if isinstance(genotype, str) and osp.isfile(osp.expanduser(split_file_name(genotype)[0])):
+    if isinstance(genotype, str) and split_file_name(genotype) is not None:
         data['meta'] = dict(data.get('meta', {}), file=osp.abspath(osp.expanduser(genotype)))
     backbone['genotype'] = data
 

@@ -71,15 +71,12 @@ class SubsetDataset(Dataset):
         self.classes = dataset_classes(self.dataset)
         where = f'SubsetDataset [{start}, {end}) of {type(self.dataset).__name__}'
         all_labels = dataset_labels(self.dataset, where) if mode == 'stratified' or require_all_classes else None
-        if mode == 'stratified':
-            self.indices = stratified_indices(all_labels, start, end, seed)
-        else:
-            self.indices = np.arange(first, last)
+        self.indices = (stratified_indices(all_labels, start, end, seed) if mode == 'stratified' else
+                        np.arange(first, last))
         self.source = (type(self.dataset).__name__, length,
                        None if all_labels is None else hash(all_labels.tobytes()))
-        self.labels: Optional[np.ndarray] = None
+        self.labels: Optional[np.ndarray] = None if all_labels is None else all_labels[self.indices]
         if all_labels is not None:
-            self.labels = all_labels[self.indices]
             check_every_class_has_samples(self.dataset, all_labels, where)
             if require_all_classes:
                 self._check_all_classes(all_labels, where)
@@ -109,7 +106,7 @@ class SubsetDataset(Dataset):
 
     def _check_all_classes(self, all_labels: np.ndarray, where: str) -> None:
         whole = class_counts(all_labels, self.classes)
-        part = class_counts(self.labels, self.classes)
+        part = self.class_counts()
         missing: List[str] = [name for name, count in whole.items() if count and not part.get(name)]
         if not missing:
             return

@@ -213,7 +213,7 @@ class Genotype:
 
     @staticmethod
     def _check_edges(edges: Any, where: str, primitives: Optional[Sequence[str]],
-                     degrees: Optional[List[int]] = None) -> List[Edge]:
+                     degrees: Optional[List[int]]) -> List[Edge]:
         if not isinstance(edges, (list, tuple)) or not edges:
             _fail(where, f'expected a non-empty list of [op, input] pairs, got {edges!r}')
         if degrees is None and len(edges) % EDGES_PER_NODE:

@@ -2,7 +2,7 @@
 every tool reads a genotype with (:func:`load_genotype`)."""
 import json
 import os.path as osp
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 from mmdarts.registry import CANDIDATE_OPS
 
@@ -87,12 +87,13 @@ PUBLISHED_GENOTYPES: Dict[str, Dict[str, Any]] = {
 }
 
 
-def split_file_name(source: str):
-    """``'genotypes.py:PDARTS'`` as ``('genotypes.py', 'PDARTS')`` where the file exists; else ``(source, None)``."""
+def split_file_name(source: str) -> Optional[Tuple[str, Optional[str]]]:
+    """The genotype file ``source`` names: ``'genotypes.py:PDARTS'`` as ``('genotypes.py', 'PDARTS')`` where
+    ``genotypes.py`` exists, else ``(source, None)`` where ``source`` exists; None if it names no file."""
     path, sep, name = source.rpartition(':')
     if sep and name.isidentifier() and osp.isfile(osp.expanduser(path)):
         return path, name
-    return source, None
+    return (source, None) if osp.isfile(osp.expanduser(source)) else None
 
 
 def _read_file(path: str, name: Optional[str]) -> Dict[str, Any]:
@@ -131,7 +132,7 @@ def load_genotype(genotype: Any, primitives: Optional[Sequence[str]] = None, whe
                          f'got {type(genotype).__name__}')
     elif genotype in PUBLISHED_GENOTYPES:
         data, where = PUBLISHED_GENOTYPES[genotype], genotype
-    elif osp.isfile(osp.expanduser((path_and_name := split_file_name(genotype))[0])):
+    elif (path_and_name := split_file_name(genotype)) is not None:
         data, where = _read_file(*path_and_name), genotype
     elif looks_like_genotype_text(genotype):
         data = parse_genotype_text(genotype, where=where)

@@ -108,7 +108,7 @@ def check_checkpoint_fits(model: torch.nn.Module, path: str, hint: str = '') -> 
     from mmengine.runner.checkpoint import _load_checkpoint
     checkpoint = _load_checkpoint(path, map_location='cpu')
     saved = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else {}
-    saved = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in saved.items()}
+    saved = {k.removeprefix('module.'): v for k, v in saved.items()}
     own = model.state_dict()
     missing = [k for k in own if k not in saved]
     unexpected = [k for k in saved if k not in own]

@@ -35,7 +35,7 @@ def register_checkpoint_loader() -> bool:
     """
     from mmengine.runner import CheckpointLoader
     from mmengine.utils import digit_version
-    if digit_version(torch.__version__.split('+')[0]) < digit_version('2.6.0'):
+    if digit_version(torch.__version__) < digit_version('2.6.0'):  # '+cu124' and such: a local label, ignored
         return False
     CheckpointLoader.register_scheme(prefixes='', force=True)(load_local_checkpoint)
     return True

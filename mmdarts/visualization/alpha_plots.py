@@ -27,10 +27,9 @@ def draw_heatmap(weights: np.ndarray, primitives: Sequence[str], num_nodes: int,
     image = ax.imshow(weights, cmap='viridis', aspect='auto', vmin=0., vmax=max(float(weights.max()), 1e-6))
     ax.set_xticks(range(len(primitives)), labels=list(primitives), rotation=40, ha='right', fontsize=8)
     ax.set_yticks(range(weights.shape[0]), labels=tex_edge_names(num_nodes), fontsize=8)
-    for r in range(weights.shape[0]):
-        for c in range(weights.shape[1]):
-            ax.text(c, r, f'{weights[r, c]:.2f}', ha='center', va='center', fontsize=6,
-                    color='white' if weights[r, c] < 0.6 * weights.max() else 'black')
+    for r, c in np.ndindex(weights.shape):
+        ax.text(c, r, f'{weights[r, c]:.2f}', ha='center', va='center', fontsize=6,
+                color='white' if weights[r, c] < 0.6 * weights.max() else 'black')
     ax.set_title(title, fontsize=10)
     fig.colorbar(image, ax=ax, fraction=0.04)
     fig.tight_layout()

@@ -68,8 +68,7 @@ def draw_cell(genotype: Genotype, cell: str = 'normal') -> Tuple[Figure, List[Dr
         colour = {'input': '#a1d99b', 'node': '#9ecae1', 'output': '#fdd0a2'}[kind]
         ax.text(x, y, f'${name}$' if name.startswith('c_') else name, ha='center', va='center', fontsize=10,
                 bbox=dict(boxstyle='round,pad=0.4', fc=colour, ec='#555555'))
-    xs = [x for x, _ in pos.values()]
-    ys = [y for _, y in pos.values()]
+    xs, ys = zip(*pos.values())
     ax.set_xlim(min(xs) - 0.7, max(xs) + 0.7)
     ax.set_ylim(min(ys) - 0.7, max(ys) + 0.7)
     return fig, drawn

@@ -70,7 +70,7 @@ class GenotypeExportHook(Hook):
         self.log_weights = log_weights
         self.draw = draw
         self.uniform_tolerance = uniform_tolerance
-        self._last_metrics: Optional[dict] = None
+        self._last_metrics: Dict[str, float] = {}
         self._last_export: Optional[int] = None
 
     def before_train(self, runner) -> None:
@@ -94,7 +94,7 @@ class GenotypeExportHook(Hook):
         if self.draw:
             lines.append(f'Pictures: {osp.join(out_dir, f"genotype_epoch_{epoch}_{{normal,reduce}}.png")}, '
                          f'alpha_epoch_{epoch}_{{normal,reduce}}.png, alpha_evolution_{{normal,reduce}}.png')
-        top1 = {k: v for k, v in (self._last_metrics or {}).items() if 'top1' in k}
+        top1 = {k: v for k, v in self._last_metrics.items() if 'top1' in k}
         lines.append(f'Supernet on the val loader (the α half in the CIFAR search configs): {top1}' if top1 else
                      'Supernet accuracy: no validation ran (val_dataloader / --no-validate)')
         runner.logger.info('\n'.join(lines))
