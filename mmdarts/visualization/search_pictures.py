@@ -17,7 +17,8 @@ HISTORY_FILE = 'alpha_history.json'
 def update_history(out_dir: str, epoch: int, weights: Dict[str, np.ndarray],
                    primitives: Sequence[str]) -> Dict[str, List]:
     """Adds epoch's op weights to ``alpha_history.json`` in ``out_dir`` (dropping later epochs a resumed run
-    redoes) and returns the whole history: ``{'epochs': [...], 'normal': [(E, O) lists], 'reduce': [...]}``."""
+    redoes) and returns the whole history: ``{'epochs': [...], 'primitives': [...], 'normal': [(E, O) lists],
+    'reduce': [...]}``."""
     path = osp.join(out_dir, HISTORY_FILE)
     history = {'epochs': [], 'primitives': list(primitives), **{cell: [] for cell in CELL_TYPES}}
     if osp.isfile(path):

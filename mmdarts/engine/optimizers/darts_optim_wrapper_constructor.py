@@ -23,7 +23,7 @@ class DartsOptimWrapperConstructor:
             mutator=dict(optimizer=dict(type='Adam', lr=3e-4, betas=(0.5, 0.999), weight_decay=1e-3)))
 
     Each value is an ordinary single-optimizer config (``type``, ``optimizer``, ``clip_grad``, ``paramwise_cfg``),
-    built by mmengine's ``DefaultOptimWrapperConstructor`` on the submodule of the same name.
+    built by mmengine's ``build_optim_wrapper`` on the submodule of the same name.
     """
 
     def __init__(self, optim_wrapper_cfg: dict, paramwise_cfg: Optional[dict] = None):

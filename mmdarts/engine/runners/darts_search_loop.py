@@ -1,10 +1,6 @@
-import random
 from typing import Dict, List, Optional, Tuple, Union
 
-import numpy as np
-import torch
-from mmengine.dist import get_rank
-from mmengine.runner import EpochBasedTrainLoop
+from mmengine.runner import EpochBasedTrainLoop, set_random_seed
 from torch.utils.data import DataLoader
 
 from mmdarts.datasets import check_disjoint_parts
@@ -28,10 +24,11 @@ class DartsSearchLoop(EpochBasedTrainLoop):
     (the paper's search splits the training set into two equal halves, so neither runs out early). Both samplers
     are reseeded with the epoch number at every epoch.
 
-    With a seed (``randomness=dict(seed=...)``), the random generators of Python, numpy and torch are also reseeded
-    from (seed, epoch) at the start of every epoch, so an epoch is a function of the state at its start: a search
-    resumed from a checkpoint repeats exactly what an uninterrupted one does (bit for bit on CPU with
-    ``deterministic=True``), augmentations included.
+    The random generators of Python, numpy and torch are also reseeded from (the runner's seed, epoch) at the start
+    of every epoch, so an epoch is a function of the state at its start: a search resumed from a checkpoint repeats
+    exactly what an uninterrupted one does (bit for bit on CPU with ``randomness=dict(seed=..., deterministic=True)``;
+    without a seed mmengine draws one, and with ``diff_rank_seed`` the runner's seed holds the rank), augmentations
+    included.
 
     Args:
         runner (Runner): the runner.
@@ -71,12 +68,7 @@ class DartsSearchLoop(EpochBasedTrainLoop):
         seed = getattr(self.runner, 'seed', None)
         if not isinstance(seed, int):
             return
-        if self.runner._randomness_cfg.get('diff_rank_seed', False):
-            seed += get_rank()
-        epoch_seed = (seed + 1_000_003 * (self._epoch + 1)) % 2**31
-        random.seed(epoch_seed)
-        np.random.seed(epoch_seed)
-        torch.manual_seed(epoch_seed)
+        set_random_seed((seed + 1_000_003 * (self._epoch + 1)) % 2**31)  # Python's, numpy's and torch's generators
 
     def run_epoch(self) -> None:
         """One pass over the weights' loader, each batch paired with the next arch batch."""

@@ -17,7 +17,8 @@ def op_size_coefficients(supernet: nn.Module, base: float) -> Dict[str, torch.Te
     for cell in supernet.cells:
         kind = 'reduce' if cell.reduction else 'normal'
         if kind not in coefficients:
-            sizes = [torch.tensor([float(size) for size in mixed.sizes]) for mixed in cell.mixed_ops]
+            # the searched ops only: DARTS-'s auxiliary skip, a last candidate of each mixed op, has no α
+            sizes = [torch.tensor([float(s) for s in mixed.sizes[:len(cell.primitives)]]) for mixed in cell.mixed_ops]
             coefficients[kind] = torch.stack([base + s / s.max().clamp_min(1.) for s in sizes])
     return coefficients
 

@@ -6,6 +6,7 @@ from helpers import batch, sgd, tiny_darts
 from mmengine.logging import MessageHub
 
 from mmdarts.models import BetaDecay, SizeAwareDecay
+from mmdarts.models.regularizers.size_aware_decay import op_size_coefficients
 
 
 def test_beta_decay_by_hand():
@@ -49,6 +50,19 @@ def test_regularizer_gradients_are_added_in_both_orders(unroll):
     for g, p, e in zip(regularized, plain, extra):
         torch.testing.assert_close(g, p + e)
     assert {'loss_BetaDecay', 'loss_SizeAwareDecay'} <= set(log)
+
+
+def test_size_aware_decay_beside_darts_minus_auxiliary_skip():
+    """DARTS-'s auxiliary skip is a candidate of every mixed op without an α: the decay's λ, one per α, is the
+    same as without it (the skip's FactorizedReduce weights do not enter a reduce edge's largest op)."""
+    plain, minus = tiny_darts(), tiny_darts(auxiliary_skip=True)
+    expected = op_size_coefficients(plain.supernet, 1.)
+    for kind, coefficients in op_size_coefficients(minus.supernet, 1.).items():
+        assert coefficients.shape == minus.mutator.alphas[kind].shape
+        torch.testing.assert_close(coefficients, expected[kind])
+    minus.arch_regularizers.append(SizeAwareDecay(weight=0.5))
+    _, log = minus.arch_gradients(batch(seed=1), batch(seed=2))
+    assert 'loss_SizeAwareDecay' in log
 
 
 def test_bad_arguments():
