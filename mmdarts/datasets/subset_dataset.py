@@ -122,9 +122,7 @@ class SubsetDataset(Dataset):
                          'val_dataloader.dataset.require_all_classes=False)')
 
     def get_gt_labels(self) -> np.ndarray:
-        if self.labels is None:
-            return dataset_labels(self.dataset, 'SubsetDataset')[self.indices]
-        return self.labels
+        return self.labels if self.labels is not None else dataset_labels(self.dataset, 'SubsetDataset')[self.indices]
 
     def __len__(self) -> int:
         return len(self.indices)

@@ -95,13 +95,9 @@ def derive_cell_threshold(weights: torch.Tensor, primitives: Sequence[str], num_
     Returns:
         (edges, in_degree): ``(op, input_state)`` node by node, and the number of edges of each node.
     """
-    edges: List[Edge] = []
-    degrees: List[int] = []
-    for ranked in _two_strongest(weights, primitives, num_nodes, exclude):
-        kept = [c for c in sorted(ranked, key=lambda c: c[1]) if c[0] >= threshold] or ranked[:1]
-        edges.extend((op, j) for _, j, op in kept)
-        degrees.append(len(kept))
-    return edges, degrees
+    kept = [[c for c in sorted(ranked, key=lambda c: c[1]) if c[0] >= threshold] or ranked[:1]
+            for ranked in _two_strongest(weights, primitives, num_nodes, exclude)]
+    return [(op, j) for edges in kept for _, j, op in edges], [len(edges) for edges in kept]
 
 
 def _fail(where: str, what: str):

@@ -84,16 +84,15 @@ def _calls_in_text(text: str) -> List[Tuple[Optional[str], ast.Call]]:
     """Every ``[NAME = ]Genotype(...)`` found in free text: each call cut at its matching parenthesis."""
     found = []
     for match in re.finditer(r'(?:\b(?P<name>[A-Za-z_]\w*)\s*=\s*)?(?P<call>\bGenotype\s*\()', text):
-        depth, end = 0, None
-        for i in range(match.end() - 1, len(text)):
-            depth += {'(': 1, ')': -1}.get(text[i], 0)
+        depth = 0
+        for last in range(match.end() - 1, len(text)):
+            depth += {'(': 1, ')': -1}.get(text[last], 0)
             if depth == 0:
-                end = i + 1
                 break
-        if end is None:
+        else:  # no matching parenthesis
             continue
         try:
-            call = ast.parse(text[match.start('call'):end], mode='eval').body
+            call = ast.parse(text[match.start('call'):last + 1], mode='eval').body
         except SyntaxError:
             continue
         found.append((match.group('name'), call))

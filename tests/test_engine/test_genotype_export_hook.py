@@ -33,6 +33,9 @@ def test_interval_and_last_epoch(tmp_path):
         hook.after_train_epoch(runner_at(tmp_path, epoch))
     assert sorted(p.name for p in tmp_path.glob('genotype_epoch_*.json')) == [
         'genotype_epoch_10.json', 'genotype_epoch_3.json', 'genotype_epoch_6.json', 'genotype_epoch_9.json']
+    runner = runner_at(tmp_path, 9)
+    hook.after_train(runner)
+    assert '(epoch 10; every 3 epochs and the last in genotype_epoch_{N}.json)' in runner.logger.info.call_args.args[0]
 
 
 def test_only_the_main_process_writes(tmp_path):
@@ -60,7 +63,7 @@ def test_the_end_of_search_summary(tmp_path, moved):
     hook.after_val_epoch(runner, {'accuracy/top1': 71.5})
     hook.after_train(runner)
     summary = runner.logger.info.call_args_list[-1].args[0]
-    assert f'Genotype: {tmp_path / "genotype.json"} (epoch 5;' in summary
+    assert f'Genotype: {tmp_path / "genotype.json"} (epoch 5; every epoch in genotype_epoch_{{N}}.json)' in summary
     assert "the α half in the CIFAR search configs): {'accuracy/top1': 71.5}" in summary
     assert runner.logger.warning.called is not moved
     if not moved:

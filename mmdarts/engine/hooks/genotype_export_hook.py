@@ -89,7 +89,8 @@ class GenotypeExportHook(Hook):
         out_dir = self.out_dir or runner.work_dir
         kept = runner.message_hub.get_info('genotype_kept_epoch')  # a stop rule's (SearchHealthHook)
         epoch = kept if isinstance(kept, int) else self._last_export
-        lines = [f'Search finished. Genotype: {osp.join(out_dir, "genotype.json")} (epoch {epoch}; every epoch in '
+        every = 'every epoch' if self.interval == 1 else f'every {self.interval} epochs and the last'
+        lines = [f'Search finished. Genotype: {osp.join(out_dir, "genotype.json")} (epoch {epoch}; {every} in '
                  f'genotype_epoch_{{N}}.json)']
         if self.draw:
             lines.append(f'Pictures: {osp.join(out_dir, f"genotype_epoch_{epoch}_{{normal,reduce}}.png")}, '

@@ -51,11 +51,8 @@ def relabeled(batch: Batch, inputs: torch.Tensor, labels: torch.Tensor) -> Batch
     """``batch`` with ``inputs`` for its images and data samples whose labels are views into ``labels`` (as
     :func:`batch_labels` made them): the loss then reads the labels that were last copied there."""
     field = 'gt_score' if 'gt_score' in batch['data_samples'][0] else 'gt_label'
-    samples = []
-    for i, sample in enumerate(batch['data_samples']):
-        static = type(sample)(metainfo=sample.metainfo)
-        setattr(static, field, labels[i:i + 1] if field == 'gt_label' else labels[i])
-        samples.append(static)
+    samples = [type(s)(metainfo=s.metainfo, **{field: labels[i:i + 1] if field == 'gt_label' else labels[i]})
+               for i, s in enumerate(batch['data_samples'])]
     return dict(inputs=inputs, data_samples=samples)
 
 

@@ -4,12 +4,12 @@ pointwise conv, or of one :class:`~mmdarts.models.ops.DilConv` (six per edge of 
 
 The pointwise conv's weight gradient needs the depthwise output h; storing it costs one activation per conv pair.
 The function stores only the input and recomputes h in the backward, only when the pointwise weight gradient is
-asked for (the α-only passes never recompute it); twice differentiable. With the BN and ReLU before it (the middle
-of a separable conv) it stores only the BN's output; differentiable once, so passes that need a double backward
-run inside :func:`twice_differentiable`, where the BN and ReLU run as their own ops. Same values and gradients as
-torch's ops, under autocast too: a Function's backward runs outside autocast, so the wrapper hands it inputs and
-weights already cast as autocast would cast a conv's (:func:`autocast_like`); the casts' own backward returns each
-weight's gradient in the weight's dtype.
+asked for (the α-only passes never recompute it); twice differentiable. With a ReLU before it (it stores the ReLU's
+output), or a BN and a ReLU (the middle of a separable conv: it stores only the BN's output), differentiable once,
+so passes that need a double backward run inside :func:`twice_differentiable`, where they run as their own ops.
+Same values and gradients as torch's ops, under autocast too: a Function's backward runs outside autocast, so the
+wrapper hands it inputs and weights already cast as autocast would cast a conv's (:func:`autocast_like`); the casts'
+own backward returns each weight's gradient in the weight's dtype.
 """
 from typing import List, Optional, Sequence, Tuple
 
