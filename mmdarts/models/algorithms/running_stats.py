@@ -1,11 +1,17 @@
 from contextlib import contextmanager
-from typing import Iterator
+from functools import partial
+from typing import Iterator, List
 
 import torch
 import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..search import SearchCell
+
+
+def _restore(state: List[torch.Tensor], saved: List[torch.Tensor], *hook_args) -> None:
+    """Copies ``saved`` into ``state``; as a forward pre-hook it returns None, so the forward's inputs stay."""
+    torch._foreach_copy_(state, saved)
 
 
 @contextmanager
@@ -25,8 +31,7 @@ def frozen_running_stats(module: nn.Module) -> Iterator[None]:
         state = [b for m in cell.mixed_ops.modules() if not isinstance(m, _BatchNorm) for b in m.buffers(False)]
         if state:
             kept.append((cell, state, [b.clone() for b in state]))
-    hooks = [cell.register_forward_pre_hook(lambda *_, s=state, v=saved: torch._foreach_copy_(s, v) and None)
-             for cell, state, saved in kept]
+    hooks = [cell.register_forward_pre_hook(partial(_restore, state, saved)) for cell, state, saved in kept]
     for m in switched:
         m.track_running_stats = False
     try:
@@ -36,4 +41,4 @@ def frozen_running_stats(module: nn.Module) -> Iterator[None]:
             m.track_running_stats = True
         for hook, (_, state, saved) in zip(hooks, kept):
             hook.remove()
-            torch._foreach_copy_(state, saved)
+            _restore(state, saved)
