@@ -14,6 +14,7 @@ def runner_at(tmp_path, epoch, max_epochs=10):
     runner.model = tiny_darts()
     runner.work_dir = str(tmp_path)
     runner.epoch, runner.max_epochs, runner.train_loop.max_epochs = epoch, max_epochs, max_epochs
+    runner.train_loop.stop_training = False
     return runner
 
 
@@ -93,3 +94,21 @@ def test_the_summary_names_the_epoch_a_stop_rule_kept(tmp_path):
     hook.after_train_epoch(runner)
     hook.after_train(runner)
     assert f'Genotype: {tmp_path / "genotype.json"} (epoch 3;' in runner.logger.info.call_args_list[-1].args[0]
+
+
+def test_a_stopped_search_exports_its_last_epoch_and_names_pictures_that_exist(tmp_path):
+    """Interval 3, a stop rule ends the search after epoch 5 keeping epoch 4: epoch 5 is exported (the last
+    trained), and the summary's pictures are those of epoch 5, as epoch 4 was not drawn."""
+    hook = GenotypeExportHook(interval=3)
+    for epoch in range(5):
+        runner = runner_at(tmp_path, epoch)
+        runner.train_loop.stop_training = epoch == 4
+        hook.after_train_epoch(runner)
+    assert sorted(p.name for p in tmp_path.glob('genotype_epoch_*.json')) == [
+        'genotype_epoch_3.json', 'genotype_epoch_5.json']
+    runner.message_hub.get_info.side_effect = lambda key: 4 if key == 'genotype_kept_epoch' else None
+    hook.after_train(runner)
+    summary = runner.logger.info.call_args_list[-1].args[0]
+    assert '(epoch 4; every 3 epochs and the last' in summary
+    assert f'Pictures (epoch 5): {tmp_path / "genotype_epoch_5_{normal,reduce}.png"}' in summary
+    assert (tmp_path / 'genotype_epoch_5_normal.png').exists() and not (tmp_path / 'alpha_epoch_4_normal.png').exists()

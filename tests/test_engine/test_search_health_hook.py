@@ -85,6 +85,10 @@ def test_darts_es_stops_the_search_and_keeps_its_epochs_genotype(tmp_path, stop,
     assert warning.startswith('Epoch 24: stop rule darts_es fires: the eigenvalue averaged around epoch 20')
     hook.after_train(runner)
     summary = runner.logger.info.call_args_list[-1].args[0]
+    # the summary's advice names genotype_epoch_12.json: written, as no export wrote epoch 12
+    assert 'consider the genotype of epoch 12 (genotype_epoch_12.json)' in summary
+    written = json.loads((tmp_path / (out_dir or '') / 'genotype_epoch_12.json').read_text())
+    assert written.pop('meta')['epoch'] == 12 and written == genotypes[12].to_dict()
     if stop:
         written = json.loads((tmp_path / (out_dir or '') / 'genotype.json').read_text())
         assert written.pop('meta')['epoch'] == 12 and written == genotypes[12].to_dict()

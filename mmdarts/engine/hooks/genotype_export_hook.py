@@ -32,7 +32,8 @@ def format_weight_table(weights: np.ndarray, primitives: Sequence[str], row_name
 
 @HOOKS.register_module()
 class GenotypeExportHook(Hook):
-    """Writes the genotype derived from the current α every ``interval`` epochs, and logs it with softmax(α).
+    """Writes the genotype derived from the current α every ``interval`` epochs and after the last one trained
+    (also when a stop rule ends the search), and logs it with softmax(α).
 
     Files, in ``out_dir`` (defaults to the work dir): ``genotype_epoch_{N}.json`` (N counts from 1, as checkpoints
     do) and ``genotype.json``, always the latest; with ``draw``, for each cell type the diagram
@@ -92,9 +93,11 @@ class GenotypeExportHook(Hook):
         every = 'every epoch' if self.interval == 1 else f'every {self.interval} epochs and the last'
         lines = [f'Search finished. Genotype: {osp.join(out_dir, "genotype.json")} (epoch {epoch}; {every} in '
                  f'genotype_epoch_{{N}}.json)']
-        if self.draw:
-            lines.append(f'Pictures: {osp.join(out_dir, f"genotype_epoch_{epoch}_{{normal,reduce}}.png")}, '
-                         f'alpha_epoch_{epoch}_{{normal,reduce}}.png, alpha_evolution_{{normal,reduce}}.png')
+        if self.draw:  # of the kept epoch where this hook exported it
+            drawn = epoch if epoch % self.interval == 0 or epoch == self._last_export else self._last_export
+            lines.append(f'Pictures (epoch {drawn}): '
+                         f'{osp.join(out_dir, f"genotype_epoch_{drawn}_{{normal,reduce}}.png")}, '
+                         f'alpha_epoch_{drawn}_{{normal,reduce}}.png, alpha_evolution_{{normal,reduce}}.png')
         top1 = {k: v for k, v in self._last_metrics.items() if 'top1' in k}
         lines.append(f'Supernet on the val loader (the α half in the CIFAR search configs): {top1}' if top1 else
                      'Supernet accuracy: no validation ran (val_dataloader / --no-validate)')
@@ -109,7 +112,9 @@ class GenotypeExportHook(Hook):
                 'few epochs or steps, an α learning rate too low.')
 
     def after_train_epoch(self, runner) -> None:
-        if self.every_n_epochs(runner, self.interval) or self.is_last_train_epoch(runner):
+        # the last epoch trained, also when a stop rule (SearchHealthHook, priority above) ends the search here
+        if (self.every_n_epochs(runner, self.interval) or self.is_last_train_epoch(runner)
+                or runner.train_loop.stop_training):
             self.export(runner, runner.epoch + 1)
 
     def export(self, runner, epoch: int) -> None:

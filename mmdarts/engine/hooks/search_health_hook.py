@@ -131,17 +131,21 @@ class SearchHealthHook(Hook):
             runner.train_loop.stop_training = True
 
     def after_train(self, runner) -> None:
-        if self.stopped is not None and is_main_process():
-            kept = dict(self.genotypes)[self.stopped.epoch]
-            out_dir = next((h.out_dir for h in runner.hooks if isinstance(h, GenotypeExportHook) and h.out_dir),
-                           runner.work_dir)  # where the export hook writes genotype.json
+        if not is_main_process() or not self.genotypes:
+            return
+        out_dir = next((h.out_dir for h in runner.hooks if isinstance(h, GenotypeExportHook) and h.out_dir),
+                       runner.work_dir)  # where the export hook writes genotype.json
+        kept = self.stopped or next(iter(self.fired.values()), None)
+        if kept is not None:  # the summary names its file, which an export interval may have skipped
+            genotype, path = dict(self.genotypes)[kept.epoch], osp.join(out_dir, f'genotype_epoch_{kept.epoch}.json')
+            if not osp.exists(path):
+                genotype.to_file(path)
+        if self.stopped is not None:
             path = osp.join(out_dir, 'genotype.json')
-            kept.to_file(path)
-            runner.message_hub.update_info('genotype_kept_epoch', self.stopped.epoch)
-            runner.logger.info(f'Stopped by {self.stopped.rule}: {path} holds the genotype of epoch '
-                               f'{self.stopped.epoch}: {kept}')
-        if is_main_process() and self.genotypes:
-            runner.logger.info(self.summary())
+            genotype.to_file(path)
+            runner.message_hub.update_info('genotype_kept_epoch', kept.epoch)
+            runner.logger.info(f'Stopped by {kept.rule}: {path} holds the genotype of epoch {kept.epoch}: {genotype}')
+        runner.logger.info(self.summary())
 
     def summary(self) -> str:
         """What the search's health looked like, and what to do about it."""
