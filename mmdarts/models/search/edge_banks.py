@@ -127,9 +127,10 @@ def _join_separate_kernel_banks(state_dict: Dict[str, torch.Tensor], bank_key: s
         state_dict[bank_key] = _joined('weight', [state_dict.pop(key) for key in separate])
 
 
-def convert_edge_state(cell: nn.Module, state_dict: Dict[str, torch.Tensor], prefix: str) -> None:
+def convert_edge_state(cell: nn.Module, state_dict: Dict[str, torch.Tensor], prefix: str, *_) -> None:
     """Rewrites, in place, the entries of ``state_dict`` under ``prefix`` (``cell``'s) that are in the other
-    storage layout: per-edge entries into ``cell``'s banks, or bank entries into its per-edge tensors."""
+    storage layout: per-edge entries into ``cell``'s banks, or bank entries into its per-edge tensors (the cell's
+    load_state_dict pre-hook)."""
     banked = cell._bank_layout
     bank_prefix = prefix + 'banks.'
     if not banked and not any(key.startswith(bank_prefix) for key in state_dict):

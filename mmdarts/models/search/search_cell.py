@@ -99,10 +99,7 @@ class SearchCell(nn.Module):
             MixedOp(self.op_channels, 2 if reduction and j < 2 else 1, self.op_names, act_cfg) for _, j in self.edges)
         if edge_layout == 'batched' or (edge_layout == 'auto' and torch.cuda.is_available()):  # stored batched
             self._bank_layout, self._edge_rows, self._plans[False] = bank_edges(self, self._plan())
-        self._register_load_state_dict_pre_hook(self._convert_state)
-
-    def _convert_state(self, state_dict, prefix, *args) -> None:
-        convert_edge_state(self, state_dict, prefix)
+        self.register_load_state_dict_pre_hook(convert_edge_state)
 
     def forward(self, s0: torch.Tensor, s1: torch.Tensor, weights: torch.Tensor,
                 edge_weights: Optional[torch.Tensor] = None, copies: int = 1) -> torch.Tensor:
