@@ -12,7 +12,6 @@ from .darts_ops import (
 )
 from .dilated_conv import DilatedConv2d, subsampled_geometry
 from .recomputed_conv import (
-    batch_norm_momentum,
     batched_batch_norm_counters,
     depthwise_pointwise,
     norm_arguments,
@@ -23,5 +22,5 @@ __all__ = [
     'DARTS_PRIMITIVES', 'build_candidate_op', 'check_primitives', 'ActConvBN', 'DilConv', 'FactorizedReduce',
     'SepConv', 'Zero', 'build_activation', 'even_grid_conv', 'on_batch_statistics', 'DilatedConv2d',
     'subsampled_geometry', 'depthwise_pointwise', 'norm_arguments', 'norm_relu_depthwise_pointwise',
-    'batch_norm_momentum', 'batched_batch_norm_counters', 'BankedBatchNorm2d', 'PLAIN_BATCH_NORMS'
+    'batched_batch_norm_counters', 'BankedBatchNorm2d', 'PLAIN_BATCH_NORMS'
 ]

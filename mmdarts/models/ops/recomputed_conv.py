@@ -27,9 +27,10 @@ def add_batch_counts(counters: List[torch.Tensor]) -> None:
         torch._foreach_add_(counters, 1)
 
 
-def batch_norm_momentum(bn: nn.BatchNorm2d) -> float:
-    """The momentum of this forward, counting the batch as ``nn.BatchNorm2d.forward`` does (through
-    :func:`add_batch_counts`)."""
+def norm_arguments(bn: nn.BatchNorm2d) -> tuple:
+    """(running mean, running var, momentum, eps) of a training-mode BN's forward: its running statistics where it
+    tracks them (else None), the momentum of this forward, counting the batch as ``nn.BatchNorm2d.forward`` does
+    (through :func:`add_batch_counts`)."""
     momentum = 0.0 if bn.momentum is None else bn.momentum
     if bn.training and bn.track_running_stats and bn.num_batches_tracked is not None:
         if bn.momentum is not None:  # a fixed momentum does not read the count
@@ -37,19 +38,13 @@ def batch_norm_momentum(bn: nn.BatchNorm2d) -> float:
         else:
             bn.num_batches_tracked.add_(1)
             momentum = 1.0 / float(bn.num_batches_tracked)
-    return momentum
-
-
-def norm_arguments(bn: nn.BatchNorm2d) -> tuple:
-    """(running mean, running var, momentum, eps) of a training-mode BN's forward: its running statistics where it
-    tracks them (else None), this batch counted (:func:`batch_norm_momentum`)."""
     tracked = bn.track_running_stats
-    return (bn.running_mean if tracked else None, bn.running_var if tracked else None, batch_norm_momentum(bn), bn.eps)
+    return (bn.running_mean if tracked else None, bn.running_var if tracked else None, momentum, bn.eps)
 
 
 @contextmanager
 def batched_batch_norm_counters() -> Iterator[None]:
-    """Inside, the ``num_batches_tracked`` increments of the BNs that go through :func:`batch_norm_momentum` are
+    """Inside, the ``num_batches_tracked`` increments of the BNs that go through :func:`norm_arguments` are
     collected and made at exit in one ``torch._foreach_add_`` call, not one call each (~900 in a supernet
     forward). The counts end as they would have; only a momentum of None reads them, and it adds at once."""
     token = _DEFERRED_COUNTERS.set([])
