@@ -49,13 +49,6 @@ def recomputed_pool_batch_norm(pool: nn.Module, bn: nn.BatchNorm2d, x: torch.Ten
     return RecomputedPoolBatchNorm.apply(x, scale, pool, *norm_arguments(bn))
 
 
-def pool_recomputable(bn: nn.BatchNorm2d, x: torch.Tensor, scale: torch.Tensor) -> bool:
-    """Whether ``scale * bn(pool(x))`` runs as :func:`recomputed_pool_batch_norm`: ``bn`` training and a gradient
-    wanted, outside tracing (tracers see torch's ops)."""
-    return (bn.training and torch.is_grad_enabled() and not torch.jit.is_tracing()
-            and (x.requires_grad or scale.requires_grad))
-
-
 def recomputable_prefix(op: nn.Module) -> Optional[nn.Module]:
     """The pool of a pool-then-BN candidate (the part before its final BN, recomputed in the backward), else None."""
     if not (isinstance(op, nn.Sequential) and len(op) == 2):

@@ -15,7 +15,7 @@ from .batched_edges import (
     pixels_channels,
     repeated_per_edge,
 )
-from .candidate_parts import pool_recomputable, recomputed_pool_batch_norm
+from .candidate_parts import recomputed_pool_batch_norm
 from .wave_groups import WaveGroups
 
 
@@ -148,10 +148,11 @@ class EdgeWave(WaveGroups):
     def _pool(self, pools: List[int], x: torch.Tensor, nodes: int, copies: int, scale: torch.Tensor
               ) -> torch.Tensor:
         """The pool candidates ``pools`` of the wave's edges, their BNs as one scaled by ``scale``; one pool's one
-        BN in training with a gradient wanted recomputes the pool in the backward instead of storing it
-        (:func:`~.candidate_parts.recomputed_pool_batch_norm`)."""
+        BN in training with a gradient wanted, outside tracing (tracers see torch's ops), recomputes the pool in the
+        backward instead of storing it (:func:`~.candidate_parts.recomputed_pool_batch_norm`)."""
         bns = self.norm_groups[self._named('pool', pools)]
-        if self.split and pool_recomputable(bns[0], x, scale):
+        wanted = torch.is_grad_enabled() and not torch.jit.is_tracing() and (x.requires_grad or scale.requires_grad)
+        if self.split and bns[0].training and wanted:
             return recomputed_pool_batch_norm(self.candidates[pools[0]][0][0], bns[0], x, scale)
         pooled = concat([repeated_per_edge(self.candidates[o][0][0](x), nodes, copies) for o in pools], 1)
         return self._norm(pooled, self._named('pool', pools), scale)
