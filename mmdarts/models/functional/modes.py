@@ -1,5 +1,5 @@
 """The modes the autograd Functions here consult: a double backward to come (:func:`twice_differentiable`),
-autocast (:func:`autocast_like`), a tensor inside ``torch.func.vmap`` (:func:`is_batched`), its memory layout."""
+autocast (:func:`autocast_like`), a tensor's memory layout."""
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Callable, Iterator, Optional, Sequence
@@ -71,9 +71,3 @@ def autocast_like(function: Callable, cast: Sequence[torch.Tensor], *rest) -> to
         return function(*cast, *rest)
     with torch.autocast(cast[0].device.type, enabled=False):
         return function(*(t.to(dtype) for t in cast), *rest)
-
-
-def is_batched(x: torch.Tensor) -> bool:
-    """Whether ``x`` is a tensor inside ``torch.func.vmap`` (a generic candidate batched over edges,
-    :mod:`~mmdarts.models.search.generic_edges`), where the custom autograd Functions here have no batching rule."""
-    return torch._C._functorch.is_batchedtensor(x)

@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 
 from ..functional.depthwise_pointwise import WaveGeometry, depthwises_pointwise
-from ..functional.modes import is_batched, is_plain
+from ..functional.modes import is_plain
 from .banked_batch_norm import PLAIN_BATCH_NORMS
 from .dilated_conv import DilatedConv2d
 
@@ -73,8 +73,9 @@ def _geometry(x: torch.Tensor, depthwise: DilatedConv2d, pointwise: nn.Conv2d) -
     """The depthwise conv's computed (step, stride, padding, dilation) if the pair can run as one function storing
     less, else None."""
     # traced: counters see the aten convs; batched (under vmap): no batching rule for a custom Function
-    wanted = torch.is_grad_enabled() and not torch.jit.is_tracing() and not is_batched(x) and not is_plain() and (
-        x.requires_grad or depthwise.weight.requires_grad or pointwise.weight.requires_grad)
+    wanted = (torch.is_grad_enabled() and not torch.jit.is_tracing() and not torch._C._functorch.is_batchedtensor(x)
+              and not is_plain()
+              and (x.requires_grad or depthwise.weight.requires_grad or pointwise.weight.requires_grad))
     if not wanted or not isinstance(depthwise, DilatedConv2d):
         return None
     return depthwise.computed_geometry(x) if plain_depthwise(depthwise) and plain_pointwise(pointwise) else None
