@@ -26,16 +26,13 @@ class MixedOp(nn.Module):
                  reference: bool = False):
         super().__init__()
         self.reference = reference
-        self.ops = nn.ModuleList(self._build(p, channels, stride, act_cfg) for p in primitives)
+        self.ops = nn.ModuleList()
+        for name in primitives:
+            op = build_candidate_op(name, channels, stride, False, act_cfg)
+            # parameter-free pools get a BN in the search, as in the paper's code
+            self.ops.append(nn.Sequential(op, nn.BatchNorm2d(channels, affine=False)) if 'pool' in name else op)
         # each candidate's number of weights (SizeAwareDecay), counted before its cell may move them into banks
         self.sizes = [sum(p.numel() for p in op.parameters()) for op in self.ops]
-
-    @staticmethod
-    def _build(name: str, channels: int, stride: int, act_cfg: Optional[Dict]) -> nn.Module:
-        op = build_candidate_op(name, channels, stride, False, act_cfg)
-        if 'pool' in name:  # parameter-free pools get a BN in the search, as in the paper's code
-            op = nn.Sequential(op, nn.BatchNorm2d(channels, affine=False))
-        return op
 
     def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         """``weights``: one per op, shape ``(num_ops,)``."""
