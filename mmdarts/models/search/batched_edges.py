@@ -24,7 +24,7 @@ import torch.nn as nn
 
 from mmdarts.structures import cell_edges
 
-from ..functional.gradients import InputSavingReLU, concat
+from ..functional.gradients import concat
 from ..functional.modes import memory_layout
 from ..ops import DilConv, FactorizedReduce, SepConv, Zero
 from ..ops.recomputed_conv import add_batch_counts, plain_depthwise, plain_pointwise
@@ -72,13 +72,6 @@ def candidate_kind(op: nn.Module, key: Optional[str]) -> str:
             and plain_pointwise(op.conv1, (2, 2)) and plain_pointwise(op.conv2) and foldable_batch_norm(op)):
         return 'factorized'
     return 'generic'
-
-
-def activation(act: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """``act(x)``, a plain ReLU through :class:`InputSavingReLU` where a gradient flows."""
-    if type(act) is nn.ReLU and torch.is_grad_enabled() and x.requires_grad:
-        return InputSavingReLU.apply(x)
-    return act(x)
 
 
 def batched_batch_norm(z: torch.Tensor, bns: Sequence[nn.BatchNorm2d], scale: Optional[torch.Tensor],

@@ -5,11 +5,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..functional.depthwise_pointwise import depthwises_pointwise
-from ..functional.gradients import accumulated, concat, dense_gradient, sum_of_all
+from ..functional.gradients import InputSavingReLU, accumulated, concat, dense_gradient, sum_of_all
 from ..functional.modes import autocast_dtype
 from ..ops import even_grid_conv, norm_arguments
 from .batched_edges import (
-    activation,
     batched_batch_norm,
     channels_last,
     pixels_channels,
@@ -78,8 +77,9 @@ class EdgeWave(WaveGroups):
         parts = []  # (N, copies·E·C, H, W) each, channels ordered (copy, edge, channel), the op weights applied
         if self.act is not None:
             key = (tuple(self.sources), repr(self.act))
-            if key not in activated:
-                activated[key] = activation(self.act, x)
+            if key not in activated:  # a plain ReLU through InputSavingReLU where a gradient flows
+                saving = type(self.act) is nn.ReLU and torch.is_grad_enabled() and x.requires_grad
+                activated[key] = InputSavingReLU.apply(x) if saving else self.act(x)
             hx = repeated_per_edge(activated[key], nodes, copies)  # the activated sources of every edge
         for chains in self._parts(self.chains):  # stage 1 of the chains, then stage 2 of the separable ones
             sep, dil = [o for o in chains if o in self.sep], [o for o in chains if o not in self.sep]
