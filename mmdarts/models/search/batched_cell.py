@@ -25,7 +25,7 @@ class BatchedCell:
         # whether each wave is the last to reach the first node it reaches (that node is then complete)
         first_nodes = [cell_edges(num_nodes)[edges[0]][0] for _, edges in groups]
         self._completes = [node not in first_nodes[t + 1:] for t, node in enumerate(first_nodes)]
-        self.batch_norms = [bn for wave in self.waves for bn in wave.batch_norms()]
+        self.batch_norms = [bn for wave in self.waves for bns in wave.norm_groups.values() for bn in bns]
         # a SyncBatchNorm synchronises its statistics in its own forward, which the waves do not run
         self.synced = any(isinstance(m, nn.SyncBatchNorm) for op in mixed_ops for m in op.modules())
         num_ops = len(mixed_ops[0].ops)

@@ -117,6 +117,3 @@ class WaveGroups:
         groups += [(f'frbn_{o}', [op.bn for op in self.candidates[o]]) for o in self.factorized]
         groups += [group for g in self.generic.values() for group in g.norm_groups.items()]
         return groups
-
-    def batch_norms(self) -> List[nn.BatchNorm2d]:
-        return [bn for bns in self.norm_groups.values() for bn in bns]
