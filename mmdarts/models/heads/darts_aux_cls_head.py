@@ -1,4 +1,4 @@
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -54,11 +54,8 @@ class DartsAuxClsHead(ClsHead):
                  aux_weight: float = 0.4,
                  aux_pool_stride: int = 3,
                  aux_batch_norm: bool = True,
-                 loss: dict = dict(type='CrossEntropyLoss', loss_weight=1.0),
-                 topk: Sequence[int] = (1, ),
-                 init_cfg: Optional[dict] = None,
                  **kwargs):
-        super().__init__(loss=loss, topk=topk, init_cfg=init_cfg, **kwargs)
+        super().__init__(**kwargs)  # loss, topk, init_cfg: ClsHead's, with the defaults documented above
         if num_classes < 1:
             raise ValueError(f'DartsAuxClsHead: num_classes must be >= 1, got {num_classes}')
         self.fc = nn.Linear(in_channels, num_classes)
