@@ -156,6 +156,3 @@ class DiffMutator(BaseModule):
                 cells[cell] = derive_cell(weights[cell], self.primitives, self.num_nodes, self.exclude)
             cells[f'{cell}_concat'] = list(range(2, 2 + self.num_nodes))
         return Genotype(**cells)
-
-    def forward(self, detach: bool = False) -> Dict[str, torch.Tensor]:
-        return self.arch_weights(detach)
