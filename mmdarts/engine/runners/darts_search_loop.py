@@ -64,17 +64,13 @@ class DartsSearchLoop(EpochBasedTrainLoop):
         check_disjoint_parts(self.dataloader.dataset, arch_dataloader.dataset, 'train_dataloader.dataset',
                              'arch_dataloader.dataset')
 
-    def _seed_epoch(self) -> None:
-        seed = getattr(self.runner, 'seed', None)
-        if not isinstance(seed, int):
-            return
-        set_random_seed((seed + 1_000_003 * (self._epoch + 1)) % 2**31)  # Python's, numpy's and torch's generators
-
     def run_epoch(self) -> None:
         """One pass over the weights' loader, each batch paired with the next arch batch."""
         self.runner.call_hook('before_train_epoch')
         self.runner.model.train()
-        self._seed_epoch()
+        seed = getattr(self.runner, 'seed', None)
+        if isinstance(seed, int):
+            set_random_seed((seed + 1_000_003 * (self._epoch + 1)) % 2**31)  # Python's, numpy's and torch's generators
         _set_epoch(self.dataloader, self._epoch)
         _set_epoch(self.arch_dataloader, self._epoch)
         arch_batches = iter(self.arch_dataloader)
