@@ -19,10 +19,9 @@ class DartsDistributedWrapper(nn.Module):
 
     Args:
         module (nn.Module): the ``Darts`` model.
-        broadcast_from (int): the rank whose initial state all ranks take. Defaults to 0.
     """
 
-    def __init__(self, module: nn.Module, broadcast_from: int = 0, **kwargs):
+    def __init__(self, module: nn.Module, **kwargs):
         super().__init__()
         unknown = set(kwargs) - {'device_ids', 'broadcast_buffers', 'find_unused_parameters'}
         if unknown:
@@ -31,7 +30,7 @@ class DartsDistributedWrapper(nn.Module):
         if torch_dist.is_available() and torch_dist.is_initialized():
             with torch.no_grad():
                 for tensor in list(module.parameters()) + list(module.buffers()):
-                    torch_dist.broadcast(tensor.data, broadcast_from)
+                    torch_dist.broadcast(tensor.data, 0)
 
     def forward(self, *args, **kwargs):
         return self.module(*args, **kwargs)
