@@ -18,8 +18,6 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from .genotype_text import genotype_text
-
 CELL_TYPES = ('normal', 'reduce')
 NUM_CELL_INPUTS = 2
 EDGES_PER_NODE = 2
@@ -264,7 +262,21 @@ class Genotype:
 
     def to_text(self) -> str:
         """The original DARTS code's ``Genotype(normal=[('sep_conv_3x3', 0), ...], normal_concat=range(2, 6), ...)``
-        text, which that code and its forks read back (``genotype_text``)."""
-        return genotype_text(self.to_dict())
+        text, which that code and its forks read back (``genotype_text``), consecutive concats as ``range``; where a
+        cell keeps other than two edges per node (``{cell}_in_degree``) its edges are written node by node, as
+        pt.darts writes them (the original code assumes two per node)."""
+        parts = []
+        for cell in CELL_TYPES:
+            edges = [(op, int(j)) for op, j in getattr(self, cell)]
+            degrees = getattr(self, f'{cell}_in_degree')
+            if degrees is None:
+                parts.append(f'{cell}={edges!r}')
+            else:
+                starts = [sum(degrees[:i]) for i in range(len(degrees))]
+                parts.append(f'{cell}={[edges[s:s + d] for s, d in zip(starts, degrees)]!r}')
+            states = [int(i) for i in getattr(self, f'{cell}_concat')]
+            consecutive = len(states) > 1 and states == list(range(states[0], states[-1] + 1))
+            parts.append(f'{cell}_concat=' + (f'range({states[0]}, {states[-1] + 1})' if consecutive else repr(states)))
+        return f'Genotype({", ".join(parts)})'
 
     __str__ = to_text  # the log's genotype lines read back (load_genotype), in_degree included

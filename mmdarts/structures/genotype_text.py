@@ -1,4 +1,4 @@
-"""The ``Genotype(...)`` text of the original DARTS code and its forks, read without running it, and written.
+"""The ``Genotype(...)`` text of the original DARTS code and its forks, read without running it.
 
 The original code (quark0/darts ``genotypes.py``) and every fork print a genotype as a namedtuple::
 
@@ -127,25 +127,3 @@ def parse_genotype_text(text: str, where: str = 'genotype', name: Optional[str] 
         raise ValueError(f'{where}: holds {len(calls)} genotypes {names}; choose one as {where}:NAME')
     return _genotype_call(call, where if name is None else f'{where}:{name}')
 
-
-def _state_list(states: List[int]) -> str:
-    if len(states) > 1 and states == list(range(states[0], states[-1] + 1)):
-        return f'range({states[0]}, {states[-1] + 1})'
-    return repr(states)
-
-
-def genotype_text(data: Dict[str, Any]) -> str:
-    """The original DARTS code's ``Genotype(...)`` text of a genotype's dict form (consecutive concats as
-    ``range``); where a cell keeps other than two edges per node (``{cell}_in_degree``) its edges are written
-    node by node, as pt.darts writes them (the original code assumes two per node)."""
-    parts = []
-    for cell in ('normal', 'reduce'):
-        edges = [(op, int(j)) for op, j in data[cell]]
-        degrees = data.get(f'{cell}_in_degree')
-        if degrees is None:
-            parts.append(f'{cell}={edges!r}')
-        else:
-            starts = [sum(degrees[:i]) for i in range(len(degrees))]
-            parts.append(f'{cell}={[edges[s:s + d] for s, d in zip(starts, degrees)]!r}')
-        parts.append(f'{cell}_concat={_state_list([int(i) for i in data[f"{cell}_concat"]])}')
-    return f'Genotype({", ".join(parts)})'
