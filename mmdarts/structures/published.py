@@ -2,7 +2,7 @@
 every tool reads a genotype with (:func:`load_genotype`)."""
 import json
 import os.path as osp
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 from mmdarts.registry import CANDIDATE_OPS
 
@@ -110,17 +110,16 @@ def _read_file(path: str, name: Optional[str]) -> Dict[str, Any]:
     return parse_genotype_text(text, where=path, name=name)
 
 
-def load_genotype(genotype: Any, primitives: Optional[Sequence[str]] = None, where: str = 'genotype') -> Genotype:
+def load_genotype(genotype: Any, where: str = 'genotype') -> Genotype:
     """A checked :class:`Genotype` from any form a user may hold: a Genotype or its dict (edges flat or node by
     node), a namedtuple of the DARTS code, a published name (:data:`PUBLISHED_GENOTYPES`), a genotype file
     (mmdarts' JSON, or the DARTS code's ``Genotype(...)`` text, ``FILE:NAME`` for one of several in a
-    ``genotypes.py``), or ``Genotype(...)`` text itself. Every op must be one of ``primitives`` (by default the
-    registered candidate ops: ``import mmdarts`` registers the paper's).
+    ``genotypes.py``), or ``Genotype(...)`` text itself. Every op must be a registered candidate op (``import
+    mmdarts`` registers the paper's).
 
     Raises:
         ValueError: naming ``where`` (or the file), the field, what was given and what is accepted.
     """
-    primitives = sorted(CANDIDATE_OPS.module_dict) if primitives is None else primitives
     if isinstance(genotype, Genotype):
         genotype = genotype.to_dict()
     elif hasattr(genotype, '_asdict'):  # the DARTS code's namedtuple
@@ -141,4 +140,4 @@ def load_genotype(genotype: Any, primitives: Optional[Sequence[str]] = None, whe
                          'Genotype(...) text; expected a path to a genotype file (JSON or Genotype(...) text, '
                          'FILE:NAME for one of several), Genotype(...) text, or one of '
                          f'{sorted(PUBLISHED_GENOTYPES)}')
-    return Genotype.from_dict(data, where=where, primitives=primitives)
+    return Genotype.from_dict(data, where=where, primitives=sorted(CANDIDATE_OPS.module_dict))
