@@ -56,19 +56,17 @@ class GenotypeExportHook(Hook):
     Args:
         interval (int): epochs between exports. Defaults to 1.
         out_dir (str, optional): where to write. Defaults to the runner's work dir.
-        log_weights (bool): also log the softmax(α) table of each cell type. Defaults to True.
         draw (bool): write and send the pictures. Defaults to True.
         uniform_tolerance (float): the op-weight spread under which the summary warns. Defaults to 0.05.
     """
     priority = 'LOWEST'  # after CheckpointHook ('VERY_LOW'): a genotype is never newer than the checkpoint
 
-    def __init__(self, interval: int = 1, out_dir: Optional[str] = None, log_weights: bool = True,
-                 draw: bool = True, uniform_tolerance: float = 0.05):
+    def __init__(self, interval: int = 1, out_dir: Optional[str] = None, draw: bool = True,
+                 uniform_tolerance: float = 0.05):
         if not isinstance(interval, int) or interval < 1:
             raise ValueError(f'GenotypeExportHook: interval must be a positive integer, got {interval!r}')
         self.interval = interval
         self.out_dir = out_dir
-        self.log_weights = log_weights
         self.draw = draw
         self.uniform_tolerance = uniform_tolerance
         self._last_metrics: Dict[str, float] = {}
@@ -134,15 +132,14 @@ class GenotypeExportHook(Hook):
             runner.logger.info(f'Epoch {epoch}: {genotype} -> {path}')
             # the weights the genotype is derived from (not a GDAS sample, and with PC-DARTS's edge weights)
             weights = {k: v.float().cpu().numpy() for k, v in mutator.selection_weights().items()}
-            if self.log_weights:
-                label = 'sigmoid(alpha)' if getattr(mutator, 'weighting', '') == 'sigmoid' else 'softmax(alpha)'
-                if getattr(mutator, 'edge_normalization', False):
-                    label += ' x softmax(beta)'
-                names = edge_names(mutator.num_nodes)
-                for cell in CELL_TYPES:
-                    table = format_weight_table(weights[cell], mutator.primitives, names)
-                    runner.logger.info(f'{label} of the {cell} cell, edges (input→node; inputs c_{{k-2}}, c_{{k-1}} '
-                                       f'are the genotype\'s states 0, 1, node i its state i+2) x ops:\n{table}')
+            label = 'sigmoid(alpha)' if getattr(mutator, 'weighting', '') == 'sigmoid' else 'softmax(alpha)'
+            if getattr(mutator, 'edge_normalization', False):
+                label += ' x softmax(beta)'
+            names = edge_names(mutator.num_nodes)
+            for cell in CELL_TYPES:
+                table = format_weight_table(weights[cell], mutator.primitives, names)
+                runner.logger.info(f'{label} of the {cell} cell, edges (input→node; inputs c_{{k-2}}, c_{{k-1}} '
+                                   f'are the genotype\'s states 0, 1, node i its state i+2) x ops:\n{table}')
             if self.draw:
                 images = write_search_pictures(out_dir, epoch, genotype, weights, mutator.primitives, mutator.num_nodes)
                 for name, image in images.items():
