@@ -1,4 +1,4 @@
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Dict, Union
 
 from mmengine.runner import EpochBasedTrainLoop, set_random_seed
 from torch.utils.data import DataLoader
@@ -36,20 +36,12 @@ class DartsSearchLoop(EpochBasedTrainLoop):
         max_epochs (int): epochs of search.
         arch_dataloader (DataLoader | dict, optional): the architecture's loader. Defaults to the config's
             top-level ``arch_dataloader``.
-        val_begin (int): the epoch validation starts at. Defaults to 1.
-        val_interval (int): validation interval in epochs. Defaults to 1.
-        dynamic_intervals (list[tuple[int, int]], optional): as in ``EpochBasedTrainLoop``.
+        **kwargs: as for ``EpochBasedTrainLoop`` (``val_begin``, ``val_interval``, ``dynamic_intervals``).
     """
 
-    def __init__(self,
-                 runner,
-                 dataloader: Union[DataLoader, Dict],
-                 max_epochs: int,
-                 arch_dataloader: Union[DataLoader, Dict, None] = None,
-                 val_begin: int = 1,
-                 val_interval: int = 1,
-                 dynamic_intervals: Optional[List[Tuple[int, int]]] = None) -> None:
-        super().__init__(runner, dataloader, max_epochs, val_begin, val_interval, dynamic_intervals)
+    def __init__(self, runner, dataloader: Union[DataLoader, Dict], max_epochs: int,
+                 arch_dataloader: Union[DataLoader, Dict, None] = None, **kwargs) -> None:
+        super().__init__(runner, dataloader, max_epochs, **kwargs)
         if arch_dataloader is None:
             arch_dataloader = runner.cfg.get('arch_dataloader')
         if arch_dataloader is None:
