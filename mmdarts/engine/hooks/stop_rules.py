@@ -53,8 +53,6 @@ def skip_connects(genotype: Any, cell: str = 'normal') -> int:
 def darts_plus(history: Sequence[Tuple[int, Any]], skip_connects_at: int = 2, earliest_epoch: int = 10
                ) -> Optional[Verdict]:
     """DARTS+ on ``history``, ``(epoch, genotype)`` of each epoch."""
-    if not history:
-        return None
     epoch, genotype = history[-1]
     count = skip_connects(genotype)
     if epoch < earliest_epoch or count < skip_connects_at:
@@ -65,8 +63,6 @@ def darts_plus(history: Sequence[Tuple[int, Any]], skip_connects_at: int = 2, ea
 
 def genotype_unchanged(history: Sequence[Tuple[int, Any]], epochs: int = 10) -> Optional[Verdict]:
     """The genotype of ``history`` (``(epoch, genotype)``) the same for the last ``epochs`` epochs."""
-    if not history:
-        return None
     epoch, genotype = history[-1]
     recent = [(e, g) for e, g in history if e >= epoch - epochs]  # the last epoch's among them
     if min(e for e, _ in recent) > epoch - epochs or any(g != genotype for _, g in recent):
