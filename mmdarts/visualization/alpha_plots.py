@@ -4,7 +4,6 @@ import re
 from typing import Dict, List, Sequence
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from mmdarts.structures import edge_names
@@ -22,7 +21,6 @@ def draw_heatmap(weights: np.ndarray, primitives: Sequence[str], num_nodes: int,
     """softmax(α) of one cell type, edges (rows) x ops (columns), each cell annotated with its value."""
     weights = np.asarray(weights, dtype=float)
     fig = Figure(figsize=(1.1 + 0.75 * len(primitives), 1.2 + 0.32 * weights.shape[0]))
-    FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     image = ax.imshow(weights, cmap='viridis', aspect='auto', vmin=0., vmax=max(float(weights.max()), 1e-6))
     ax.set_xticks(range(len(primitives)), labels=list(primitives), rotation=40, ha='right', fontsize=8)
@@ -44,7 +42,6 @@ def draw_evolution(epochs: Sequence[int], history: Sequence[np.ndarray], primiti
     cols = min(4, len(names))
     rows = math.ceil(len(names) / cols)
     fig = Figure(figsize=(3.2 * cols, 2.2 * rows + 0.6))
-    FigureCanvasAgg(fig)
     for e, name in enumerate(names):
         ax = fig.add_subplot(rows, cols, e + 1)
         for o, op in enumerate(primitives):

@@ -39,7 +39,6 @@ def draw_cell(genotype: Genotype, cell: str = 'normal') -> Tuple[Figure, List[Dr
     pos['c_{k}'] = (2.2 * (max(columns) + 1), 0.)
     height = max(len(states) for states in columns.values())
     fig = Figure(figsize=(2.4 + 2.4 * (max(columns) + 1), 1.6 + 1.2 * max(height, 2)))
-    FigureCanvasAgg(fig)
     ax = fig.add_axes((0.01, 0.01, 0.98, 0.9))
     ax.set_axis_off()
     ax.set_title(f'{cell} cell', fontsize=11)

@@ -1,7 +1,6 @@
 """The search's health in one picture: the dominant eigenvalue of ∇²α L_val and the skip connections by epoch."""
 from typing import Dict, Sequence, Tuple
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .cell_diagram import OP_COLOURS
@@ -13,7 +12,6 @@ def draw_health(eigenvalues: Sequence[Tuple[int, float]], skips: Dict[str, Seque
     type's genotype (``{cell: [(epoch, count)]}``); a dashed line at each epoch a stop rule keeps (``{rule: epoch}``).
     """
     fig = Figure(figsize=(7.0, 5.0))
-    FigureCanvasAgg(fig)
     top, bottom = fig.add_subplot(2, 1, 1), fig.add_subplot(2, 1, 2)
     if eigenvalues:
         top.plot([e for e, _ in eigenvalues], [v for _, v in eigenvalues], marker='o', lw=1.4, color='#c0392b')
