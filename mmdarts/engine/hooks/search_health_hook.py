@@ -16,8 +16,6 @@ from mmdarts.visualization import draw_health, figure_to_rgb, save_figure
 from .genotype_export_hook import GenotypeExportHook
 from .stop_rules import STOP_RULES, Verdict, skip_connects
 
-DEFAULT_RULES = dict(darts_es=dict(), darts_plus=dict(), genotype_unchanged=dict())
-
 
 @HOOKS.register_module()
 class SearchHealthHook(Hook):
@@ -51,7 +49,7 @@ class SearchHealthHook(Hook):
         for name, value in dict(interval=interval, num_batches=num_batches, iterations=iterations).items():
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f'SearchHealthHook: {name} must be a positive integer, got {value!r}')
-        rules = DEFAULT_RULES if stop_rules is None else stop_rules
+        rules = {name: {} for name in STOP_RULES} if stop_rules is None else stop_rules
         unknown = sorted(set(rules) - set(STOP_RULES))
         if unknown:
             raise ValueError(f'SearchHealthHook: unknown stop_rules {unknown}; expected some of {sorted(STOP_RULES)}')
