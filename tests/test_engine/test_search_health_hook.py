@@ -132,7 +132,7 @@ def test_the_summary_advises_on_a_collapsed_normal_cell(tmp_path):
 
 
 def test_arguments_are_checked():
-    with pytest.raises(ValueError, match='interval must be a positive integer'):
+    with pytest.raises(ValueError, match='interval must be an integer >= 1'):
         SearchHealthHook(interval=0)
     with pytest.raises(ValueError, match="unknown stop_rules \\['darts_minus'\\]"):
         SearchHealthHook(stop_rules=dict(darts_minus=dict()))

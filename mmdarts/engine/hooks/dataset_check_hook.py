@@ -9,6 +9,7 @@ from torch.utils.data import Dataset
 
 from mmdarts.datasets import SubsetDataset, check_every_class_has_samples, check_num_classes, dataset_labels
 from mmdarts.datasets.image_checks import image_files, unreadable_images
+from mmdarts.models.utils.network_checks import check_ints
 from mmdarts.registry import HOOKS
 
 TRAINING_LOADERS = ('train_dataloader', 'arch_dataloader')
@@ -63,8 +64,7 @@ class DatasetCheckHook(Hook):
     priority = 'VERY_HIGH'
 
     def __init__(self, check_images: bool = True, num_workers: int = 8):
-        if not isinstance(num_workers, int) or num_workers < 1:
-            raise ValueError(f'DatasetCheckHook: num_workers must be a positive integer, got {num_workers!r}')
+        check_ints('DatasetCheckHook', num_workers=num_workers)
         self.check_images = check_images
         self.num_workers = num_workers
 

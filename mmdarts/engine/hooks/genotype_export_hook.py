@@ -7,6 +7,7 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
+from mmdarts.models.utils.network_checks import check_ints
 from mmdarts.registry import HOOKS
 from mmdarts.structures import CELL_TYPES, edge_names
 from mmdarts.visualization import op_totals, write_search_pictures
@@ -63,8 +64,7 @@ class GenotypeExportHook(Hook):
 
     def __init__(self, interval: int = 1, out_dir: Optional[str] = None, draw: bool = True,
                  uniform_tolerance: float = 0.05):
-        if not isinstance(interval, int) or interval < 1:
-            raise ValueError(f'GenotypeExportHook: interval must be a positive integer, got {interval!r}')
+        check_ints('GenotypeExportHook', interval=interval)
         self.interval = interval
         self.out_dir = out_dir
         self.draw = draw

@@ -9,6 +9,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmdarts.models.algorithms.arch_hessian import dominant_arch_eigenvalue
+from mmdarts.models.utils.network_checks import check_ints
 from mmdarts.registry import HOOKS
 from mmdarts.structures import CELL_TYPES, Genotype
 from mmdarts.visualization import draw_health, figure_to_rgb, save_figure
@@ -46,9 +47,7 @@ class SearchHealthHook(Hook):
     def __init__(self, interval: int = 2, num_batches: int = 1, iterations: int = 20,
                  weight_decay: Optional[float] = None, stop_rules: Optional[Dict[str, dict]] = None,
                  stop: bool = False):
-        for name, value in dict(interval=interval, num_batches=num_batches, iterations=iterations).items():
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f'SearchHealthHook: {name} must be a positive integer, got {value!r}')
+        check_ints('SearchHealthHook', interval=interval, num_batches=num_batches, iterations=iterations)
         rules = {name: {} for name in STOP_RULES} if stop_rules is None else stop_rules
         unknown = sorted(set(rules) - set(STOP_RULES))
         if unknown:

@@ -1,4 +1,4 @@
-"""Argument checks and the cell layout shared by the search and the retrained networks."""
+"""Argument checks (also the hooks') and the cell layout shared by the search and the retrained networks."""
 import inspect
 from typing import Any, Dict, List, Sequence, Tuple, Union
 
