@@ -7,8 +7,6 @@ import torch.nn.functional as F
 
 # (step of the input's subsampling or None, stride, padding, dilation) of a conv as it is computed
 WaveGeometry = Tuple[Optional[Tuple[int, int]], Tuple[int, int], Tuple[int, int], Tuple[int, int]]
-# the same and its groups
-Geometry = Tuple[Optional[Tuple[int, int]], Tuple[int, int], Tuple[int, int], Tuple[int, int], int]
 
 
 def subsampled(x: torch.Tensor, step: Optional[Tuple[int, int]]) -> torch.Tensor:
@@ -16,7 +14,7 @@ def subsampled(x: torch.Tensor, step: Optional[Tuple[int, int]]) -> torch.Tensor
     return x if step is None else x[:, :, ::step[0], ::step[1]]
 
 
-def stride_one_input_gradient(grad: torch.Tensor, weight: torch.Tensor, geometry: Geometry
+def stride_one_input_gradient(grad: torch.Tensor, weight: torch.Tensor, geometry: WaveGeometry, groups: int
                               ) -> Optional[torch.Tensor]:
     """∇ of a stride-1 conv's (subsampled) input for ``grad`` at its output, as the forward conv of ``grad`` with
     the kernel flipped and swapped in/out channels, padding d(k − 1) − p; None where that does not apply (a stride
@@ -27,7 +25,7 @@ def stride_one_input_gradient(grad: torch.Tensor, weight: torch.Tensor, geometry
     flipped kernel. Made of differentiable ops (a double backward sees the same function). On CPU torch's backward
     of depthwise convs is several times slower than its forward for dilated or 5x5 kernels (``docs/benchmarks.md``).
     """
-    _, stride, padding, dilation, groups = geometry
+    _, stride, padding, dilation = geometry
     if grad.device.type != 'cpu' or tuple(stride) != (1, 1) or weight.shape[1] != 1:
         return None
     flipped_padding = tuple(d * (k - 1) - p for d, k, p in zip(dilation, weight.shape[2:], padding))

@@ -16,19 +16,20 @@ from typing import List, Optional, Sequence, Tuple
 import torch
 import torch.nn.functional as F
 
-from .conv_geometry import Geometry, WaveGeometry, stride_one_input_gradient, subsampled
+from .conv_geometry import WaveGeometry, stride_one_input_gradient, subsampled
 from .gradients import sum_of_all
 from .modes import autocast_like, is_twice_differentiable, memory_layout
 
 
-def _depthwise_gradients(grad: torch.Tensor, source: torch.Tensor, weight: torch.Tensor, geometry: Geometry,
+def _depthwise_gradients(grad: torch.Tensor, source: torch.Tensor, weight: torch.Tensor, geometry: WaveGeometry,
                          need_x: bool, need_weight: bool, flipped: bool
                          ) -> Tuple[Optional[torch.Tensor], Optional[torch.Tensor]]:
     """∇source and ∇weight of a depthwise conv of ``source`` (already subsampled) for ``grad`` at its output, each
     only where asked; ∇source as the flipped-kernel conv (:func:`stride_one_input_gradient`) where ``flipped`` and
     that applies, else by torch's backward, which computes both in one call."""
-    _, stride, padding, dilation, groups = geometry
-    grad_source = stride_one_input_gradient(grad, weight, geometry) if need_x and flipped else None
+    _, stride, padding, dilation = geometry
+    groups = weight.shape[0]  # one channel in per output channel
+    grad_source = stride_one_input_gradient(grad, weight, geometry, groups) if need_x and flipped else None
     native_x = need_x and grad_source is None
     grad_weight = None
     if native_x or need_weight:
@@ -126,11 +127,9 @@ class DepthwisesPointwise(torch.autograd.Function):
                                                 ctx.groups)
         grads_x, grads_depthwise = [], []
         flipped = memory_layout(x) == torch.channels_last  # the CPU's layout: its input gradients as convs
-        for g, p, w, (step, stride, padding, dilation), need_w in zip(grad_d.split(ctx.sizes, 1), pieces, depthwise,
-                                                                       ctx.geometries, need[:-1]):
-            gx, gw = _depthwise_gradients(g, subsampled(p, step), w, (None, stride, padding, dilation, w.shape[0]),
-                                          need_x, need_w, flipped)
-            grads_x.append(_unsubsampled(gx, p, step))
+        for g, p, w, geometry, need_w in zip(grad_d.split(ctx.sizes, 1), pieces, depthwise, ctx.geometries, need[:-1]):
+            gx, gw = _depthwise_gradients(g, subsampled(p, geometry[0]), w, geometry, need_x, need_w, flipped)
+            grads_x.append(_unsubsampled(gx, p, geometry[0]))
             grads_depthwise.append(gw)
         grad_x = None
         if need_x:

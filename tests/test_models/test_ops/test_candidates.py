@@ -94,7 +94,7 @@ def test_stride_one_input_gradient_is_the_conv_with_the_flipped_kernel(kernel, p
     weight = torch.randn(3 * multiplier, 1, *kernel, dtype=torch.double)
     out = nn.functional.conv2d(x, weight, None, 1, padding, dilation, 3)
     g = torch.randn_like(out)
-    got = stride_one_input_gradient(g, weight, (None, (1, 1), padding, dilation, 3))
+    got = stride_one_input_gradient(g, weight, (None, (1, 1), padding, dilation), 3)
     torch.testing.assert_close(got, torch.autograd.grad(out, x, g)[0], rtol=0, atol=1e-12)
 
 
@@ -102,7 +102,7 @@ def test_stride_one_input_gradient_is_the_conv_with_the_flipped_kernel(kernel, p
 def test_stride_one_input_gradient_declines_what_it_does_not_compute(stride, padding):
     from mmdarts.models.functional.conv_geometry import stride_one_input_gradient
     g, weight = torch.randn(1, 3, 4, 4), torch.randn(3, 1, 3, 3)  # stride 2, or padding 3 > d(k - 1) = 2
-    assert stride_one_input_gradient(g, weight, (None, stride, padding, (1, 1), 3)) is None
+    assert stride_one_input_gradient(g, weight, (None, stride, padding, (1, 1)), 3) is None
 
 
 def test_dil_conv_uses_the_subsampled_conv_with_the_state_dict_of_a_plain_conv():
