@@ -56,11 +56,6 @@ def _genotype_call(call: ast.Call, where: str) -> Dict[str, Any]:
     return data
 
 
-def _is_genotype_call(node: ast.AST) -> bool:
-    func = getattr(node, 'func', None)
-    return isinstance(node, ast.Call) and 'Genotype' in (getattr(func, 'id', None), getattr(func, 'attr', None))
-
-
 def _calls_in_module(text: str) -> Optional[List[Tuple[Optional[str], ast.Call]]]:
     """``(assigned name or None, call)`` of every ``Genotype(...)`` of ``text`` read as Python; None if it is not
     Python (a log, prose around a pasted genotype)."""
@@ -75,7 +70,8 @@ def _calls_in_module(text: str) -> Optional[List[Tuple[Optional[str], ast.Call]]
         name = targets[0].id if len(targets) == 1 and isinstance(targets[0], ast.Name) else None
         if isinstance(value, ast.Name):  # an alias, as the DARTS code's `DARTS = DARTS_V2`
             value = next((call for n, call in reversed(found) if n == value.id), None)
-        if _is_genotype_call(value):
+        func = getattr(value, 'func', None)  # Genotype(...) or a module's, as genotypes.Genotype(...)
+        if isinstance(value, ast.Call) and 'Genotype' in (getattr(func, 'id', None), getattr(func, 'attr', None)):
             found.append((name, value))
     return found
 

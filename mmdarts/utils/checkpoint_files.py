@@ -62,11 +62,6 @@ def _numbered(work_dir: str) -> List[str]:
     return sorted(files, key=lambda p: (number(p), osp.getmtime(p)), reverse=True)
 
 
-def _inside(path: str, folder: str) -> bool:
-    path, folder = osp.realpath(path), osp.realpath(folder)
-    return osp.commonpath([path, folder]) == folder
-
-
 def choose_resume_checkpoint(work_dir: str) -> Tuple[Optional[str], List[str]]:
     """The checkpoint ``--resume`` continues from, and a note for each file passed over, newest first.
 
@@ -83,7 +78,7 @@ def choose_resume_checkpoint(work_dir: str) -> Tuple[Optional[str], List[str]]:
             named = f.read().strip()
         if named:
             named = osp.join(work_dir, named)  # an absolute name (mmengine writes them) stays as it is
-            if not _inside(named, work_dir):
+            if osp.commonpath([osp.realpath(named), osp.realpath(work_dir)]) != osp.realpath(work_dir):
                 skipped.append(f'{named}: named by last_checkpoint but outside the work dir (moved or copied?); '
                                f'looked for {osp.basename(named)} in {work_dir} instead')
                 named = osp.join(work_dir, osp.basename(named))
