@@ -239,6 +239,10 @@ MUTANTS: List[Mutant] = [
            'if not isinstance(self.ops[k], nn.Identity):', 'if True:', MODELS),
     Mutant('genotype.json not updated each epoch', 'mmdarts/engine/hooks/genotype_export_hook.py',
            "            genotype.to_file(osp.join(out_dir, 'genotype.json'))\n", '', 'tests/test_engine'),
+    Mutant("the kept epoch's genotype file left unwritten", 'mmdarts/engine/hooks/search_health_hook.py',
+           '            if not osp.exists(path):\n', '            if False:\n', 'tests/test_engine'),
+    Mutant("a stopped search's last epoch not exported", 'mmdarts/engine/hooks/genotype_export_hook.py',
+           '                or runner.train_loop.stop_training):', '                or False):', 'tests/test_engine'),
     Mutant('an atomic write that never lands', 'mmdarts/utils/checkpoint_files.py', '        os.replace(tmp, path)\n',
            '        os.replace(tmp, path + ".tmp")\n', 'tests/test_utils tests/test_engine'),
     # the retrained network, the data
