@@ -262,9 +262,8 @@ class Genotype:
 
     def to_text(self) -> str:
         """The original DARTS code's ``Genotype(normal=[('sep_conv_3x3', 0), ...], normal_concat=range(2, 6), ...)``
-        text, which that code and its forks read back (``genotype_text``), consecutive concats as ``range``; where a
-        cell keeps other than two edges per node (``{cell}_in_degree``) its edges are written node by node, as
-        pt.darts writes them (the original code assumes two per node)."""
+        text (consecutive concats as ``range``), which that code, its forks and :func:`.parse_genotype_text` read;
+        a cell with other than two edges per node (``{cell}_in_degree``) written node by node, as pt.darts does."""
         parts = []
         for cell in CELL_TYPES:
             edges = [(op, int(j)) for op, j in getattr(self, cell)]

@@ -132,16 +132,17 @@ class SearchHealthHook(Hook):
             return
         out_dir = next((h.out_dir for h in runner.hooks if isinstance(h, GenotypeExportHook) and h.out_dir),
                        runner.work_dir)  # where the export hook writes genotype.json
-        kept = self.stopped or next(iter(self.fired.values()), None)
-        if kept is not None:  # the summary names its file, which an export interval may have skipped
+        kept = self.stopped or next(iter(self.fired.values()), None)  # as the summary's advice names it
+        if kept is not None:  # its file, which an export interval may have skipped
             genotype, path = dict(self.genotypes)[kept.epoch], osp.join(out_dir, f'genotype_epoch_{kept.epoch}.json')
             if not osp.exists(path):
                 genotype.to_file(path)
-        if self.stopped is not None:
-            path = osp.join(out_dir, 'genotype.json')
-            genotype.to_file(path)
-            runner.message_hub.update_info('genotype_kept_epoch', kept.epoch)
-            runner.logger.info(f'Stopped by {kept.rule}: {path} holds the genotype of epoch {kept.epoch}: {genotype}')
+            if kept is self.stopped:
+                path = osp.join(out_dir, 'genotype.json')
+                genotype.to_file(path)
+                runner.message_hub.update_info('genotype_kept_epoch', kept.epoch)
+                runner.logger.info(f'Stopped by {kept.rule}: {path} holds the genotype of epoch {kept.epoch}: '
+                                   f'{genotype}')
         runner.logger.info(self.summary())
 
     def summary(self) -> str:
